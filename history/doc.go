@@ -1,0 +1,75 @@
+// Package history defines the events of a produce history and their
+// files: the vocabulary shared by the reference implementation (impl),
+// the spec (spec, spec/tla) and the checker, a self-checking recorder,
+// and JSON Lines and YAML codecs.
+//
+// # Vocabulary
+//
+// One replicate operation is a [Replicate] call and, later, its [Return].
+// Between them the cloud-topics write path records its internal steps, in
+// the fixed ordering:
+//
+//	Replicate → ReserveTicket → StageWriteStart → StageWriteDone → UploadDone
+//	          → RedeemTicket → FenceEpoch → Decide → ReleaseTicket → Return
+//
+// and in the pre-fix ordering ReserveTicket comes after StageWriteDone.
+// [EvictProducer], [BumpEpoch] and [ChangeTerm] are environment steps.
+// These kind names are also the action names of spec/tla/Broker.tla and of
+// the Go spec.
+//
+// # JSON Lines schema (format "idemcheck/v1")
+//
+// A file is an optional header line, then one event object per line.
+// Blank lines and lines whose first non-blank character is '#' are
+// ignored. Lines are at most [MaxLineBytes] long and must be valid UTF-8.
+//
+//	{"header":{"format":"idemcheck/v1","source":"impl","ticket_order":"after-stage",
+//	           "expect":"Illegal","violation":"CallOrder","description":"...","seed":1}}
+//	{"kind":"Replicate","t":0,"op":1,"client":1,"partition":"p0","pid":1,"epoch":0,"first":0,"last":0}
+//	{"kind":"ReserveTicket","t":1,"op":1}
+//	{"kind":"StageWriteDone","t":5,"op":1,"result":"ok"}
+//	{"kind":"Decide","t":9,"op":1,"decision":"append","offset":0}
+//	{"kind":"Return","t":10,"op":1,"result":"ok","offset":0}
+//
+// Fields, by kind (every event has "kind" and "t"; an event must carry
+// exactly the fields of its kind):
+//
+//	Replicate        op, client (optional), partition, pid, epoch, first, last
+//	Return           op, result ("ok" + offset | "error" + error | "unknown")
+//	StageWriteDone   op, result ("ok" | "error")
+//	UploadDone       op, result ("ok" | "error")
+//	FenceEpoch       op, result ("ok" | "error")
+//	Decide           op, decision (+ offset for append, append_unknown,
+//	                 duplicate, duplicate_inflight)
+//	ReserveTicket, StageWriteStart, RedeemTicket, ReleaseTicket   op
+//	EvictProducer    partition, pid
+//	BumpEpoch        pid, epoch (the new epoch)
+//	ChangeTerm       partition, term
+//
+// Types and ranges: t, op, client, pid, offset and term are int64; epoch
+// and error (a Kafka error code, for example 45 for
+// OUT_OF_ORDER_SEQUENCE_NUMBER) are int16; first and last are int32.
+// Times, op ids, producer ids, epochs, sequences and offsets are never
+// negative, and first <= last.
+//
+// Consistency rules, checked by [Stream] on every read and every record:
+// times never decrease; Replicate op ids strictly increase (op ids are
+// given in call order, so a duplicate id is an id that does not
+// increase); a Return closes an operation that is open; an internal event
+// names an operation already called (it may come after that operation's
+// Return: a timed-out request goes on inside the broker).
+//
+// # YAML schema
+//
+// The same fields, as one document:
+//
+//	header:
+//	  format: idemcheck/v1
+//	events:
+//	  - {kind: Replicate, t: 0, op: 1, client: 1, partition: "p0", pid: 1, epoch: 0, first: 0, last: 0}
+//	  - {kind: Return, t: 10, op: 1, result: "ok", offset: 0}
+//
+// JSON Lines are read as a stream with memory bounded by the open
+// operations; YAML is read whole, so use it for small, hand-written
+// histories.
+package history

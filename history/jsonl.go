@@ -1,0 +1,281 @@
+package history
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"unicode/utf8"
+)
+
+// MaxLineBytes is the longest JSONL line a reader accepts.
+const MaxLineBytes = 1 << 20
+
+// Errors of the file as a whole.
+var (
+	ErrEmpty       = errors.New("history has no events")
+	ErrLineTooLong = fmt.Errorf("line longer than %d bytes", MaxLineBytes)
+	ErrInvalidUTF8 = errors.New("invalid UTF-8")
+	ErrTruncated   = errors.New("truncated last line")
+	ErrSyntax      = errors.New("invalid syntax")
+)
+
+// AppendJSON appends e as one JSON object (no newline) to buf. Fields are
+// written in a fixed order, only those of e's kind.
+func AppendJSON(buf []byte, e Event) []byte {
+	buf = append(buf, '{')
+	for i, f := range fieldsOf(e.Kind, e.Result, e.Decision) {
+		if i > 0 {
+			buf = append(buf, ',')
+		}
+		buf = append(buf, '"')
+		buf = append(buf, f...)
+		buf = append(buf, '"', ':')
+		switch f {
+		case "kind":
+			buf = strconv.AppendQuote(buf, string(e.Kind))
+		case "t":
+			buf = strconv.AppendInt(buf, e.Time, 10)
+		case "op":
+			buf = strconv.AppendInt(buf, e.Op, 10)
+		case "client":
+			buf = strconv.AppendInt(buf, e.Client, 10)
+		case "partition":
+			buf = appendJSONString(buf, e.Partition)
+		case "pid":
+			buf = strconv.AppendInt(buf, e.PID, 10)
+		case "epoch":
+			buf = strconv.AppendInt(buf, int64(e.Epoch), 10)
+		case "first":
+			buf = strconv.AppendInt(buf, int64(e.First), 10)
+		case "last":
+			buf = strconv.AppendInt(buf, int64(e.Last), 10)
+		case "result":
+			buf = strconv.AppendQuote(buf, string(e.Result))
+		case "offset":
+			buf = strconv.AppendInt(buf, e.Offset, 10)
+		case "error":
+			buf = strconv.AppendInt(buf, int64(e.Error), 10)
+		case "decision":
+			buf = strconv.AppendQuote(buf, string(e.Decision))
+		case "term":
+			buf = strconv.AppendInt(buf, e.Term, 10)
+		}
+	}
+	return append(buf, '}')
+}
+
+func appendJSONString(buf []byte, s string) []byte {
+	b, _ := json.Marshal(s) // a string always marshals
+	return append(buf, b...)
+}
+
+// JSONLWriter writes a history as JSON Lines: an optional header line
+// {"header":{...}} and then one event per line. It checks every event with
+// a [Stream] before writing it, so it is also a recorder.
+type JSONLWriter struct {
+	w      *bufio.Writer
+	stream Stream
+	buf    []byte
+}
+
+// NewJSONLWriter writes the header line to w and returns a writer for the
+// events. Call Flush when done.
+func NewJSONLWriter(w io.Writer, h Header) (*JSONLWriter, error) {
+	jw := &JSONLWriter{w: bufio.NewWriterSize(w, 64<<10)}
+	if h.Format == "" {
+		h.Format = FormatV1
+	}
+	line, err := json.Marshal(struct {
+		Header rawHeader `json:"header"`
+	}{toRawHeader(h)})
+	if err != nil {
+		return nil, fmt.Errorf("history: encode header: %w", err)
+	}
+	jw.w.Write(line)
+	if err := jw.w.WriteByte('\n'); err != nil {
+		return nil, fmt.Errorf("history: write header: %w", err)
+	}
+	return jw, nil
+}
+
+// Record checks e and writes it as one line.
+func (jw *JSONLWriter) Record(e Event) error {
+	if err := jw.stream.Check(e); err != nil {
+		return fmt.Errorf("history: record %s: %w", e.Kind, err)
+	}
+	jw.buf = AppendJSON(jw.buf[:0], e)
+	jw.buf = append(jw.buf, '\n')
+	if _, err := jw.w.Write(jw.buf); err != nil {
+		return fmt.Errorf("history: write: %w", err)
+	}
+	return nil
+}
+
+// Flush writes buffered lines to the underlying writer.
+func (jw *JSONLWriter) Flush() error { return jw.w.Flush() }
+
+// EncodeJSONL writes h as JSON Lines.
+func EncodeJSONL(w io.Writer, h History) error {
+	jw, err := NewJSONLWriter(w, h.Header)
+	if err != nil {
+		return err
+	}
+	for _, e := range h.Events {
+		if err := jw.Record(e); err != nil {
+			return err
+		}
+	}
+	return jw.Flush()
+}
+
+// jsonlReader reads JSON Lines one event at a time.
+type jsonlReader struct {
+	name   string
+	r      *bufio.Reader
+	line   int
+	header Header
+	stream Stream
+	events int
+	peeked []byte // first line, read to find the header
+	done   bool
+}
+
+func newJSONLReader(r *bufio.Reader, name string) (*jsonlReader, error) {
+	jr := &jsonlReader{name: name, r: r}
+	line, err := jr.readLine()
+	if err == io.EOF {
+		return nil, atLine(name, 1, ErrEmpty)
+	}
+	if err != nil {
+		return nil, err
+	}
+	trimmed := bytes.TrimSpace(line)
+	if bytes.HasPrefix(trimmed, []byte(`{"header"`)) {
+		var hl struct {
+			Header *rawHeader `json:"header"`
+		}
+		dec := json.NewDecoder(bytes.NewReader(trimmed))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&hl); err != nil || hl.Header == nil {
+			return nil, atLine(name, jr.line, jsonError(err, "header"))
+		}
+		jr.header = hl.Header.header()
+		return jr, nil
+	}
+	jr.peeked = line
+	return jr, nil
+}
+
+// readLine returns the next non-blank, non-comment line without its newline.
+func (jr *jsonlReader) readLine() ([]byte, error) {
+	for {
+		line, err := jr.r.ReadSlice('\n')
+		if err == bufio.ErrBufferFull {
+			jr.line++
+			// Skip the rest of the line so the error names the right line.
+			for err == bufio.ErrBufferFull {
+				_, err = jr.r.ReadSlice('\n')
+			}
+			return nil, atLine(jr.name, jr.line, ErrLineTooLong)
+		}
+		if err == io.EOF && len(line) == 0 {
+			return nil, io.EOF
+		}
+		if err != nil && err != io.EOF {
+			return nil, fmt.Errorf("%s: read: %w", jr.name, err)
+		}
+		jr.line++
+		last := err == io.EOF
+		if !utf8.Valid(line) {
+			return nil, atLine(jr.name, jr.line, ErrInvalidUTF8)
+		}
+		t := bytes.TrimSpace(line)
+		if len(t) == 0 || t[0] == '#' {
+			if last {
+				return nil, io.EOF
+			}
+			continue
+		}
+		if last && !json.Valid(t) {
+			return nil, atLine(jr.name, jr.line, fmt.Errorf("%w (no newline at end and not a complete JSON object)", ErrTruncated))
+		}
+		return t, nil
+	}
+}
+
+func (jr *jsonlReader) Header() Header { return jr.header }
+func (jr *jsonlReader) Line() int      { return jr.line }
+
+func (jr *jsonlReader) Next() (Event, error) {
+	if jr.done {
+		return Event{}, io.EOF
+	}
+	var line []byte
+	if jr.peeked != nil {
+		line, jr.peeked = jr.peeked, nil
+	} else {
+		var err error
+		line, err = jr.readLine()
+		if err == io.EOF {
+			jr.done = true
+			if jr.events == 0 {
+				return Event{}, atLine(jr.name, jr.line+1, ErrEmpty)
+			}
+			return Event{}, io.EOF
+		}
+		if err != nil {
+			jr.done = true
+			return Event{}, err
+		}
+	}
+	e, err := decodeJSONEvent(line)
+	if err == nil {
+		err = jr.stream.Check(e)
+	}
+	if err != nil {
+		jr.done = true
+		return Event{}, atLine(jr.name, jr.line, err)
+	}
+	jr.events++
+	return e, nil
+}
+
+func decodeJSONEvent(line []byte) (Event, error) {
+	var raw rawEvent
+	dec := json.NewDecoder(bytes.NewReader(line))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&raw); err != nil {
+		return Event{}, jsonError(err, "")
+	}
+	if dec.More() {
+		return Event{}, fmt.Errorf("%w: more than one JSON value on the line", ErrSyntax)
+	}
+	return raw.event()
+}
+
+// jsonError turns an encoding/json error into a FieldError where it names
+// a field.
+func jsonError(err error, within string) error {
+	if err == nil {
+		return fmt.Errorf("%w: expected {\"%s\": {...}}", ErrSyntax, within)
+	}
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		return fieldErr(te.Field, ErrBadValue, "%s is not a valid %s", te.Value, te.Type)
+	}
+	var se *json.SyntaxError
+	if errors.As(err, &se) {
+		return fmt.Errorf("%w: %v (at byte %d)", ErrSyntax, se, se.Offset)
+	}
+	msg := err.Error()
+	const unknown = "json: unknown field "
+	if len(msg) > len(unknown) && msg[:len(unknown)] == unknown {
+		name, _ := strconv.Unquote(msg[len(unknown):])
+		return fieldErr(name, ErrBadValue, "unknown field")
+	}
+	return fmt.Errorf("%w: %v", ErrSyntax, err)
+}
