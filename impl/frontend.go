@@ -1,0 +1,608 @@
+package impl
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+
+	"github.com/idemcheck/idemcheck/history"
+)
+
+// TicketOrder says where the write path reserves a request's producer
+// queue ticket.
+type TicketOrder string
+
+// Ticket orderings.
+const (
+	// BeforeStage reserves the ticket synchronously inside Replicate,
+	// before stage_write starts: ticket order is call order. This is the
+	// fix of Redpanda PR #30429 and the default.
+	BeforeStage TicketOrder = "before-stage"
+	// AfterStage reserves the ticket when stage_write resolves (the
+	// pre-fix write path): a later call whose stage_write resolves first
+	// takes an earlier ticket.
+	AfterStage TicketOrder = "after-stage"
+)
+
+// Valid reports whether o is a known ordering.
+func (o TicketOrder) Valid() bool { return o == BeforeStage || o == AfterStage }
+
+// ParseTicketOrder parses "before-stage" or "after-stage"; "" is
+// [BeforeStage].
+func ParseTicketOrder(s string) (TicketOrder, error) {
+	switch o := TicketOrder(s); o {
+	case "":
+		return BeforeStage, nil
+	case BeforeStage, AfterStage:
+		return o, nil
+	}
+	return "", fmt.Errorf("impl: unknown ticket order %q (want %q or %q)", s, BeforeStage, AfterStage)
+}
+
+// Recorder receives the events of the write path. [history.Log] and
+// [history.JSONLWriter] satisfy it.
+type Recorder interface {
+	Record(history.Event) error
+}
+
+// DataPlane is the asynchronous data plane the frontend calls. Both calls
+// start work and return at once; the owner of the [Frontend] reports the
+// completion later with [Frontend.CompleteStage] and
+// [Frontend.CompleteUpload], in any order.
+type DataPlane interface {
+	// StageWrite starts stage_write (prepare_write) of op's batch.
+	StageWrite(op int64, partition string, b Batch)
+	// ExecuteWrite starts execute_write (the L0 upload) of op's staged batch.
+	ExecuteWrite(op int64, partition string, b Batch)
+}
+
+// Config configures a [Frontend].
+type Config struct {
+	// TicketOrder selects where tickets are reserved; "" is [BeforeStage].
+	TicketOrder TicketOrder
+	// Recorder receives every event; nil turns recording off.
+	Recorder Recorder
+	// Clock returns the time of the next event; it must not decrease. Nil
+	// uses a logical clock that counts events (0, 1, 2, ...).
+	Clock func() int64
+	_ struct{}
+}
+
+// Request is one replicate call.
+type Request struct {
+	// Op is the operation id. Zero gives the next id; a non-zero id must
+	// be above every earlier one (op ids increase in call order).
+	Op int64
+	// Client identifies the caller in the history (for pictures only).
+	Client int64
+	// Partition names the partition; it is created on first use.
+	Partition string
+	// Batch is the idempotent batch; PID must not be negative (the
+	// frontend models idempotent batches only, so [NoPID] is refused).
+	Batch
+
+	_ struct{}
+}
+
+// Result is the finished stage of a replicate call.
+type Result struct {
+	// Err is the internal result; [Success] means the batch is in the log.
+	Err Errc
+	// Offset is the batch's offset when Err is [Success].
+	Offset int64
+}
+
+// Kafka returns the Kafka error code of r.
+func (r Result) Kafka() history.ErrorCode { return r.Err.Kafka() }
+
+// String renders r as "offset=N" or the Kafka error name.
+func (r Result) String() string {
+	if r.Err == Success {
+		return fmt.Sprintf("offset=%d", r.Offset)
+	}
+	return r.Kafka().String()
+}
+
+// Finished is a finished replicate call, reported by [Frontend.Ready].
+type Finished struct {
+	Op     int64
+	Result Result
+}
+
+// Ready lists what happened since the last call of [Frontend.Ready]: the
+// ops whose enqueued stage fired and the ops that finished, each in the
+// order it happened.
+type Ready struct {
+	Enqueued []int64
+	Finished []Finished
+}
+
+// Phase is where an operation is in the write path.
+type Phase int
+
+// Phases of an operation.
+const (
+	// PhaseStage: stage_write is pending.
+	PhaseStage Phase = iota
+	// PhaseUpload: the upload is pending.
+	PhaseUpload
+	// PhaseRedeem: waiting for its ticket (see [Frontend.Redeemable]).
+	PhaseRedeem
+	// PhaseWaitOriginal: a duplicate waiting for the original's result.
+	PhaseWaitOriginal
+	// PhaseDone: finished.
+	PhaseDone
+)
+
+var phaseNames = [...]string{"stage", "upload", "redeem", "wait-original", "done"}
+
+// String names the phase.
+func (p Phase) String() string {
+	if p >= 0 && int(p) < len(phaseNames) {
+		return phaseNames[p]
+	}
+	return fmt.Sprintf("Phase(%d)", int(p))
+}
+
+// Sentinel errors of the frontend's step methods.
+var (
+	ErrUnknownOp = errors.New("impl: unknown operation")
+	ErrWrongStep = errors.New("impl: step not enabled for operation")
+	ErrOpOrder   = errors.New("impl: op id does not increase")
+	ErrBadBatch  = errors.New("impl: bad batch")
+)
+
+type partition struct {
+	name      string
+	queue     *Queue
+	producers *Producers
+	log       Log
+	term      int64
+}
+
+type operation struct {
+	id        int64
+	client    int64
+	part      *partition
+	batch     Batch
+	ticket    *Ticket
+	phase     Phase
+	returned  bool // the client-visible Return has been recorded
+	enqueued  bool
+	original  int64
+	result    Result
+	appended  bool
+	waiters   []int64
+	reserveAt TicketOrder
+}
+
+// Frontend is the step-driven, single-threaded core of the cloud-topics
+// write path of a broker: per partition a producer queue, the idempotency
+// rules and a log; per operation the chain prologue → stage_write →
+// (ticket) → upload → redeem → fence → decide → release. Asynchronous work
+// is started through the [DataPlane] and completed by the caller; tickets
+// that became redeemable are listed by [Frontend.Redeemable] and redeemed
+// by the caller. A Frontend is not safe for concurrent use: wrap it in a
+// [Server] for that.
+type Frontend struct {
+	order     TicketOrder
+	rec       Recorder
+	clock     func() int64
+	now       int64
+	dp        DataPlane
+	parts     map[string]*partition
+	partNames []string
+	ops       map[int64]*operation
+	lastOp    int64
+	ready     Ready
+	err       error
+}
+
+// NewFrontend returns a frontend that starts asynchronous work on dp.
+func NewFrontend(cfg Config, dp DataPlane) (*Frontend, error) {
+	order, err := ParseTicketOrder(string(cfg.TicketOrder))
+	if err != nil {
+		return nil, err
+	}
+	if dp == nil {
+		return nil, errors.New("impl: nil data plane")
+	}
+	f := &Frontend{order: order, rec: cfg.Recorder, clock: cfg.Clock,
+		dp: dp, parts: make(map[string]*partition), ops: make(map[int64]*operation)}
+	return f, nil
+}
+
+// TicketOrder returns the frontend's ticket ordering.
+func (f *Frontend) TicketOrder() TicketOrder { return f.order }
+
+// Err returns the first error the recorder returned, if any. After such
+// an error the frontend goes on but the history is incomplete.
+func (f *Frontend) Err() error { return f.err }
+
+// Now returns the time the next event would get from the logical clock
+// (the number of events recorded so far) or the configured clock.
+func (f *Frontend) Now() int64 {
+	if f.clock != nil {
+		return f.clock()
+	}
+	return f.now
+}
+
+func (f *Frontend) record(e history.Event) {
+	if f.clock != nil {
+		e.Time = f.clock()
+	} else {
+		e.Time = f.now
+		f.now++
+	}
+	if f.rec == nil || f.err != nil {
+		return
+	}
+	if err := f.rec.Record(e); err != nil {
+		f.err = fmt.Errorf("impl: %w", err)
+	}
+}
+
+func (f *Frontend) recordOp(k history.Kind, o *operation) {
+	f.record(history.Event{Kind: k, Op: o.id})
+}
+
+func (f *Frontend) recordResult(k history.Kind, o *operation, ok bool) {
+	r := history.OK
+	if !ok {
+		r = history.Failed
+	}
+	f.record(history.Event{Kind: k, Op: o.id, Result: r})
+}
+
+func (f *Frontend) partition(name string) *partition {
+	p, ok := f.parts[name]
+	if !ok {
+		p = &partition{name: name, queue: NewQueue(1), producers: NewProducers()}
+		f.parts[name] = p
+		f.partNames = append(f.partNames, name)
+		sort.Strings(f.partNames)
+	}
+	return p
+}
+
+// Replicate is the frontend's replicate call. It records the Replicate
+// event, reserves the ticket if the ordering is [BeforeStage], and starts
+// stage_write; the two stages of the call are reported later by
+// [Frontend.Ready] (enqueued when stage_write resolves, finished with an
+// offset or an error). It returns the op id.
+func (f *Frontend) Replicate(req Request) (int64, error) {
+	if req.Partition == "" {
+		return 0, fmt.Errorf("%w: empty partition", ErrBadBatch)
+	}
+	if req.PID < 0 || req.Epoch < 0 || req.First < 0 || req.Last < 0 {
+		return 0, fmt.Errorf("%w: pid=%d epoch=%d seq=[%d,%d]", ErrBadBatch, req.PID, req.Epoch, req.First, req.Last)
+	}
+	id := req.Op
+	if id == 0 {
+		id = f.lastOp + 1
+	}
+	if id <= f.lastOp || id < 0 {
+		return 0, fmt.Errorf("%w: op %d after op %d", ErrOpOrder, id, f.lastOp)
+	}
+	f.lastOp = id
+	o := &operation{id: id, client: req.Client, part: f.partition(req.Partition), batch: req.Batch, reserveAt: f.order}
+	f.ops[id] = o
+	f.record(history.Event{Kind: history.Replicate, Op: id, Client: req.Client, Partition: req.Partition,
+		PID: req.PID, Epoch: req.Epoch, First: req.First, Last: req.Last})
+	if o.reserveAt == BeforeStage {
+		o.ticket = o.part.queue.Reserve(req.PID)
+		f.recordOp(history.ReserveTicket, o)
+	}
+	f.recordOp(history.StageWriteStart, o)
+	o.phase = PhaseStage
+	f.dp.StageWrite(id, req.Partition, req.Batch)
+	return id, nil
+}
+
+func (f *Frontend) op(id int64, want Phase) (*operation, error) {
+	o, ok := f.ops[id]
+	if !ok {
+		return nil, fmt.Errorf("%w: op %d", ErrUnknownOp, id)
+	}
+	if o.phase != want {
+		return nil, fmt.Errorf("%w: op %d is in phase %s, not %s", ErrWrongStep, id, o.phase, want)
+	}
+	return o, nil
+}
+
+// CompleteStage resolves op's stage_write, successfully or not. On
+// success the pre-fix ordering reserves the ticket now and the upload
+// starts; on failure the ticket is released and the call finishes with
+// [Timeout]. Either way the enqueued stage fires.
+func (f *Frontend) CompleteStage(op int64, ok bool) error {
+	o, err := f.op(op, PhaseStage)
+	if err != nil {
+		return err
+	}
+	f.recordResult(history.StageWriteDone, o, ok)
+	if !ok {
+		f.enqueue(o)
+		f.release(o)
+		f.finish(o, Result{Err: Timeout})
+		return nil
+	}
+	if o.reserveAt == AfterStage {
+		o.ticket = o.part.queue.Reserve(o.batch.PID)
+		f.recordOp(history.ReserveTicket, o)
+	}
+	f.enqueue(o)
+	o.phase = PhaseUpload
+	f.dp.ExecuteWrite(o.id, o.part.name, o.batch)
+	return nil
+}
+
+// CompleteUpload resolves op's upload. On success the op waits for its
+// ticket; on failure the ticket is released and the call finishes with
+// [Timeout].
+func (f *Frontend) CompleteUpload(op int64, ok bool) error {
+	o, err := f.op(op, PhaseUpload)
+	if err != nil {
+		return err
+	}
+	f.recordResult(history.UploadDone, o, ok)
+	if !ok {
+		f.release(o)
+		f.finish(o, Result{Err: Timeout})
+		return nil
+	}
+	o.phase = PhaseRedeem
+	return nil
+}
+
+// Redeemable returns, in op order, the ops waiting for their ticket whose
+// ticket is ready: [Frontend.Redeem] is enabled for them.
+func (f *Frontend) Redeemable() []int64 {
+	var ids []int64
+	for id, o := range f.ops {
+		if o.phase == PhaseRedeem && o.ticket.Ready() {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
+// CanRedeem reports whether [Frontend.Redeem] is enabled for op.
+func (f *Frontend) CanRedeem(op int64) bool {
+	o, ok := f.ops[op]
+	return ok && o.phase == PhaseRedeem && o.ticket.Ready()
+}
+
+// Redeem redeems op's ready ticket and runs the rest of the request:
+// the epoch fence (fenceOK false makes it fail: release, [Timeout]), the
+// idempotency decision, the append to the log, the ticket release (the
+// rm_stm enqueued stage) and the result. Replication in the partition is
+// synchronous: an appended batch is committed at once.
+func (f *Frontend) Redeem(op int64, fenceOK bool) error {
+	o, err := f.op(op, PhaseRedeem)
+	if err != nil {
+		return err
+	}
+	if err := o.ticket.Redeem(false); err != nil {
+		return fmt.Errorf("impl: redeem op %d: %w", op, err)
+	}
+	f.recordOp(history.RedeemTicket, o)
+	f.recordResult(history.FenceEpoch, o, fenceOK)
+	if !fenceOK {
+		f.release(o)
+		f.finish(o, Result{Err: Timeout})
+		return nil
+	}
+	p := o.part
+	v := p.producers.Decide(o.id, o.batch, p.term)
+	ev := history.Event{Kind: history.Decide, Op: o.id, Decision: v.Decision}
+	switch v.Decision {
+	case history.Append, history.AppendUnknown:
+		off := p.log.Append(o.id, p.term, o.batch)
+		p.producers.Finish(o.batch.PID, o.id, off)
+		o.appended = true
+		ev.Offset = off
+		f.record(ev)
+		f.release(o)
+		f.failAll(v.Failed)
+		f.finish(o, Result{Offset: off})
+	case history.Duplicate:
+		ev.Offset = v.Offset
+		f.record(ev)
+		f.release(o)
+		f.failAll(v.Failed)
+		f.finish(o, Result{Offset: v.Offset})
+	case history.DuplicateInFlight:
+		orig := f.ops[v.Original]
+		if orig != nil && orig.appended {
+			ev.Offset = orig.result.Offset
+		}
+		f.record(ev)
+		f.release(o)
+		f.failAll(v.Failed)
+		if orig == nil || orig.phase == PhaseDone {
+			res := Result{Err: Timeout}
+			if orig != nil {
+				res = orig.result
+			}
+			f.finish(o, res)
+		} else {
+			o.phase, o.original = PhaseWaitOriginal, orig.id
+			orig.waiters = append(orig.waiters, o.id)
+		}
+	default:
+		f.record(ev)
+		f.release(o)
+		f.failAll(v.Failed)
+		f.finish(o, Result{Err: v.Err()})
+	}
+	return nil
+}
+
+func (f *Frontend) failAll(ops []int64) {
+	for _, id := range ops {
+		if o := f.ops[id]; o != nil && o.phase != PhaseDone {
+			f.finish(o, Result{Err: Timeout})
+		}
+	}
+}
+
+func (f *Frontend) enqueue(o *operation) {
+	if o.enqueued {
+		return
+	}
+	o.enqueued = true
+	f.ready.Enqueued = append(f.ready.Enqueued, o.id)
+}
+
+func (f *Frontend) release(o *operation) {
+	if o.ticket == nil || o.ticket.Released() {
+		return
+	}
+	o.ticket.Release()
+	f.recordOp(history.ReleaseTicket, o)
+}
+
+func (f *Frontend) finish(o *operation, r Result) {
+	o.phase = PhaseDone
+	o.result = r
+	f.ready.Finished = append(f.ready.Finished, Finished{Op: o.id, Result: r})
+	if !o.returned {
+		o.returned = true
+		ev := history.Event{Kind: history.Return, Op: o.id}
+		if r.Err == Success {
+			ev.Result, ev.Offset = history.OK, r.Offset
+		} else {
+			ev.Result, ev.Error = history.Failed, r.Kafka()
+		}
+		f.record(ev)
+	}
+	waiters := o.waiters
+	o.waiters = nil
+	for _, id := range waiters {
+		if w := f.ops[id]; w != nil && w.phase == PhaseWaitOriginal {
+			f.finish(w, r)
+		}
+	}
+}
+
+// Timeout is the client giving up on op (a request timeout or a dropped
+// connection): it records a Return with result unknown. The request goes
+// on inside the broker; its later result is reported by [Frontend.Ready]
+// but not recorded.
+func (f *Frontend) Timeout(op int64) error {
+	o, ok := f.ops[op]
+	if !ok {
+		return fmt.Errorf("%w: op %d", ErrUnknownOp, op)
+	}
+	if o.returned {
+		return fmt.Errorf("%w: op %d has already returned", ErrWrongStep, op)
+	}
+	o.returned = true
+	f.record(history.Event{Kind: history.Return, Op: op, Result: history.Unknown})
+	return nil
+}
+
+// Returned reports whether op's client-visible Return has been recorded.
+func (f *Frontend) Returned(op int64) bool {
+	o, ok := f.ops[op]
+	return ok && o.returned
+}
+
+// Phase returns op's phase.
+func (f *Frontend) Phase(op int64) (Phase, bool) {
+	o, ok := f.ops[op]
+	if !ok {
+		return 0, false
+	}
+	return o.phase, true
+}
+
+// Evict evicts producer pid from partition's idempotency state if it can
+// be evicted (known, nothing inflight), recording EvictProducer. It
+// reports whether it evicted.
+func (f *Frontend) Evict(partition string, pid int64) bool {
+	p, ok := f.parts[partition]
+	if !ok || !p.producers.Evict(pid) {
+		return false
+	}
+	f.record(history.Event{Kind: history.EvictProducer, Partition: partition, PID: pid})
+	return true
+}
+
+// Evictable reports whether [Frontend.Evict] would evict.
+func (f *Frontend) Evictable(partition string, pid int64) bool {
+	p, ok := f.parts[partition]
+	return ok && p.producers.Known(pid) && len(p.producers.Inflight(pid)) == 0
+}
+
+// ChangeTerm moves partition to a new term (term 0 means the next one),
+// recording ChangeTerm. Inflight requests of older terms fail with
+// [Timeout] when the producer's next request is decided.
+func (f *Frontend) ChangeTerm(partition string, term int64) error {
+	p := f.partition(partition)
+	if term == 0 {
+		term = p.term + 1
+	}
+	if term <= p.term {
+		return fmt.Errorf("impl: change term of %q to %d: not above %d", partition, term, p.term)
+	}
+	p.term = term
+	f.record(history.Event{Kind: history.ChangeTerm, Partition: partition, Term: term})
+	return nil
+}
+
+// BumpEpoch records that producer pid moved to epoch (a client-side
+// InitProducerId). Partitions learn the epoch from the next batch.
+func (f *Frontend) BumpEpoch(pid int64, epoch int16) {
+	f.record(history.Event{Kind: history.BumpEpoch, PID: pid, Epoch: epoch})
+}
+
+// Ready returns and clears the enqueued and finished notifications.
+func (f *Frontend) Ready() Ready {
+	r := f.ready
+	f.ready = Ready{}
+	return r
+}
+
+// Log returns a copy of partition's log.
+func (f *Frontend) Log(partition string) []Entry {
+	p, ok := f.parts[partition]
+	if !ok {
+		return nil
+	}
+	return p.log.Entries()
+}
+
+// Partitions returns the names of the partitions, sorted.
+func (f *Frontend) Partitions() []string { return append([]string(nil), f.partNames...) }
+
+// Tickets returns the number of live tickets of partition's queue.
+func (f *Frontend) Tickets(partition string) int {
+	p, ok := f.parts[partition]
+	if !ok {
+		return 0
+	}
+	return p.queue.Size()
+}
+
+// Open returns the ops that have not finished inside the broker, sorted.
+func (f *Frontend) Open() []int64 {
+	var ids []int64
+	for id, o := range f.ops {
+		if o.phase != PhaseDone {
+			ids = append(ids, id)
+		}
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
+// Forget drops a finished op's bookkeeping, for long-running users such
+// as [Server]; afterwards the op is unknown to the frontend.
+func (f *Frontend) Forget(op int64) {
+	if o, ok := f.ops[op]; ok && o.phase == PhaseDone && len(o.waiters) == 0 {
+		delete(f.ops, op)
+	}
+}
