@@ -1,0 +1,287 @@
+package checker
+
+import (
+	"errors"
+	"fmt"
+	"runtime"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/idemcheck/idemcheck/history"
+)
+
+// Verdict is the outcome of a check: [Ok], [Illegal] or [Unknown].
+type Verdict string
+
+// Verdicts.
+const (
+	// Ok: the model explains every operation.
+	Ok Verdict = "Ok"
+	// Illegal: no behaviour allowed by the model explains the operations.
+	Illegal Verdict = "Illegal"
+	// Unknown: the check did not finish (timeout or bad input); never a pass.
+	Unknown Verdict = "Unknown"
+)
+
+// Sentinel errors for problems with the checker's input; [Result.Err]
+// wraps one of them.
+var (
+	// ErrNoOperations: the history has no Replicate event.
+	ErrNoOperations = errors.New("checker: history has no operations")
+	// ErrInvalidHistory: the history breaks the consistency rules of
+	// [history.Stream].
+	ErrInvalidHistory = errors.New("checker: inconsistent history")
+)
+
+// Options tune [Check]. The zero value checks with the call-order
+// obligation, no timeout and GOMAXPROCS workers.
+type Options struct {
+	// Timeout bounds the search for each part; 0 means none. A part whose
+	// search times out is Unknown.
+	Timeout time.Duration
+	// NoCallOrder drops the call-order obligation: a producer's requests
+	// may then be decided in any order consistent with real time (plain
+	// linearizability). It exists to show what the obligation adds.
+	NoCallOrder bool
+	// Workers bounds the parts checked at once; 0 means GOMAXPROCS.
+	Workers int
+	_       struct{}
+}
+
+// Result is the outcome of [Check].
+type Result struct {
+	// Verdict is Illegal if there is a violation, else Unknown if a part
+	// timed out or the input was bad, else Ok.
+	Verdict Verdict
+	// Parts holds one result per (partition, pid), sorted by partition
+	// and then pid.
+	Parts []PartResult
+	// Violations lists every violation found: at most one per part, plus
+	// the partition-level AckedInLog clashes across producers.
+	Violations []*Violation
+	// Err is a problem with the input (wrapping [ErrNoOperations] or
+	// [ErrInvalidHistory]); Verdict is then Unknown.
+	Err error
+}
+
+// PartResult is the verdict for one producer on one partition.
+type PartResult struct {
+	Partition string
+	PID       int64
+	// Ops is the number of operations of the part.
+	Ops       int
+	Verdict   Verdict
+	Violation *Violation
+}
+
+// Violation is an Illegal verdict explained: the invariant broken (one of
+// the shared names: DecideInCallOrder, NoSpuriousOutOfOrder,
+// ContiguousAppends, NoDuplicateAppend, AckedInLog), where, in plain
+// words, and the few operations involved.
+type Violation struct {
+	Name        string
+	Partition   string
+	PID         int64
+	Explanation string
+	// Ops are the operations involved, in call order.
+	Ops []Operation
+}
+
+// Error gives a one-paragraph human explanation.
+func (v *Violation) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "checker: %s violated on partition %q, producer %d: %s", v.Name, v.Partition, v.PID, v.Explanation)
+	if len(v.Ops) > 0 {
+		b.WriteString(". Operations involved: ")
+		for i, o := range v.Ops {
+			if i > 0 {
+				b.WriteString("; ")
+			}
+			fmt.Fprintf(&b, "op %d pid=%d epoch=%d %s -> %s", o.Op, o.PID, o.Epoch, o.batch(), o.outcome())
+		}
+	}
+	return b.String()
+}
+
+// Check judges h. It never panics on user input: a history that is not
+// consistent or has no operations gives Verdict Unknown and Result.Err.
+func Check(h history.History, opts Options) Result {
+	if err := validate(h); err != nil {
+		return Result{Verdict: Unknown, Err: err}
+	}
+	ops := Operations(h)
+	parts := split(h, ops)
+	res := Result{Parts: make([]PartResult, len(parts))}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, workers)
+	for i, p := range parts {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			res.Parts[i] = checkPart(p, opts)
+		}()
+	}
+	wg.Wait()
+	unknown := false
+	for i := range res.Parts {
+		pr := &res.Parts[i]
+		if pr.Violation != nil {
+			res.Violations = append(res.Violations, pr.Violation)
+		}
+		if pr.Verdict == Unknown {
+			unknown = true
+		}
+	}
+	for _, v := range crossCheck(parts) {
+		res.Violations = append(res.Violations, v)
+		for i := range res.Parts {
+			pr := &res.Parts[i]
+			if pr.Partition == v.Partition && pr.PID == v.PID && pr.Violation == nil {
+				pr.Verdict, pr.Violation = Illegal, v
+			}
+		}
+	}
+	switch {
+	case len(res.Violations) > 0:
+		res.Verdict = Illegal
+	case unknown:
+		res.Verdict = Unknown
+	default:
+		res.Verdict = Ok
+	}
+	return res
+}
+
+// validate checks the history's consistency and that it has operations.
+func validate(h history.History) error {
+	var s history.Stream
+	calls := 0
+	for i, e := range h.Events {
+		if err := s.Check(e); err != nil {
+			return fmt.Errorf("checker: event %d: %w: %w", i, ErrInvalidHistory, err)
+		}
+		if e.Kind == history.Replicate {
+			calls++
+		}
+	}
+	if calls == 0 {
+		return ErrNoOperations
+	}
+	return nil
+}
+
+// porcupineOps converts the inputs to porcupine operations.
+func porcupineOps(p *part, ins []*input, ops []Operation, lanes []int) []porcupine.Operation {
+	r := make([]porcupine.Operation, len(ins))
+	for i, in := range ins {
+		o := ops[i]
+		lane := 0
+		if lanes != nil {
+			lane = lanes[i]
+		}
+		r[i] = porcupine.Operation{ClientId: lane, Input: in, Output: in, Call: o.Call, Return: o.Return,
+			Metadata: fmt.Sprintf("op %d client %d partition %q pid %d", o.Op, o.Client, p.key.partition, p.key.pid)}
+	}
+	return r
+}
+
+// checkPart checks one (partition, pid) with porcupine and explains an
+// Illegal verdict.
+func checkPart(p *part, opts Options) PartResult {
+	pr := PartResult{Partition: p.key.partition, PID: p.key.pid, Ops: len(p.ops)}
+	m := &model{callOrder: !opts.NoCallOrder}
+	r := porcupine.CheckOperationsTimeout(m.porcupine([]state{initState(0)}), porcupineOps(p, p.in, p.ops, nil), opts.Timeout)
+	pr.Verdict = Verdict(r)
+	if r == porcupine.Illegal {
+		pr.Violation = explain(p, opts)
+	}
+	return pr
+}
+
+// crossCheck finds different batches acked at the same offset of one
+// partition by different producers (AckedInLog); one clash per partition.
+func crossCheck(parts []*part) []*Violation {
+	type acked struct {
+		off int64
+		o   Operation
+	}
+	var out []*Violation
+	for i := 0; i < len(parts); {
+		j := i
+		var all []acked
+		for ; j < len(parts) && parts[j].key.partition == parts[i].key.partition; j++ {
+			for _, o := range parts[j].ops {
+				if o.Result == history.OK {
+					all = append(all, acked{o.Offset, o})
+				}
+			}
+		}
+		sort.SliceStable(all, func(a, b int) bool { return all[a].off < all[b].off })
+		for k := 1; k < len(all); k++ {
+			a, b := all[k-1].o, all[k].o
+			if a.Offset != b.Offset || a.PID == b.PID {
+				continue
+			}
+			if a.Op > b.Op {
+				a, b = b, a
+			}
+			out = append(out, &Violation{
+				Name: AckedInLog, Partition: b.Partition, PID: b.PID,
+				Explanation: fmt.Sprintf("batch %s of producer %d (op %d) and batch %s of producer %d (op %d) were both acked at offset %d: two different batches cannot sit at one offset, so one acked write is not in the log where it was acked",
+					a.batch(), a.PID, a.Op, b.batch(), b.PID, b.Op, b.Offset),
+				Ops: []Operation{a, b},
+			})
+			break
+		}
+		i = j
+	}
+	return out
+}
+
+// Summary renders a short human summary: the verdict and one line per
+// part (Ok parts beyond the first 20 are counted, not listed).
+func (r Result) Summary() string {
+	var b strings.Builder
+	illegal, unknown := 0, 0
+	for _, p := range r.Parts {
+		switch p.Verdict {
+		case Illegal:
+			illegal++
+		case Unknown:
+			unknown++
+		}
+	}
+	fmt.Fprintf(&b, "%s: %d parts, %d illegal, %d unknown", r.Verdict, len(r.Parts), illegal, unknown)
+	if r.Err != nil {
+		fmt.Fprintf(&b, " (%v)", r.Err)
+	}
+	b.WriteByte('\n')
+	listedOk, hidden := 0, 0
+	for _, p := range r.Parts {
+		if p.Verdict == Ok {
+			if listedOk >= 20 {
+				hidden++
+				continue
+			}
+			listedOk++
+		}
+		fmt.Fprintf(&b, "  partition %q pid %d: %d ops, %s", p.Partition, p.PID, p.Ops, p.Verdict)
+		if p.Violation != nil {
+			fmt.Fprintf(&b, " (%s)", p.Violation.Name)
+		}
+		b.WriteByte('\n')
+	}
+	if hidden > 0 {
+		fmt.Fprintf(&b, "  ... and %d more Ok parts\n", hidden)
+	}
+	return b.String()
+}

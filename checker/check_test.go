@@ -1,0 +1,291 @@
+package checker
+
+import (
+	"errors"
+	"math"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idemcheck/idemcheck/history"
+)
+
+const maxSeq = math.MaxInt32
+
+func TestCheck(t *testing.T) {
+	tests := []struct {
+		name      string
+		b         *hb
+		want      Verdict
+		violation string // expected violation name when Illegal
+	}{
+		{
+			// DecideInCallOrder: the seed's buggy outputs need op 2 decided
+			// before op 1.
+			name: "seed bad: unknown producer reorder", b: seedBad(),
+			want: Illegal, violation: DecideInCallOrder,
+		},
+		{name: "seed fixed", b: seedFixed(), want: Ok},
+		{
+			// DecideInCallOrder with a known producer: op 3 overtook op 2,
+			// got a retriable OOOSN and its retry succeeded.
+			name: "known producer reorder, spurious retriable OOOSN",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
+				call(2, "p0", 1, 0, 1, 1).call(3, "p0", 1, 0, 2, 2).
+				fail(3, history.OutOfOrderSequenceNumber).ok(2, 1).
+				call(4, "p0", 1, 0, 2, 2).ok(4, 2),
+			want: Illegal, violation: DecideInCallOrder,
+		},
+		{
+			// NoSpuriousOutOfOrder: sequential calls, the next batch rejected.
+			name: "next in sequence rejected",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
+				call(2, "p0", 1, 0, 1, 1).fail(2, history.OutOfOrderSequenceNumber),
+			want: Illegal, violation: NoSpuriousOutOfOrder,
+		},
+		{
+			// A duplicate returns the original offset.
+			name: "retry of unknown outcome returns original offset",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
+				call(2, "p0", 1, 0, 1, 1).unknown(2).
+				call(3, "p0", 1, 0, 1, 1).ok(3, 1),
+			want: Ok,
+		},
+		{
+			name: "unknown outcome never returned, retry appended",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).
+				call(2, "p0", 1, 0, 0, 0).ok(2, 4).
+				call(3, "p0", 1, 0, 1, 1).ok(3, 5),
+			want: Ok,
+		},
+		{
+			// AckedInLog: a duplicate must return the original offset.
+			name: "duplicate returns a different offset",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
+				call(2, "p0", 1, 0, 0, 0).ok(2, 5),
+			want: Illegal, violation: AckedInLog,
+		},
+		{
+			// ContiguousAppends: offsets increase.
+			name: "non-monotonic offsets",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 10).
+				call(2, "p0", 1, 0, 1, 1).ok(2, 5),
+			want: Illegal, violation: ContiguousAppends,
+		},
+		{
+			// ContiguousAppends: a gap is never accepted for a known producer.
+			name: "gap accepted for known producer",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
+				call(2, "p0", 1, 0, 2, 2).ok(2, 1),
+			want: Illegal, violation: ContiguousAppends,
+		},
+		{
+			// NoDuplicateAppend: a batch that fell out of the window acked
+			// again at a new offset.
+			name: "batch appended twice",
+			b: func() *hb {
+				b := (&hb{})
+				for i := int32(0); i < 7; i++ {
+					b.call(int64(i+1), "p0", 1, 0, i, i).ok(int64(i+1), int64(i))
+				}
+				return b.call(8, "p0", 1, 0, 0, 0).ok(8, 7)
+			}(),
+			want: Illegal, violation: NoDuplicateAppend,
+		},
+		{
+			name: "sequence wraps at INT32_MAX",
+			b: (&hb{}).call(1, "p0", 1, 0, maxSeq-3, maxSeq-1).ok(1, 0).
+				call(2, "p0", 1, 0, maxSeq, maxSeq).ok(2, 3).
+				call(3, "p0", 1, 0, 0, 4).ok(3, 4),
+			want: Ok,
+		},
+		{
+			// NoSpuriousOutOfOrder: 0 is next after INT32_MAX.
+			name: "OOOSN for 0 after INT32_MAX",
+			b: (&hb{}).call(1, "p0", 1, 0, maxSeq, maxSeq).ok(1, 0).
+				call(2, "p0", 1, 0, 0, 0).fail(2, history.OutOfOrderSequenceNumber),
+			want: Illegal, violation: NoSpuriousOutOfOrder,
+		},
+		{
+			name: "epoch bump restarts sequences at 0",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).call(2, "p0", 1, 0, 1, 1).ok(2, 1).
+				call(3, "p0", 1, 1, 0, 0).ok(3, 2).call(4, "p0", 1, 1, 1, 1).ok(4, 3),
+			want: Ok,
+		},
+		{
+			// ContiguousAppends: a new epoch must start at 0.
+			name: "epoch bump not at 0",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
+				call(2, "p0", 1, 1, 2, 2).ok(2, 1),
+			want: Illegal, violation: ContiguousAppends,
+		},
+		{
+			// A timed-out request that took effect: its retry gets the
+			// offset between its neighbours.
+			name: "timed-out request took effect",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
+				call(2, "p0", 1, 0, 1, 1).fail(2, history.RequestTimedOut).
+				call(3, "p0", 1, 0, 2, 2).ok(3, 2).
+				call(4, "p0", 1, 0, 1, 1).ok(4, 1),
+			want: Ok,
+		},
+		{
+			// ContiguousAppends: the retry's offset cannot come after the
+			// next batch's offset.
+			name: "timed-out request took effect at an impossible offset",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
+				call(2, "p0", 1, 0, 1, 1).fail(2, history.RequestTimedOut).
+				call(3, "p0", 1, 0, 2, 2).ok(3, 2).
+				call(4, "p0", 1, 0, 1, 1).ok(4, 3),
+			want: Illegal, violation: ContiguousAppends,
+		},
+		{
+			// AckedInLog across producers.
+			name: "two producers acked at the same offset",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
+				call(2, "p0", 2, 0, 0, 0).ok(2, 0),
+			want: Illegal, violation: AckedInLog,
+		},
+		{
+			name: "two producers on two partitions share offsets",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
+				call(2, "p1", 2, 0, 0, 0).ok(2, 0),
+			want: Ok,
+		},
+		{
+			name: "recorded eviction allows the unknown-producer path",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).evict("p0", 1).
+				call(2, "p0", 1, 0, 5, 5).ok(2, 1),
+			want: Ok,
+		},
+		{
+			name: "unrecorded eviction: gap accepted",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
+				call(2, "p0", 1, 0, 5, 5).ok(2, 1),
+			want: Illegal, violation: ContiguousAppends,
+		},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			res := Check(tc.b.h(), Options{})
+			if res.Err != nil {
+				t.Fatalf("Check: %v", res.Err)
+			}
+			if res.Verdict != tc.want {
+				t.Fatalf("verdict: got %s, want %s\n%s%v", res.Verdict, tc.want, res.Summary(), res.Violations)
+			}
+			if tc.want != Illegal {
+				return
+			}
+			if len(res.Violations) == 0 {
+				t.Fatalf("Illegal without a violation")
+			}
+			v := res.Violations[0]
+			if v.Name != tc.violation {
+				t.Errorf("violation: got %s, want %s: %v", v.Name, tc.violation, v)
+			}
+			if len(v.Ops) == 0 || v.Explanation == "" {
+				t.Errorf("violation without operations or explanation: %+v", v)
+			}
+		})
+	}
+}
+
+// TestSeedExplanation checks the plain-words explanation of the seed.
+func TestSeedExplanation(t *testing.T) {
+	res := Check(seedBad().h(), Options{})
+	if res.Verdict != Illegal || len(res.Violations) != 1 {
+		t.Fatalf("got %s with %d violations, want Illegal with 1", res.Verdict, len(res.Violations))
+	}
+	v := res.Violations[0]
+	want := "batch [0,0] (op 1) was called before batch [1,1] (op 2) but the partition decided op 2 first: " +
+		"op 2 was accepted through the unknown-producer path at offset 0 and op 1 then got OUT_OF_ORDER_SEQUENCE_NUMBER; " +
+		"in call order op 1 was next in sequence"
+	if v.Explanation != want {
+		t.Errorf("explanation:\n got %s\nwant %s", v.Explanation, want)
+	}
+	if v.Partition != "p0" || v.PID != 1 {
+		t.Errorf("where: got %q pid %d, want \"p0\" pid 1", v.Partition, v.PID)
+	}
+	var ids []int64
+	for _, o := range v.Ops {
+		ids = append(ids, o.Op)
+	}
+	if len(ids) != 2 || ids[0] != 1 || ids[1] != 2 {
+		t.Errorf("involved ops: got %v, want [1 2]", ids)
+	}
+	var err error = v
+	var target *Violation
+	if !errors.As(err, &target) || !strings.Contains(err.Error(), "DecideInCallOrder") {
+		t.Errorf("Error(): %q", err.Error())
+	}
+}
+
+// TestNoCallOrder shows that the call-order obligation does the work:
+// plain linearizability accepts the seed's buggy history.
+func TestNoCallOrder(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		noCallOrder bool
+		want        Verdict
+	}{
+		{"with call order", false, Illegal},
+		{"without call order", true, Ok},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := Check(seedBad().h(), Options{NoCallOrder: tc.noCallOrder})
+			if res.Verdict != tc.want {
+				t.Errorf("got %s, want %s\n%s", res.Verdict, tc.want, res.Summary())
+			}
+		})
+	}
+}
+
+// hardHistory has a known producer, n concurrent calls that never return
+// and then a batch acked far beyond any sequence they could reach: no
+// behaviour explains it, and without the call-order obligation proving
+// that means trying every order of the n calls.
+func hardHistory(n int) history.History {
+	b := (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0)
+	for i := 0; i < n; i++ {
+		b.call(int64(i+2), "p0", 1, 0, int32(i+1), int32(i+1))
+	}
+	op := int64(n + 2)
+	return b.call(op, "p0", 1, 0, 1000, 1000).ok(op, 999).h()
+}
+
+func TestUnknownOnTimeout(t *testing.T) {
+	h := hardHistory(40)
+	start := time.Now()
+	res := Check(h, Options{NoCallOrder: true, Timeout: 50 * time.Millisecond})
+	if res.Verdict != Unknown || res.Parts[0].Verdict != Unknown {
+		t.Fatalf("order-free check with a 50ms timeout: got %s, want Unknown", res.Verdict)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("timeout not honoured: took %v", d)
+	}
+	// With the obligation the order is fixed and the verdict is quick.
+	res = Check(h, Options{Timeout: 500 * time.Millisecond})
+	if res.Verdict != Illegal {
+		t.Fatalf("call-order check: got %s, want Illegal", res.Verdict)
+	}
+}
+
+func TestInputErrors(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		h    history.History
+		want error
+	}{
+		{"empty", history.History{}, ErrNoOperations},
+		{"only environment events", (&hb{}).evict("p0", 1).h(), ErrNoOperations},
+		{"return without call", (&hb{}).ok(1, 0).h(), ErrInvalidHistory},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			res := Check(tc.h, Options{})
+			if res.Verdict != Unknown || !errors.Is(res.Err, tc.want) {
+				t.Errorf("got %s, %v; want Unknown, %v", res.Verdict, res.Err, tc.want)
+			}
+		})
+	}
+}

@@ -1,0 +1,55 @@
+// Package checker judges recorded produce histories ([history.History])
+// against the idempotent-producer obligations, as a black box: it looks
+// only at what clients saw (each Replicate call and its Return), plus the
+// recorded EvictProducer events when there are any. It never imports the
+// reference implementation, so it can judge histories from any broker.
+//
+// # Method
+//
+// [Operations] pairs every Replicate with its Return by op id. An
+// operation without a Return, or with Return result "unknown", has an
+// unknown outcome and an infinite return time, as in etcd's robustness
+// tests. [Check] splits the operations by (partition, producer id) and
+// checks each part with porcupine, in parallel (bounded by
+// [Options.Workers]), against a nondeterministic sequential model of one
+// producer on one partition:
+//
+//   - the producer's requests are decided in the order Replicate was
+//     called (the call-order obligation; [Options.NoCallOrder] drops it);
+//   - a producer without state accepts any first sequence (the
+//     unknown-producer path), and so does one whose EvictProducer was
+//     recorded;
+//   - the next batch in sequence (last+1, or 0 after INT32_MAX) must be
+//     appended, at an offset above the producer's earlier offsets;
+//   - a higher epoch restarts the sequence at 0;
+//   - an exact (first,last) match among the last five appended batches
+//     returns the original offset and appends nothing;
+//   - a gap may get OUT_OF_ORDER_SEQUENCE_NUMBER, with no effect;
+//   - REQUEST_TIMED_OUT, NOT_LEADER_FOR_PARTITION and unknown outcomes are
+//     ambiguous: the model forks into "persisted" and "lost".
+//
+// A partition-level check across producers adds that two different
+// batches are never acked at the same offset.
+//
+// With the call-order obligation the linearization order of a part is
+// fixed, so the only search is over ambiguous outcomes; a part the model
+// rejects is replayed in call order to find the first operation that no
+// branch of the model explains, which names the violation with the shared
+// invariant names (DecideInCallOrder, NoSpuriousOutOfOrder,
+// ContiguousAppends, NoDuplicateAppend, AckedInLog). A part that is
+// rejected with the obligation but accepted without it violates
+// DecideInCallOrder.
+//
+// # Verdicts
+//
+// [Ok], [Illegal] or [Unknown]. Unknown means the search ran out of time
+// ([Options.Timeout]) and is never a pass.
+//
+// # Witnesses and pictures
+//
+// [Shrink] reduces an Illegal history by delta debugging over whole
+// operations to a small witness with the same violation, [FormatWitness]
+// prints it, and [Visualize] writes porcupine's HTML picture with the
+// internal events as annotations. Package checkertest wraps all three for
+// tests.
+package checker

@@ -1,0 +1,247 @@
+package checker
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+const (
+	// maxFrontier bounds the states a replay keeps; beyond it the replay
+	// gives up (the porcupine verdict stands, with a plainer explanation).
+	maxFrontier = 1 << 12
+	// orderWindow is how many operations before the first unexplained one
+	// the order-free check may reorder.
+	orderWindow = 32
+	// defaultOrderTimeout bounds the order-free check that tells
+	// DecideInCallOrder apart (Options.Timeout bounds it too, if smaller).
+	defaultOrderTimeout = 2 * time.Second
+)
+
+// trail is one state of a replay with the path that led to it.
+type trail struct {
+	s       state
+	prev    *trail
+	in      *input
+	r       rule
+	evicted bool
+}
+
+// replay steps the model through ins in the given order (nil: in order)
+// from init. It returns the last frontier. If an operation has no
+// successor, failAt is its position in the order, front is the frontier
+// before it and f says why; if the frontier grows too large failAt is -2;
+// otherwise failAt is -1.
+func replay(m *model, ins []*input, order []int32, init []*trail) (front []*trail, failAt int, f *failure) {
+	front = init
+	var br []branch
+	n := len(ins)
+	if order != nil {
+		n = len(order)
+	}
+	for pos := 0; pos < n; pos++ {
+		in := ins[pos]
+		if order != nil {
+			in = ins[order[pos]]
+		}
+		var next []*trail
+		for _, t := range front {
+			br, _ = m.step(t.s, in, br[:0], false)
+		outer:
+			for _, b := range br {
+				for _, u := range next {
+					if u.s == b.s {
+						continue outer
+					}
+				}
+				next = append(next, &trail{s: b.s, prev: t, in: in, r: b.r, evicted: b.evicted})
+			}
+		}
+		if len(next) == 0 {
+			for _, t := range front {
+				if _, f = m.step(t.s, in, nil, true); f != nil {
+					break
+				}
+			}
+			if f == nil {
+				f = &failure{name: NoSpuriousOutOfOrder, why: fmt.Sprintf("no behaviour of the model explains op %d %s -> %s", in.op, in.batch(), in.result())}
+			}
+			return front, pos, f
+		}
+		if len(next) > maxFrontier {
+			return next, -2, nil
+		}
+		front = next
+	}
+	return front, -1, nil
+}
+
+func initTrail() []*trail { return []*trail{{s: initState(0)}} }
+
+// explain names and explains the violation of a part the model rejects.
+func explain(p *part, opts Options) *Violation {
+	v := &Violation{Partition: p.key.partition, PID: p.key.pid}
+	m := &model{callOrder: true}
+	_, failAt, f := replay(m, p.in, nil, initTrail())
+	if failAt < 0 {
+		// Too many states to replay, or (NoCallOrder) a porcupine verdict
+		// the call-order replay does not reproduce.
+		v.Name = NoSpuriousOutOfOrder
+		v.Explanation = "porcupine found no order and outcome that explains the operations, and the replay in call order could not narrow it down"
+		return v
+	}
+	F := p.in[failAt]
+	refs := append([]int64{F.op}, f.refs...)
+	v.Name, v.Explanation = f.name, f.why
+	if f.name == ContiguousAppends && F.out == outOK {
+		// A gap acked: is it a batch acked before (appended twice)?
+		for i := failAt - 1; i >= 0; i-- {
+			o := p.in[i]
+			if o.out == outOK && o.epoch == F.epoch && o.first == F.first && o.last == F.last && o.off != F.off {
+				v.Name = NoDuplicateAppend
+				v.Explanation = fmt.Sprintf("op %d %s was acked at offset %d, but the same batch was acked at offset %d by op %d: the batch was appended twice",
+					F.op, F.batch(), F.off, o.off, o.op)
+				refs = []int64{o.op, F.op}
+				break
+			}
+		}
+	}
+	if !opts.NoCallOrder {
+		if d := orderViolation(p, failAt, f, opts); d != nil {
+			v.Name, v.Explanation, refs = DecideInCallOrder, d.why, d.refs
+		}
+	}
+	v.Ops = involved(p, refs)
+	return v
+}
+
+// involved returns the part's operations with the given op ids, in call
+// order.
+func involved(p *part, ids []int64) []Operation {
+	var r []Operation
+	for _, o := range p.ops {
+		for _, id := range ids {
+			if o.Op == id {
+				r = append(r, o)
+				break
+			}
+		}
+	}
+	return r
+}
+
+// orderViolation checks the part again without the call-order obligation
+// for the operations from failAt-orderWindow on (earlier ones stay in call
+// order). If that explains everything, the violation is DecideInCallOrder
+// and it returns the explanation.
+func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
+	ws := max(0, failAt-orderWindow)
+	m := &model{callOrder: true}
+	start, fa, _ := replay(m, p.in[:ws], nil, initTrail())
+	if fa != -1 {
+		return nil
+	}
+	init := make([]state, len(start))
+	for i, t := range start {
+		init[i] = t.s
+	}
+	free := &model{callOrder: false}
+	timeout := defaultOrderTimeout
+	if opts.Timeout > 0 && opts.Timeout < timeout {
+		timeout = opts.Timeout
+	}
+	r, info := porcupine.CheckOperationsVerbose(free.porcupine(init), porcupineOps(p, p.in[ws:], p.ops[ws:], nil), timeout)
+	if r != porcupine.Ok {
+		return nil
+	}
+	var lin []int
+	for _, l := range info.PartialLinearizations()[0] {
+		if len(l) > len(lin) {
+			lin = l
+		}
+	}
+	if len(lin) != len(p.in)-ws {
+		return nil
+	}
+	order := make([]int32, len(lin))
+	pos := make([]int, len(p.in))
+	for i, id := range lin {
+		order[i] = int32(ws + id)
+		pos[ws+id] = i
+	}
+	// Replay the order found to get one path of rules.
+	front, fa, _ := replay(free, p.in, order, start)
+	if fa != -1 || len(front) == 0 {
+		return nil
+	}
+	rules := make(map[int32]*trail)
+	for t := front[0]; t != nil && t.in != nil; t = t.prev {
+		rules[t.in.idx] = t
+	}
+	// The first call that a later call overtook, and its overtakers.
+	var X *input
+	var over []*input
+	for x := ws; x < len(p.in) && X == nil; x++ {
+		for y := x + 1; y < len(p.in) && len(over) < 3; y++ {
+			if pos[y] < pos[x] {
+				X = p.in[x]
+				over = append(over, p.in[y])
+			}
+		}
+	}
+	if X == nil {
+		return nil
+	}
+	F := p.in[failAt]
+	var batches, names, deeds []string
+	refs := []int64{F.op, X.op}
+	for _, o := range over {
+		batches = append(batches, fmt.Sprintf("batch %s (op %d)", o.batch(), o.op))
+		names = append(names, fmt.Sprintf("op %d", o.op))
+		deeds = append(deeds, fmt.Sprintf("op %d %s", o.op, deed(rules[o.idx])))
+		refs = append(refs, o.op)
+	}
+	clause := f.short
+	if clause == "" {
+		clause = f.why
+	}
+	return &failure{
+		name: DecideInCallOrder,
+		why: fmt.Sprintf("batch %s (op %d) was called before %s but the partition decided %s first: %s and op %d then %s; in call order %s",
+			X.batch(), X.op, strings.Join(batches, ", "), strings.Join(names, ", "),
+			strings.Join(deeds, ", "), X.op, deed(rules[X.idx]), clause),
+		refs: refs,
+	}
+}
+
+// deed describes what one step of a replay did, as a predicate ("was
+// appended at offset 3").
+func deed(t *trail) string {
+	if t == nil {
+		return "was decided"
+	}
+	in := t.in
+	after := ""
+	if t.evicted {
+		after = " after the producer's eviction"
+	}
+	switch t.r {
+	case ruleSkip:
+		return fmt.Sprintf("was accepted through the unknown-producer path%s at offset %d", after, in.off)
+	case ruleFirst:
+		return fmt.Sprintf("was accepted as the producer's first batch%s at offset %d", after, in.off)
+	case ruleNewEpoch:
+		return fmt.Sprintf("opened epoch %d at offset %d", in.epoch, in.off)
+	case ruleAppend:
+		return fmt.Sprintf("was appended at offset %d", in.off)
+	case ruleDup:
+		return fmt.Sprintf("was answered as a duplicate at offset %d", in.off)
+	case rulePersisted:
+		return fmt.Sprintf("was appended but its client saw %s", in.result())
+	case ruleLost:
+		return fmt.Sprintf("was not appended and its client saw %s", in.result())
+	}
+	return "got " + in.result()
+}
