@@ -1,0 +1,474 @@
+package spec
+
+import (
+	"encoding/binary"
+	"fmt"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Phase is how far an operation has got on the write path (ignoring its
+// ticket and its client-visible Return, which are tracked apart).
+type Phase uint8
+
+// Phases, in order. PhaseDecided and PhaseFailed end the path.
+const (
+	PhaseCalled   Phase = iota + 1 // replicate() called, stage_write not started
+	PhaseStaging                   // stage_write started
+	PhaseStaged                    // stage_write resolved ok
+	PhaseUploaded                  // L0 upload resolved ok
+	PhaseRedeemed                  // ticket redeemed (head of its queue)
+	PhaseFenced                    // epoch fence taken, in Op.Term
+	PhaseDecided                   // rm_stm decided
+	PhaseFailed                    // stage_write, upload or fence failed, or the term changed
+)
+
+var phaseNames = [...]string{"", "called", "staging", "staged", "uploaded", "redeemed", "fenced", "decided", "failed"}
+
+func (p Phase) String() string {
+	if int(p) < len(phaseNames) && p != 0 {
+		return phaseNames[p]
+	}
+	return "phase" + strconv.Itoa(int(p))
+}
+
+// Returned says whether and how the client saw an operation end.
+type Returned uint8
+
+// Return states.
+const (
+	NotReturned Returned = iota
+	ReturnedNormally
+	ReturnedUnknown // the client timed out; the request may go on
+)
+
+// Invariant bits, in the order of [Invariants].
+const (
+	bitTicketOrder uint8 = 1 << iota
+	bitDecideOrder
+	bitSpuriousOOO
+	bitContiguous
+	bitDuplicate
+	bitAcked
+)
+
+// Op is one replicate operation of the partition.
+type Op struct {
+	ID    int64
+	PID   int64
+	Epoch int16
+	First int32
+	Last  int32
+	Phase Phase
+	// Reserved: the op reserved a ticket; Released: it released it.
+	Reserved bool
+	Released bool
+	Returned Returned
+	// Retried: the client has sent a retry of this op (model only).
+	Retried bool
+	// Term is the term of the op's epoch fence.
+	Term int64
+	// Decision and Offset are rm_stm's decision and its offset.
+	Decision Decision
+	Offset   int64
+	// Flags are the invariant bits this op broke.
+	Flags uint8
+}
+
+// Req is a finished request in a producer's idempotency window.
+type Req struct {
+	Epoch  int16
+	First  int32
+	Last   int32
+	Offset int64
+}
+
+// Range is an inclusive range of sequence numbers.
+type Range struct{ First, Last int64 }
+
+// Producer is everything the model keeps for one producer id: the
+// client's side, rm_stm's idempotency state, the producer queue, and
+// history summaries the invariants read.
+type Producer struct {
+	PID int64
+
+	// Client side: current epoch, next sequence, budget used.
+	Epoch   int16
+	NextSeq int32
+	Sent    uint8
+	Retries uint8
+
+	// rm_stm: known producer, its epoch and the last finished requests
+	// (oldest first).
+	Known  bool
+	PEpoch int16
+	Reqs   []Req
+
+	// Queue holds the op ids with an unreleased ticket, in reservation
+	// order (the per-pid producer_queue).
+	Queue []int64
+
+	// History summaries: the highest op id that reserved a ticket and
+	// that was decided; the appended sequences of the latest appended
+	// epoch (AppPrefix is the first sequence not in the contiguous run
+	// from 0, AppAbove the appended ranges past it).
+	MaxTicketOp int64
+	MaxDecideOp int64
+	AppHas      bool
+	AppEpoch    int16
+	AppMaxLast  int64
+	AppPrefix   int64
+	AppAbove    []Range
+}
+
+// Entry is one appended batch of the log.
+type Entry struct {
+	Offset int64
+	PID    int64
+	Epoch  int16
+	First  int32
+	Last   int32
+}
+
+// State is one state of the partition. Use [Init] to make one and
+// [Step] (or [State.Apply]) to move it.
+type State struct {
+	Term       int64
+	NextOffset int64
+	// LastOp is the highest op id called so far.
+	LastOp int64
+	// Sync is the op inside a synchronous replicate() prologue (0 when
+	// none): no other action may come between its steps.
+	Sync int64
+	// Environment budget used.
+	Evictions   uint8
+	EpochBumps  uint8
+	TermChanges uint8
+	// Viol has a bit for every invariant broken so far.
+	Viol uint8
+
+	Producers []Producer // sorted by PID
+	Ops       []Op       // sorted by ID
+	Log       []Entry    // sorted by Offset
+}
+
+// Init returns the initial state for cfg: producers 1..cfg.Producers at
+// epoch 0, unknown to the partition unless cfg.KnownProducers, an empty
+// log, term 1.
+func Init(cfg Config) State {
+	s := State{Term: 1}
+	for i := 1; i <= cfg.Producers; i++ {
+		s.Producers = append(s.Producers, Producer{PID: int64(i), Known: cfg.KnownProducers})
+	}
+	return s
+}
+
+// Clone returns a deep copy of s.
+func (s State) Clone() State {
+	c := s
+	c.Producers = make([]Producer, len(s.Producers))
+	for i, p := range s.Producers {
+		p.Reqs = cloneSlice(p.Reqs)
+		p.Queue = cloneSlice(p.Queue)
+		p.AppAbove = cloneSlice(p.AppAbove)
+		c.Producers[i] = p
+	}
+	c.Ops = cloneSlice(s.Ops)
+	c.Log = cloneSlice(s.Log)
+	return c
+}
+
+func cloneSlice[T any](s []T) []T {
+	if s == nil {
+		return nil
+	}
+	return append(make([]T, 0, len(s)), s...)
+}
+
+// op returns the index of op id in s.Ops, or -1.
+func (s *State) op(id int64) int {
+	i := sort.Search(len(s.Ops), func(i int) bool { return s.Ops[i].ID >= id })
+	if i < len(s.Ops) && s.Ops[i].ID == id {
+		return i
+	}
+	return -1
+}
+
+// producer returns the index of pid in s.Producers, or -1.
+func (s *State) producer(pid int64) int {
+	i := sort.Search(len(s.Producers), func(i int) bool { return s.Producers[i].PID >= pid })
+	if i < len(s.Producers) && s.Producers[i].PID == pid {
+		return i
+	}
+	return -1
+}
+
+// addProducer inserts an unknown producer pid and returns its index.
+func (s *State) addProducer(pid int64) int {
+	i := sort.Search(len(s.Producers), func(i int) bool { return s.Producers[i].PID >= pid })
+	s.Producers = append(s.Producers, Producer{})
+	copy(s.Producers[i+1:], s.Producers[i:])
+	s.Producers[i] = Producer{PID: pid}
+	return i
+}
+
+// entry returns the index of the log entry at offset, or -1.
+func (s *State) entry(offset int64) int {
+	i := sort.Search(len(s.Log), func(i int) bool { return s.Log[i].Offset >= offset })
+	if i < len(s.Log) && s.Log[i].Offset == offset {
+		return i
+	}
+	return -1
+}
+
+// OpenCalls returns the number of calls the client still waits for.
+func (s State) OpenCalls() int {
+	n := 0
+	for i := range s.Ops {
+		if s.Ops[i].Returned == NotReturned {
+			n++
+		}
+	}
+	return n
+}
+
+// Retire drops the operations that are over (returned, at the end of
+// their path, ticket released) so that a long replay keeps only the
+// open ones. The invariant summaries stay; only their details go.
+func (s *State) Retire() {
+	n := 0
+	for _, o := range s.Ops {
+		if o.Returned != NotReturned && (o.Phase == PhaseDecided || o.Phase == PhaseFailed) && (!o.Reserved || o.Released) {
+			continue
+		}
+		s.Ops[n] = o
+		n++
+	}
+	clear(s.Ops[n:])
+	s.Ops = s.Ops[:n]
+}
+
+// Progress is a measure that every step strictly increases; the model
+// checker checks it, which shows the state graph has no cycles, so that
+// a fair behaviour must end in a state where no fair action is enabled.
+func (s State) Progress() int64 {
+	var m int64
+	for _, o := range s.Ops {
+		r := int64(o.Phase)
+		if o.Phase == PhaseFailed {
+			r = int64(PhaseDecided)
+		}
+		m += 2 * (r + b2i(o.Reserved) + b2i(o.Released) + int64(o.Returned) + b2i(o.Retried) + 1)
+	}
+	for _, p := range s.Producers {
+		m += 1 - b2i(p.Known) + int64(p.Epoch)
+	}
+	m += int64(s.Evictions) + int64(s.EpochBumps) + int64(s.TermChanges) + s.Term
+	return m
+}
+
+func b2i(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// AppendBinary appends a canonical binary encoding of s to buf: two
+// states are equal exactly when their encodings are. The model checker
+// fingerprints it.
+func (s *State) AppendBinary(buf []byte) []byte {
+	v := func(x int64) { buf = binary.AppendVarint(buf, x) }
+	v(s.Term)
+	v(s.NextOffset)
+	v(s.LastOp)
+	v(s.Sync)
+	buf = append(buf, s.Evictions, s.EpochBumps, s.TermChanges, s.Viol)
+	v(int64(len(s.Producers)))
+	for i := range s.Producers {
+		p := &s.Producers[i]
+		v(p.PID)
+		v(int64(p.Epoch))
+		v(int64(p.NextSeq))
+		buf = append(buf, p.Sent, p.Retries, byte(b2i(p.Known)), byte(b2i(p.AppHas)))
+		v(int64(p.PEpoch))
+		v(int64(len(p.Reqs)))
+		for _, r := range p.Reqs {
+			v(int64(r.Epoch))
+			v(int64(r.First))
+			v(int64(r.Last))
+			v(r.Offset)
+		}
+		v(int64(len(p.Queue)))
+		for _, q := range p.Queue {
+			v(q)
+		}
+		v(p.MaxTicketOp)
+		v(p.MaxDecideOp)
+		v(int64(p.AppEpoch))
+		v(p.AppMaxLast)
+		v(p.AppPrefix)
+		v(int64(len(p.AppAbove)))
+		for _, r := range p.AppAbove {
+			v(r.First)
+			v(r.Last)
+		}
+	}
+	v(int64(len(s.Ops)))
+	for i := range s.Ops {
+		o := &s.Ops[i]
+		v(o.ID)
+		v(o.PID)
+		v(int64(o.Epoch))
+		v(int64(o.First))
+		v(int64(o.Last))
+		buf = append(buf, byte(o.Phase), byte(b2i(o.Reserved)|b2i(o.Released)<<1|b2i(o.Retried)<<2), byte(o.Returned), o.Flags)
+		v(o.Term)
+		buf = append(buf, decisionCode(o.Decision))
+		v(o.Offset)
+	}
+	v(int64(len(s.Log)))
+	for _, e := range s.Log {
+		v(e.Offset)
+		v(e.PID)
+		v(int64(e.Epoch))
+		v(int64(e.First))
+		v(int64(e.Last))
+	}
+	return buf
+}
+
+func decisionCode(d Decision) byte {
+	switch d {
+	case "":
+		return 0
+	case Append:
+		return 1
+	case AppendUnknown:
+		return 2
+	case Duplicate:
+		return 3
+	case DuplicateInFlight:
+		return 4
+	case OutOfOrder:
+		return 5
+	case InvalidRequest:
+		return 6
+	}
+	return 7
+}
+
+// Var is one named variable of a state, rendered as text; states are
+// compared variable by variable to show what a step changed.
+type Var struct {
+	Name  string
+	Value string
+}
+
+// Vars renders s as named variables in a fixed order (the TLA+
+// variables, split per producer and per operation).
+func (s State) Vars() []Var {
+	vars := []Var{
+		{"term", strconv.FormatInt(s.Term, 10)},
+		{"log", s.describeLog()},
+	}
+	if s.Sync != 0 {
+		vars = append(vars, Var{"sync", "op " + strconv.FormatInt(s.Sync, 10)})
+	}
+	if s.Evictions+s.EpochBumps+s.TermChanges > 0 {
+		vars = append(vars, Var{"env", fmt.Sprintf("evictions=%d epoch_bumps=%d term_changes=%d", s.Evictions, s.EpochBumps, s.TermChanges)})
+	}
+	if s.Viol != 0 {
+		vars = append(vars, Var{"violated", strings.Join(violNames(s.Viol), ",")})
+	}
+	for i := range s.Producers {
+		p := &s.Producers[i]
+		pre := "producer[" + strconv.FormatInt(p.PID, 10) + "]."
+		vars = append(vars,
+			Var{pre + "client", fmt.Sprintf("epoch=%d next_seq=%d sent=%d retries=%d", p.Epoch, p.NextSeq, p.Sent, p.Retries)},
+			Var{pre + "rm_stm", p.describeRM()},
+			Var{pre + "queue", describeQueue(p.Queue)})
+	}
+	for i := range s.Ops {
+		vars = append(vars, Var{"op[" + strconv.FormatInt(s.Ops[i].ID, 10) + "]", s.Ops[i].describe()})
+	}
+	return vars
+}
+
+// String renders every variable of s, one per line.
+func (s State) String() string {
+	var b strings.Builder
+	for _, v := range s.Vars() {
+		b.WriteString(v.Name)
+		b.WriteString(" = ")
+		b.WriteString(v.Value)
+		b.WriteByte('\n')
+	}
+	return b.String()
+}
+
+func (s State) describeLog() string {
+	if len(s.Log) == 0 {
+		return "[]"
+	}
+	parts := make([]string, len(s.Log))
+	for i, e := range s.Log {
+		parts[i] = fmt.Sprintf("%d:pid%d/e%d[%d,%d]", e.Offset, e.PID, e.Epoch, e.First, e.Last)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+func (p *Producer) describeRM() string {
+	if !p.Known {
+		return "unknown"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "known epoch=%d window=[", p.PEpoch)
+	for i, r := range p.Reqs {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		fmt.Fprintf(&b, "[%d,%d]@%d", r.First, r.Last, r.Offset)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+func describeQueue(q []int64) string {
+	parts := make([]string, len(q))
+	for i, id := range q {
+		parts[i] = strconv.FormatInt(id, 10)
+	}
+	return "[" + strings.Join(parts, " ") + "]"
+}
+
+func (o *Op) describe() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "pid=%d epoch=%d seq=[%d,%d] %s", o.PID, o.Epoch, o.First, o.Last, o.Phase)
+	switch {
+	case o.Released:
+		b.WriteString(" ticket=released")
+	case o.Reserved:
+		b.WriteString(" ticket=held")
+	}
+	if o.Phase >= PhaseFenced && o.Phase != PhaseFailed || o.Term != 0 {
+		fmt.Fprintf(&b, " term=%d", o.Term)
+	}
+	if o.Decision != "" {
+		fmt.Fprintf(&b, " decision=%s", o.Decision)
+		if o.Decision.appends() || o.Decision == Duplicate || o.Decision == DuplicateInFlight {
+			fmt.Fprintf(&b, "@%d", o.Offset)
+		}
+	}
+	switch o.Returned {
+	case ReturnedNormally:
+		b.WriteString(" returned")
+	case ReturnedUnknown:
+		b.WriteString(" returned=unknown")
+	}
+	if o.Flags != 0 {
+		fmt.Fprintf(&b, " broke=%s", strings.Join(violNames(o.Flags), ","))
+	}
+	return b.String()
+}

@@ -1,0 +1,281 @@
+package spec
+
+import (
+	"fmt"
+	"strings"
+)
+
+// Name is the name of an action. The values are the TLA+ action names of
+// spec/tla/Broker.tla and the event kinds of package history.
+type Name string
+
+// Actions of one replicate operation, in the fixed (before-stage) order.
+const (
+	Replicate       Name = "Replicate"
+	ReserveTicket   Name = "ReserveTicket"
+	StageWriteStart Name = "StageWriteStart"
+	StageWriteDone  Name = "StageWriteDone"
+	UploadDone      Name = "UploadDone"
+	RedeemTicket    Name = "RedeemTicket"
+	FenceEpoch      Name = "FenceEpoch"
+	Decide          Name = "Decide"
+	ReleaseTicket   Name = "ReleaseTicket"
+	Return          Name = "Return"
+)
+
+// Environment actions, not tied to one operation.
+const (
+	EvictProducer Name = "EvictProducer"
+	BumpEpoch     Name = "BumpEpoch"
+	ChangeTerm    Name = "ChangeTerm"
+)
+
+// Names lists every action name in the order of the write path.
+func Names() []Name {
+	return []Name{Replicate, ReserveTicket, StageWriteStart, StageWriteDone,
+		UploadDone, RedeemTicket, FenceEpoch, Decide, ReleaseTicket, Return,
+		EvictProducer, BumpEpoch, ChangeTerm}
+}
+
+// Result is the outcome carried by Return, StageWriteDone, UploadDone and
+// FenceEpoch. The values are those of history.Result.
+type Result string
+
+// Results.
+const (
+	OK      Result = "ok"
+	Failed  Result = "error"
+	Unknown Result = "unknown"
+)
+
+// Decision is the idempotency decision of the rm_stm role. The values are
+// those of history.Decision.
+type Decision string
+
+// Decisions (DOMAIN.md §3).
+const (
+	Append            Decision = "append"
+	AppendUnknown     Decision = "append_unknown"
+	Duplicate         Decision = "duplicate"
+	DuplicateInFlight Decision = "duplicate_inflight"
+	OutOfOrder        Decision = "out_of_order"
+	InvalidRequest    Decision = "invalid_request"
+)
+
+// appends reports whether d appends the batch to the log.
+func (d Decision) appends() bool { return d == Append || d == AppendUnknown }
+
+// Kafka error codes the spec returns.
+const (
+	ErrNotLeader      int16 = 6
+	ErrTimedOut       int16 = 7
+	ErrInvalidRequest int16 = 42
+	ErrOutOfOrder     int16 = 45
+)
+
+// Ticket orderings, the values of [Config.TicketOrder].
+const (
+	// BeforeStage is the fix of PR #30429: the ticket is reserved inside
+	// replicate(), before stage_write starts.
+	BeforeStage = "before-stage"
+	// AfterStage is the pre-fix ordering: the ticket is reserved in the
+	// continuation that runs when stage_write resolves.
+	AfterStage = "after-stage"
+)
+
+// Bugs that a [Config] can inject, so that every invariant can be shown
+// to fail (the values of [Config.Bug]).
+const (
+	// BugNone injects nothing.
+	BugNone = "none"
+	// BugReleaseBeforeDecide releases the ticket right after redeem,
+	// before rm_stm has decided (DOMAIN.md §6.6).
+	BugReleaseBeforeDecide = "release-before-decide"
+	// BugDupLatestOffset answers a duplicate with the offset of the
+	// producer's latest request instead of the matched one.
+	BugDupLatestOffset = "dup-latest-offset"
+)
+
+// Config holds the constants of the model (the CONSTANTS of
+// spec/tla/Broker.tla). The bounds and switches restrict only [Enabled],
+// the model checker's choice of actions; [Step] accepts any action the
+// write path allows, so recorded histories can be replayed.
+type Config struct {
+	// TicketOrder is BeforeStage (the default when empty) or AfterStage.
+	TicketOrder string
+	// Producers is the number of producer ids (1..Producers).
+	Producers int
+	// Batches is the number of new batches each producer sends (batch i
+	// of an epoch has the sequence range [i,i]).
+	Batches int
+	// KnownProducers starts every producer known to the partition with
+	// an empty window (otherwise unknown, as at workload start).
+	KnownProducers bool
+	// StageFailure lets stage_write fail.
+	StageFailure bool
+	// UploadFailure lets the L0 upload fail (UploadDone with error).
+	UploadFailure bool
+	// FenceFailure lets fence_epoch fail.
+	FenceFailure bool
+	// ClientTimeout lets the client give up on a call (Return unknown)
+	// while the request goes on inside the broker.
+	ClientTimeout bool
+	// MaxRetries bounds the client's retries per producer (a new
+	// Replicate with the sequence range of a call that failed or timed
+	// out); 0 switches retries off.
+	MaxRetries int
+	// MaxEvictions bounds EvictProducer steps; 0 switches eviction off.
+	MaxEvictions int
+	// MaxEpochBumps bounds BumpEpoch steps; 0 switches them off.
+	MaxEpochBumps int
+	// MaxTermChanges bounds ChangeTerm steps; 0 switches them off.
+	MaxTermChanges int
+	// Window is the number of finished requests rm_stm remembers per
+	// producer (requests_cached_max); 0 means 5.
+	Window int
+	// Bug injects a known bug (BugNone when empty).
+	Bug string
+
+	_ struct{}
+}
+
+// Validate checks the constants.
+func (c Config) Validate() error {
+	switch c.TicketOrder {
+	case "", BeforeStage, AfterStage:
+	default:
+		return fmt.Errorf("spec: ticket order %q is not %q or %q", c.TicketOrder, BeforeStage, AfterStage)
+	}
+	switch c.Bug {
+	case "", BugNone, BugReleaseBeforeDecide, BugDupLatestOffset:
+	default:
+		return fmt.Errorf("spec: unknown bug %q (known: %s, %s, %s)", c.Bug, BugNone, BugReleaseBeforeDecide, BugDupLatestOffset)
+	}
+	for _, b := range []struct {
+		name string
+		v    int
+		max  int
+	}{{"Producers", c.Producers, 100}, {"Batches", c.Batches, 100}, {"MaxRetries", c.MaxRetries, 100},
+		{"MaxEvictions", c.MaxEvictions, 100}, {"MaxEpochBumps", c.MaxEpochBumps, 100},
+		{"MaxTermChanges", c.MaxTermChanges, 100}, {"Window", c.Window, 100}} {
+		if b.v < 0 || b.v > b.max {
+			return fmt.Errorf("spec: %s = %d is out of range 0..%d", b.name, b.v, b.max)
+		}
+	}
+	return nil
+}
+
+func (c Config) order() string {
+	if c.TicketOrder == "" {
+		return BeforeStage
+	}
+	return c.TicketOrder
+}
+
+func (c Config) window() int {
+	if c.Window == 0 {
+		return 5
+	}
+	return c.Window
+}
+
+func (c Config) bug(b string) bool { return c.Bug == b }
+
+// Action is one step of the spec. Its fields mirror history.Event, so a
+// recorded event maps 1:1 to an action; fields an action does not use
+// are zero.
+type Action struct {
+	Name Name
+	// Op is the operation id (all per-operation actions).
+	Op int64
+	// PID, Epoch, First and Last describe the batch (Replicate), the
+	// producer (EvictProducer, BumpEpoch: Epoch is the new epoch).
+	PID   int64
+	Epoch int16
+	First int32
+	Last  int32
+	// Result is the outcome of StageWriteDone, UploadDone, FenceEpoch
+	// and Return.
+	Result Result
+	// Error is the Kafka error code of a failed Return.
+	Error int16
+	// Decision is the decision of Decide.
+	Decision Decision
+	// Offset is the log offset of Decide (appends and duplicates) and of
+	// a successful Return.
+	Offset int64
+	// Term is the new term of ChangeTerm.
+	Term int64
+}
+
+// String renders the action in the style of history.Event.String.
+func (a Action) String() string {
+	switch a.Name {
+	case Replicate:
+		return fmt.Sprintf("Replicate op=%d pid=%d epoch=%d seq=[%d,%d]", a.Op, a.PID, a.Epoch, a.First, a.Last)
+	case Return:
+		switch a.Result {
+		case OK:
+			return fmt.Sprintf("Return op=%d ok offset=%d", a.Op, a.Offset)
+		case Failed:
+			return fmt.Sprintf("Return op=%d error=%d", a.Op, a.Error)
+		}
+		return fmt.Sprintf("Return op=%d %s", a.Op, a.Result)
+	case Decide:
+		if a.Decision.appends() || a.Decision == Duplicate || a.Decision == DuplicateInFlight {
+			return fmt.Sprintf("Decide op=%d %s offset=%d", a.Op, a.Decision, a.Offset)
+		}
+		return fmt.Sprintf("Decide op=%d %s", a.Op, a.Decision)
+	case StageWriteDone, UploadDone, FenceEpoch:
+		return fmt.Sprintf("%s op=%d %s", a.Name, a.Op, a.Result)
+	case EvictProducer:
+		return fmt.Sprintf("EvictProducer pid=%d", a.PID)
+	case BumpEpoch:
+		return fmt.Sprintf("BumpEpoch pid=%d epoch=%d", a.PID, a.Epoch)
+	case ChangeTerm:
+		return fmt.Sprintf("ChangeTerm term=%d", a.Term)
+	}
+	return fmt.Sprintf("%s op=%d", a.Name, a.Op)
+}
+
+// Fair reports whether the action is one the broker itself takes and
+// the liveness property EveryCallReturns assumes weakly fair: every
+// per-operation step except the client's Replicate and a timed-out
+// Return, and no environment step.
+func (a Action) Fair() bool {
+	switch a.Name {
+	case Replicate, EvictProducer, BumpEpoch, ChangeTerm:
+		return false
+	case Return:
+		return a.Result != Unknown
+	}
+	return true
+}
+
+// StepError is an action the spec does not allow in a state: what was
+// tried, what the spec expected instead, and the part of the state that
+// mattered.
+type StepError struct {
+	Action Action
+	// Expected says in a sentence what the spec expected instead.
+	Expected string
+	// Want lists the action names the spec would have accepted for the
+	// same operation, if any (used to report missing event kinds).
+	Want []Name
+	// State renders the part of the state that mattered.
+	State string
+}
+
+func (e *StepError) Error() string {
+	var b strings.Builder
+	b.WriteString("spec: ")
+	b.WriteString(e.Action.String())
+	b.WriteString(": ")
+	b.WriteString(e.Expected)
+	if e.State != "" {
+		b.WriteString(" (state: ")
+		b.WriteString(e.State)
+		b.WriteString(")")
+	}
+	return b.String()
+}
