@@ -65,7 +65,7 @@ type Config struct {
 	// Clock returns the time of the next event; it must not decrease. Nil
 	// uses a logical clock that counts events (0, 1, 2, ...).
 	Clock func() int64
-	_ struct{}
+	_     struct{}
 }
 
 // Request is one replicate call.

@@ -1,0 +1,249 @@
+package impl
+
+import (
+	"fmt"
+
+	"github.com/idemcheck/idemcheck/history"
+)
+
+// Option is an option of [Replay].
+type Option interface{ apply(*options) }
+
+type options struct {
+	order TicketOrder
+}
+
+type orderOption TicketOrder
+
+func (o orderOption) apply(opts *options) { opts.order = TicketOrder(o) }
+
+// WithTicketOrder makes [Replay] use ordering o instead of the one in the
+// history's header.
+func WithTicketOrder(o TicketOrder) Option { return orderOption(o) }
+
+// replayDataPlane remembers which ops have a pending stage_write or upload.
+type replayDataPlane struct {
+	stages  map[int64]bool
+	uploads map[int64]bool
+}
+
+func (d *replayDataPlane) StageWrite(op int64, _ string, _ Batch)   { d.stages[op] = true }
+func (d *replayDataPlane) ExecuteWrite(op int64, _ string, _ Batch) { d.uploads[op] = true }
+
+// ReplayError is an input event the implementation cannot follow.
+type ReplayError struct {
+	// Index is the index of the event in the input history.
+	Index int
+	// Event is the input event.
+	Event history.Event
+	// Err says why.
+	Err error
+}
+
+func (e *ReplayError) Error() string {
+	return fmt.Sprintf("impl: replay event %d (%s): %v", e.Index, e.Event, e.Err)
+}
+
+func (e *ReplayError) Unwrap() error { return e.Err }
+
+// Replay drives a [Frontend] through the events of h, in order, and
+// returns the history the frontend recorded. The ticket ordering is the
+// one of [WithTicketOrder], else h.Header.TicketOrder, else [BeforeStage].
+//
+// Input events are followed like this:
+//
+//   - Replicate calls replicate with the event's op id, client, partition,
+//     pid, epoch and sequences;
+//   - StageWriteDone and UploadDone complete that op's stage_write or
+//     upload with the recorded result;
+//   - Return with result unknown is a client timeout; any other Return
+//     runs the op to its end: a stage_write or upload that h never
+//     completes is completed successfully, and tickets of the same
+//     producer that block the op are redeemed first, lowest op first;
+//   - RedeemTicket and Decide (and a ReleaseTicket after a redeem) run
+//     the op's redeem at that point; its FenceEpoch result, if h has one,
+//     decides the fence;
+//   - ReserveTicket, StageWriteStart, FenceEpoch and the other
+//     ReleaseTickets are produced by the frontend itself and are skipped;
+//   - EvictProducer, BumpEpoch and ChangeTerm are environment steps.
+//
+// At the end every ticket that can be redeemed is. The returned history
+// has the same op ids as h, so its Return events can be compared with h's.
+// When h omits the internal events, redeems happen when the Returns ask
+// for them, so an op decided after its client timed out may get another
+// offset than in the run that produced h.
+func Replay(h history.History, opts ...Option) (history.History, error) {
+	var o options
+	for _, opt := range opts {
+		opt.apply(&o)
+	}
+	if o.order == "" {
+		o.order = TicketOrder(h.Header.TicketOrder)
+	}
+	order, err := ParseTicketOrder(string(o.order))
+	if err != nil {
+		return history.History{}, err
+	}
+	hdr := history.Header{Source: "impl", TicketOrder: string(order), Description: h.Header.Description, Seed: h.Header.Seed}
+	log := history.NewLog(hdr)
+	dp := &replayDataPlane{stages: make(map[int64]bool), uploads: make(map[int64]bool)}
+	f, err := NewFrontend(Config{TicketOrder: order, Recorder: log}, dp)
+	if err != nil {
+		return history.History{}, err
+	}
+	r := &replayer{f: f, dp: dp, fence: make(map[int64]bool), hasStage: make(map[int64]bool), hasUpload: make(map[int64]bool)}
+	for _, e := range h.Events {
+		switch e.Kind {
+		case history.FenceEpoch:
+			r.fence[e.Op] = e.Result == history.OK
+		case history.StageWriteDone:
+			r.hasStage[e.Op] = true
+		case history.UploadDone:
+			r.hasUpload[e.Op] = true
+		}
+	}
+	for i, e := range h.Events {
+		if err := r.step(e); err != nil {
+			return log.History(), &ReplayError{Index: i, Event: e, Err: err}
+		}
+		if err := f.Err(); err != nil {
+			return log.History(), &ReplayError{Index: i, Event: e, Err: err}
+		}
+	}
+	for {
+		ready := f.Redeemable()
+		if len(ready) == 0 {
+			break
+		}
+		if err := r.redeem(ready[0]); err != nil {
+			return log.History(), err
+		}
+	}
+	return log.History(), f.Err()
+}
+
+type replayer struct {
+	f         *Frontend
+	dp        *replayDataPlane
+	fence     map[int64]bool
+	hasStage  map[int64]bool
+	hasUpload map[int64]bool
+}
+
+func (r *replayer) fenceOK(op int64) bool {
+	ok, set := r.fence[op]
+	return ok || !set
+}
+
+func (r *replayer) redeem(op int64) error {
+	return r.f.Redeem(op, r.fenceOK(op))
+}
+
+func (r *replayer) completeStage(op int64, ok bool) error {
+	if !r.dp.stages[op] {
+		return fmt.Errorf("%w: op %d has no pending stage_write", ErrWrongStep, op)
+	}
+	delete(r.dp.stages, op)
+	return r.f.CompleteStage(op, ok)
+}
+
+func (r *replayer) completeUpload(op int64, ok bool) error {
+	if !r.dp.uploads[op] {
+		return fmt.Errorf("%w: op %d has no pending upload", ErrWrongStep, op)
+	}
+	delete(r.dp.uploads, op)
+	return r.f.CompleteUpload(op, ok)
+}
+
+// drive redeems op, first redeeming the ready tickets of the same
+// producer and partition that block it. It reports whether op got past
+// its redeem.
+func (r *replayer) drive(op int64) error {
+	o, ok := r.f.ops[op]
+	if !ok {
+		return fmt.Errorf("%w: op %d", ErrUnknownOp, op)
+	}
+	for o.phase == PhaseRedeem {
+		if o.ticket.Ready() {
+			return r.redeem(op)
+		}
+		blocker := int64(-1)
+		for _, id := range r.f.Redeemable() {
+			b := r.f.ops[id]
+			if b.part == o.part && b.batch.PID == o.batch.PID {
+				blocker = id
+				break
+			}
+		}
+		if blocker < 0 {
+			return nil
+		}
+		if err := r.redeem(blocker); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *replayer) step(e history.Event) error {
+	f := r.f
+	switch e.Kind {
+	case history.Replicate:
+		_, err := f.Replicate(Request{Op: e.Op, Client: e.Client, Partition: e.Partition,
+			Batch: Batch{PID: e.PID, Epoch: e.Epoch, First: e.First, Last: e.Last}})
+		return err
+	case history.StageWriteDone:
+		return r.completeStage(e.Op, e.Result == history.OK)
+	case history.UploadDone:
+		return r.completeUpload(e.Op, e.Result == history.OK)
+	case history.RedeemTicket, history.Decide, history.ReleaseTicket:
+		ph, ok := f.Phase(e.Op)
+		if !ok {
+			return fmt.Errorf("%w: op %d", ErrUnknownOp, e.Op)
+		}
+		switch ph {
+		case PhaseRedeem:
+			if err := r.drive(e.Op); err != nil {
+				return err
+			}
+			if ph, _ := f.Phase(e.Op); ph == PhaseRedeem {
+				return fmt.Errorf("%w: op %d cannot redeem its ticket yet", ErrWrongStep, e.Op)
+			}
+		case PhaseStage, PhaseUpload:
+			if e.Kind != history.ReleaseTicket {
+				return fmt.Errorf("%w: %s of op %d in phase %s", ErrWrongStep, e.Kind, e.Op, ph)
+			}
+		}
+		return nil
+	case history.Return:
+		if e.Result == history.Unknown {
+			if f.Returned(e.Op) {
+				return nil
+			}
+			return f.Timeout(e.Op)
+		}
+		if r.dp.stages[e.Op] && !r.hasStage[e.Op] {
+			if err := r.completeStage(e.Op, true); err != nil {
+				return err
+			}
+		}
+		if r.dp.uploads[e.Op] && !r.hasUpload[e.Op] {
+			if err := r.completeUpload(e.Op, true); err != nil {
+				return err
+			}
+		}
+		return r.drive(e.Op)
+	case history.EvictProducer:
+		f.Evict(e.Partition, e.PID)
+		return nil
+	case history.BumpEpoch:
+		f.BumpEpoch(e.PID, e.Epoch)
+		return nil
+	case history.ChangeTerm:
+		if err := f.ChangeTerm(e.Partition, e.Term); err != nil {
+			return f.ChangeTerm(e.Partition, 0)
+		}
+		return nil
+	}
+	return nil // ReserveTicket, StageWriteStart, FenceEpoch: produced by the frontend
+}
