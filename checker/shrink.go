@@ -1,0 +1,173 @@
+package checker
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/idemcheck/idemcheck/history"
+)
+
+// Shrink returns a small sub-history of h that is still Illegal with the
+// same violation name as h's first violation: delta debugging (ddmin)
+// over whole operations, each dropped with its Replicate, Return and
+// internal events. Environment events are kept when they concern a kept
+// partition or producer. A history that is not Illegal is returned as is.
+func Shrink(h history.History, opts Options) history.History {
+	res := Check(h, opts)
+	if res.Verdict != Illegal || len(res.Violations) == 0 {
+		return h
+	}
+	v := res.Violations[0]
+	still := func(ids []int64) bool {
+		if len(ids) == 0 {
+			return false
+		}
+		r := Check(subHistory(h, ids), opts)
+		for _, w := range r.Violations {
+			if w.Name == v.Name {
+				return true
+			}
+		}
+		return false
+	}
+	ops := Operations(h)
+	all := make([]int64, len(ops))
+	for i, o := range ops {
+		all[i] = o.Op
+	}
+	// Start from the violating producer (and the other operations the
+	// violation names) when that is enough.
+	var focus []int64
+	for _, o := range ops {
+		if (o.Partition == v.Partition && o.PID == v.PID) || inOps(v.Ops, o.Op) {
+			focus = append(focus, o.Op)
+		}
+	}
+	ids := all
+	if len(focus) < len(all) && still(focus) {
+		ids = focus
+	}
+	ids = ddmin(ids, still)
+	return subHistory(h, ids)
+}
+
+func inOps(ops []Operation, id int64) bool {
+	for _, o := range ops {
+		if o.Op == id {
+			return true
+		}
+	}
+	return false
+}
+
+// ddmin is Zeller's delta debugging: it returns a subset of c, minimal in
+// the sense that removing any one element makes test fail, and for which
+// test holds (test(c) must hold).
+func ddmin(c []int64, test func([]int64) bool) []int64 {
+	n := 2
+	for len(c) >= 2 {
+		chunks := chunk(c, n)
+		reduced := false
+		for _, ch := range chunks {
+			if test(ch) {
+				c, n, reduced = ch, 2, true
+				break
+			}
+		}
+		// With two chunks the complements are the chunks themselves.
+		if !reduced && n > 2 {
+			for i := range chunks {
+				comp := complement(chunks, i)
+				if test(comp) {
+					c, n, reduced = comp, max(n-1, 2), true
+					break
+				}
+			}
+		}
+		if !reduced {
+			if n >= len(c) {
+				break
+			}
+			n = min(2*n, len(c))
+		}
+	}
+	return c
+}
+
+func chunk(c []int64, n int) [][]int64 {
+	var r [][]int64
+	for i := 0; i < n; i++ {
+		lo, hi := i*len(c)/n, (i+1)*len(c)/n
+		if lo < hi {
+			r = append(r, c[lo:hi])
+		}
+	}
+	return r
+}
+
+func complement(chunks [][]int64, skip int) []int64 {
+	var r []int64
+	for i, ch := range chunks {
+		if i != skip {
+			r = append(r, ch...)
+		}
+	}
+	return r
+}
+
+// subHistory keeps the events of the operations ids (sorted) and the
+// environment events of their partitions and producers.
+func subHistory(h history.History, ids []int64) history.History {
+	keep := func(op int64) bool {
+		i := sort.Search(len(ids), func(i int) bool { return ids[i] >= op })
+		return i < len(ids) && ids[i] == op
+	}
+	parts := map[string]bool{}
+	pids := map[int64]bool{}
+	producers := map[partKey]bool{}
+	for _, e := range h.Events {
+		if e.Kind == history.Replicate && keep(e.Op) {
+			parts[e.Partition], pids[e.PID], producers[partKey{e.Partition, e.PID}] = true, true, true
+		}
+	}
+	out := history.History{Header: h.Header}
+	for _, e := range h.Events {
+		var k bool
+		switch {
+		case e.Kind == history.Replicate || e.Kind == history.Return || e.Kind.Internal():
+			k = keep(e.Op)
+		case e.Kind == history.EvictProducer:
+			k = producers[partKey{e.Partition, e.PID}]
+		case e.Kind == history.ChangeTerm:
+			k = parts[e.Partition]
+		case e.Kind == history.BumpEpoch:
+			k = pids[e.PID]
+		}
+		if k {
+			out.Events = append(out.Events, e)
+		}
+	}
+	return out
+}
+
+// FormatWitness prints a (small) history for people: one line per event
+// in time order, the internal steps of an operation indented under it,
+// preceded by a line per operation with its client-visible outcome.
+func FormatWitness(h history.History) string {
+	var b strings.Builder
+	ops := Operations(h)
+	fmt.Fprintf(&b, "%d operations:\n", len(ops))
+	for _, o := range ops {
+		fmt.Fprintf(&b, "  %s\n", o)
+	}
+	b.WriteString("events:\n")
+	for _, e := range h.Events {
+		indent := "  "
+		if e.Kind.Internal() {
+			indent = "      "
+		}
+		fmt.Fprintf(&b, "%s%s\n", indent, e)
+	}
+	return b.String()
+}

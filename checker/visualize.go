@@ -1,0 +1,212 @@
+package checker
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+	"github.com/idemcheck/idemcheck/history"
+)
+
+// VisualizeOptions tune [Visualize].
+type VisualizeOptions struct {
+	// Full draws every part and every operation, with no size limit.
+	// By default only the parts that are not Ok are drawn (all parts if
+	// every part is Ok), each cut to a window of operations around the
+	// first operation of its violation.
+	Full bool
+	// MaxBytes bounds the HTML size when Full is false (default 1 MiB);
+	// the window shrinks until the picture fits.
+	MaxBytes int
+	// NoCallOrder draws the model without the call-order obligation, as
+	// [Options.NoCallOrder].
+	NoCallOrder bool
+	_           struct{}
+}
+
+// ErrTooLarge: the picture does not fit in VisualizeOptions.MaxBytes even
+// with the smallest window.
+var ErrTooLarge = errors.New("checker: picture larger than the size limit")
+
+// Default window around a witness: operations before and after it.
+const (
+	windowBefore = 200
+	windowAfter  = 50
+)
+
+// Visualize writes porcupine's HTML picture of h, as judged in res (from
+// [Check] on the same history), to w. Each part is one porcupine
+// partition; its partial linearizations show how far the model got. The
+// internal events of the drawn operations and the environment events are
+// annotations, one row per part.
+func Visualize(w io.Writer, h history.History, res Result, opts VisualizeOptions) error {
+	if err := validate(h); err != nil {
+		return err
+	}
+	parts := split(h, Operations(h))
+	var chosen []*part
+	var centers []int
+	for _, p := range parts {
+		pr := findPart(res, p.key)
+		if !opts.Full && pr != nil && pr.Verdict == Ok {
+			continue
+		}
+		c := 0
+		if pr != nil && pr.Violation != nil {
+			for i, o := range p.ops {
+				if inOps(pr.Violation.Ops, o.Op) {
+					c = i
+					break
+				}
+			}
+		}
+		chosen = append(chosen, p)
+		centers = append(centers, c)
+	}
+	if len(chosen) == 0 {
+		chosen = parts
+		centers = make([]int, len(parts))
+	}
+	maxBytes := opts.MaxBytes
+	if maxBytes <= 0 {
+		maxBytes = 1 << 20
+	}
+	before, after := windowBefore, windowAfter
+	for {
+		var buf bytes.Buffer
+		if err := draw(&buf, h, chosen, centers, before, after, opts); err != nil {
+			return err
+		}
+		if opts.Full || buf.Len() <= maxBytes {
+			_, err := w.Write(buf.Bytes())
+			return err
+		}
+		if before == 0 && after == 0 {
+			return fmt.Errorf("%w: %d bytes > %d", ErrTooLarge, buf.Len(), maxBytes)
+		}
+		before, after = before/2, after/2
+	}
+}
+
+func findPart(res Result, k partKey) *PartResult {
+	for i := range res.Parts {
+		if res.Parts[i].Partition == k.partition && res.Parts[i].PID == k.pid {
+			return &res.Parts[i]
+		}
+	}
+	return nil
+}
+
+// draw renders the chosen parts, each cut to [center-before,
+// center+after] unless opts.Full.
+func draw(w io.Writer, h history.History, parts []*part, centers []int, before, after int, opts VisualizeOptions) error {
+	m := &model{callOrder: !opts.NoCallOrder}
+	var init []state
+	var pops []porcupine.Operation
+	var anns []porcupine.Annotation
+	for k, p := range parts {
+		lo, hi := 0, len(p.ops)
+		if !opts.Full {
+			lo, hi = max(0, centers[k]-before), min(len(p.ops), centers[k]+after+1)
+		}
+		// The model state before the window: the call-order replay of
+		// the operations before it.
+		start, fa, _ := replay(&model{callOrder: true}, p.in[:lo], nil, initTrail())
+		if fa != -1 {
+			lo = 0
+			start = initTrail()
+		}
+		for _, t := range start {
+			s := t.s
+			s.part = int32(k)
+			init = append(init, s)
+		}
+		ins := make([]*input, hi-lo)
+		for i := lo; i < hi; i++ {
+			c := *p.in[i]
+			c.part = int32(k)
+			ins[i-lo] = &c
+		}
+		pops = append(pops, porcupineOps(p, ins, p.ops[lo:hi], lanes(p.ops[lo:hi]))...)
+		anns = append(anns, annotations(h, p, p.ops[lo:hi])...)
+	}
+	timeout := time.Duration(0)
+	if opts.NoCallOrder {
+		timeout = 10 * time.Second
+	}
+	_, info := porcupine.CheckOperationsVerbose(m.porcupine(init), pops, timeout)
+	info.AddAnnotations(anns)
+	return porcupine.Visualize(m.porcupine(init), info, w)
+}
+
+// lanes assigns each operation a row so that the operations of a row do
+// not overlap in time.
+func lanes(ops []Operation) []int {
+	var ends []int64
+	r := make([]int, len(ops))
+	for i, o := range ops {
+		l := 0
+		for l < len(ends) && ends[l] >= o.Call {
+			l++
+		}
+		if l == len(ends) {
+			ends = append(ends, 0)
+		}
+		ends[l] = o.Return
+		r[i] = l
+	}
+	return r
+}
+
+// annotations turns the internal events of ops and the environment
+// events of p's producer, within the ops' time span, into annotations.
+func annotations(h history.History, p *part, ops []Operation) []porcupine.Annotation {
+	if len(ops) == 0 {
+		return nil
+	}
+	from, to := ops[0].Call, int64(math.MinInt64)
+	for _, o := range ops {
+		if o.Return != math.MaxInt64 && o.Return > to {
+			to = o.Return
+		}
+	}
+	if to < from {
+		to = math.MaxInt64
+	}
+	first, last := ops[0].Op, ops[len(ops)-1].Op
+	tag := fmt.Sprintf("steps %s pid %d", p.key.partition, p.key.pid)
+	var r []porcupine.Annotation
+	for _, e := range h.Events {
+		var desc string
+		switch {
+		case e.Kind.Internal():
+			if e.Op < first || e.Op > last || findOp(ops, e.Op) < 0 {
+				continue
+			}
+			desc = fmt.Sprintf("%s op %d", e.Kind, e.Op)
+			switch e.Kind {
+			case history.Decide:
+				desc = fmt.Sprintf("Decide op %d %s", e.Op, e.Decision)
+			case history.StageWriteDone, history.UploadDone, history.FenceEpoch:
+				if e.Result == history.Failed {
+					desc += " failed"
+				}
+			}
+		case e.Kind == history.EvictProducer && e.Partition == p.key.partition && e.PID == p.key.pid,
+			e.Kind == history.ChangeTerm && e.Partition == p.key.partition,
+			e.Kind == history.BumpEpoch && e.PID == p.key.pid:
+			if e.Time < from || e.Time > to {
+				continue
+			}
+			desc = e.String()
+		default:
+			continue
+		}
+		r = append(r, porcupine.Annotation{Tag: tag, Start: e.Time, Description: desc, Details: e.String()})
+	}
+	return r
+}
