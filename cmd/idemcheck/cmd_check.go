@@ -2,11 +2,427 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
+	"flag"
 	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/idemcheck/idemcheck/checker"
+	"github.com/idemcheck/idemcheck/history"
 )
 
-// runCheck is not built yet.
+// checkFlags are the flags of "idemcheck check".
+type checkFlags struct {
+	json        bool
+	html        string
+	htmlFull    bool
+	timeout     time.Duration
+	witness     string
+	progress    bool
+	noShrink    bool
+	noCallOrder bool
+	workers     int
+}
+
+// fileReport is what "check --json" prints for one input.
+type fileReport struct {
+	File       string            `json:"file"`
+	Verdict    string            `json:"verdict"`
+	Error      string            `json:"error,omitempty"`
+	Events     int64             `json:"events"`
+	Ops        int               `json:"ops"`
+	Parts      []partReport      `json:"parts,omitempty"`
+	Violations []violationReport `json:"violations,omitempty"`
+	Undecided  []string          `json:"undecided,omitempty"`
+	Witness    *witnessReport    `json:"witness,omitempty"`
+	HTML       string            `json:"html,omitempty"`
+	Seconds    float64           `json:"seconds"`
+}
+
+type partReport struct {
+	Partition string `json:"partition"`
+	PID       int64  `json:"pid"`
+	Ops       int    `json:"ops"`
+	Verdict   string `json:"verdict"`
+	Violation string `json:"violation,omitempty"`
+}
+
+type violationReport struct {
+	Name        string  `json:"name"`
+	Partition   string  `json:"partition"`
+	PID         int64   `json:"pid"`
+	Explanation string  `json:"explanation"`
+	Ops         []int64 `json:"ops"`
+}
+
+type witnessReport struct {
+	Ops    int    `json:"ops"`
+	Events int    `json:"events"`
+	Text   string `json:"text"`
+	File   string `json:"file,omitempty"`
+}
+
+// checkReport is the whole "check --json" output.
+type checkReport struct {
+	Verdict  string       `json:"verdict"`
+	ExitCode int          `json:"exit_code"`
+	Files    []fileReport `json:"files"`
+}
+
+func checkUsage(fs *flag.FlagSet) func() {
+	return func() {
+		w := fs.Output()
+		fmt.Fprintln(w, `usage: idemcheck check [flags] FILE...
+
+Checks each history file (JSON Lines or YAML, detected from the content;
+"-" reads stdin) as a black box: every producer on every partition is
+judged against the idempotent-producer model with the call-order
+obligation. For a violation it prints the explanation and a minimal
+witness (a sub-history that still shows it).
+
+Exit codes: 0 every file Ok; 1 a violation; 2 unusable input or usage;
+3 undecided (a part ran out of time; never a pass). With several files
+the first of 1, 2, 3 that applies wins.
+
+flags:`)
+		fs.PrintDefaults()
+	}
+}
+
+// parseInterspersed parses flags that may come after positional arguments.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		rest := fs.Args()
+		if len(rest) == 0 {
+			return pos, nil
+		}
+		pos = append(pos, rest[0])
+		args = rest[1:]
+	}
+}
+
+// runCheck implements "idemcheck check".
 func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
-	fmt.Fprintln(env.stderr, "idemcheck check: not implemented yet")
-	return exitUsage
+	var f checkFlags
+	fs := flag.NewFlagSet("check", flag.ContinueOnError)
+	fs.SetOutput(env.stderr)
+	fs.Usage = checkUsage(fs)
+	fs.BoolVar(&f.json, "json", false, "print a JSON report on stdout instead of the human summary")
+	fs.StringVar(&f.html, "html", "", "write the HTML picture to `FILE` (failing parts and the witness window, at most 1 MiB)")
+	fs.BoolVar(&f.htmlFull, "html-full", false, "draw every part and operation in the HTML picture, with no size limit")
+	fs.DurationVar(&f.timeout, "timeout", time.Minute, "time limit per part (producer on a partition); 0 means none")
+	fs.StringVar(&f.witness, "witness", "", "save the minimal witness of the first violation as a trace `FILE` (.jsonl or .yaml)")
+	fs.BoolVar(&f.progress, "progress", false, "report progress on stderr even when it is not a terminal")
+	fs.BoolVar(&f.noShrink, "no-shrink", false, "do not compute minimal witnesses")
+	fs.BoolVar(&f.noCallOrder, "no-call-order", false, "drop the call-order obligation (plain linearizability)")
+	fs.IntVar(&f.workers, "workers", 0, "parts checked at once (0: one per CPU)")
+	files, err := parseInterspersed(fs, args)
+	if err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return exitOK
+		}
+		return exitUsage
+	}
+	if len(files) == 0 {
+		fmt.Fprintln(env.stderr, "idemcheck check: no input files (use - for stdin)")
+		fs.Usage()
+		return exitUsage
+	}
+	if f.timeout < 0 || f.workers < 0 {
+		fmt.Fprintln(env.stderr, "idemcheck check: --timeout and --workers must not be negative")
+		return exitUsage
+	}
+	if f.htmlFull && f.html == "" {
+		fmt.Fprintln(env.stderr, "idemcheck check: --html-full needs --html FILE")
+		return exitUsage
+	}
+	progress := f.progress || env.stderrIsTTY
+	var reports []fileReport
+	codes := make([]int, 0, len(files))
+	witnessSaved := false
+	for i, name := range files {
+		if ctx.Err() != nil {
+			fmt.Fprintln(env.stderr, "idemcheck check: interrupted")
+			codes = append(codes, exitUndecided)
+			break
+		}
+		htmlPath := f.html
+		if htmlPath != "" && len(files) > 1 {
+			ext := filepath.Ext(htmlPath)
+			htmlPath = fmt.Sprintf("%s-%d%s", strings.TrimSuffix(htmlPath, ext), i+1, ext)
+		}
+		rep, code := checkOne(env, name, f, htmlPath, progress, !witnessSaved)
+		if rep.Witness != nil && rep.Witness.File != "" {
+			witnessSaved = true
+		}
+		reports = append(reports, rep)
+		codes = append(codes, code)
+	}
+	code := combineCodes(codes)
+	if f.json {
+		out := checkReport{Verdict: overallVerdict(code), ExitCode: code, Files: reports}
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			fmt.Fprintf(env.stderr, "idemcheck check: write report: %v\n", err)
+			return exitUsage
+		}
+	}
+	return code
+}
+
+// combineCodes picks the exit code of several files: a violation first,
+// then unusable input, then undecided.
+func combineCodes(codes []int) int {
+	for _, want := range []int{exitViolation, exitUsage, exitUndecided} {
+		for _, c := range codes {
+			if c == want {
+				return want
+			}
+		}
+	}
+	return exitOK
+}
+
+func overallVerdict(code int) string {
+	switch code {
+	case exitOK:
+		return string(checker.Ok)
+	case exitViolation:
+		return string(checker.Illegal)
+	case exitUsage:
+		return "Error"
+	}
+	return string(checker.Unknown)
+}
+
+// openInput opens a named input, "-" being stdin.
+func openInput(env *cmdEnv, name string) (io.Reader, string, func(), error) {
+	if name == "-" {
+		return env.stdin, "<stdin>", func() {}, nil
+	}
+	f, err := os.Open(name)
+	if err != nil {
+		return nil, name, nil, err
+	}
+	return f, name, func() { f.Close() }, nil
+}
+
+// progressReporter prints the reading rate on stderr every second at
+// most.
+type progressReporter struct {
+	w     io.Writer
+	on    bool
+	name  string
+	start time.Time
+	last  time.Time
+}
+
+func (p *progressReporter) read(n int64, done bool) {
+	if !p.on {
+		return
+	}
+	now := time.Now()
+	if !done && now.Sub(p.last) < time.Second {
+		return
+	}
+	p.last = now
+	el := now.Sub(p.start).Seconds()
+	rate := 0.0
+	if el > 0 {
+		rate = float64(n) / el
+	}
+	state := "reading"
+	if done {
+		state = "read"
+	}
+	fmt.Fprintf(p.w, "idemcheck check: %s: %s %d events (%.0f events/s)\n", p.name, state, n, rate)
+}
+
+// readHistory reads a whole history from r, reporting progress.
+func readHistory(r io.Reader, name string, p *progressReporter) (history.History, int64, error) {
+	rd, err := history.NewReader(r, name)
+	if err != nil {
+		return history.History{}, 0, err
+	}
+	h := history.History{Header: rd.Header()}
+	var n int64
+	for {
+		e, err := rd.Next()
+		if err == io.EOF {
+			p.read(n, true)
+			return h, n, nil
+		}
+		if err != nil {
+			return history.History{}, n, err
+		}
+		n++
+		h.Events = append(h.Events, e)
+		if n&0xffff == 0 {
+			p.read(n, false)
+		}
+	}
+}
+
+// checkOne checks one input and prints its human report unless f.json.
+func checkOne(env *cmdEnv, name string, f checkFlags, htmlPath string, progress, saveWitness bool) (fileReport, int) {
+	start := time.Now()
+	rep := fileReport{File: name}
+	fail := func(err error) (fileReport, int) {
+		rep.Verdict = "Error"
+		rep.Error = err.Error()
+		rep.Seconds = time.Since(start).Seconds()
+		fmt.Fprintf(env.stderr, "idemcheck check: %v\n", err)
+		return rep, exitUsage
+	}
+	r, display, closeFn, err := openInput(env, name)
+	if err != nil {
+		return fail(fmt.Errorf("%s: %w", name, unwrapPathError(err)))
+	}
+	defer closeFn()
+	rep.File = display
+	p := &progressReporter{w: env.stderr, on: progress, name: display, start: start, last: start}
+	h, n, err := readHistory(r, display, p)
+	rep.Events = n
+	if err != nil {
+		return fail(err)
+	}
+	opts := checker.Options{Timeout: f.timeout, NoCallOrder: f.noCallOrder, Workers: f.workers}
+	if progress {
+		fmt.Fprintf(env.stderr, "idemcheck check: %s: checking\n", display)
+	}
+	res := checker.Check(h, opts)
+	if res.Err != nil {
+		return fail(fmt.Errorf("%s: %w", display, res.Err))
+	}
+	if progress {
+		el := time.Since(start).Seconds()
+		fmt.Fprintf(env.stderr, "idemcheck check: %s: %d parts decided in %.1fs (%.0f events/s)\n",
+			display, len(res.Parts), el, float64(n)/max(el, 1e-9))
+	}
+	rep.Verdict = string(res.Verdict)
+	for _, pr := range res.Parts {
+		rep.Ops += pr.Ops
+		part := partReport{Partition: pr.Partition, PID: pr.PID, Ops: pr.Ops, Verdict: string(pr.Verdict)}
+		if pr.Violation != nil {
+			part.Violation = pr.Violation.Name
+		}
+		if pr.Verdict == checker.Unknown {
+			rep.Undecided = append(rep.Undecided, fmt.Sprintf("partition %q pid %d", pr.Partition, pr.PID))
+		}
+		rep.Parts = append(rep.Parts, part)
+	}
+	for _, v := range res.Violations {
+		vr := violationReport{Name: v.Name, Partition: v.Partition, PID: v.PID, Explanation: v.Explanation}
+		for _, o := range v.Ops {
+			vr.Ops = append(vr.Ops, o.Op)
+		}
+		rep.Violations = append(rep.Violations, vr)
+	}
+	var wh history.History
+	if res.Verdict == checker.Illegal && !f.noShrink {
+		wh = checker.Shrink(h, opts)
+		rep.Witness = &witnessReport{Ops: len(checker.Operations(wh)), Events: len(wh.Events), Text: checker.FormatWitness(wh)}
+	}
+	code := exitOK
+	switch res.Verdict {
+	case checker.Illegal:
+		code = exitViolation
+	case checker.Unknown:
+		code = exitUndecided
+	}
+	var notes []string
+	if rep.Witness != nil && f.witness != "" && saveWitness {
+		wh.Header = history.Header{Format: history.FormatV1, Source: "idemcheck check", TicketOrder: h.Header.TicketOrder,
+			Expect: string(checker.Illegal), Violation: res.Violations[0].Name,
+			Description: fmt.Sprintf("minimal witness of %s found by idemcheck check", display)}
+		if err := history.WriteFile(f.witness, wh); err != nil {
+			notes = append(notes, fmt.Sprintf("witness not saved: %v", err))
+		} else {
+			rep.Witness.File = f.witness
+		}
+	}
+	if htmlPath != "" {
+		if err := writeHTML(htmlPath, h, res, f.htmlFull); err != nil {
+			notes = append(notes, fmt.Sprintf("picture not written: %v", err))
+			if code == exitOK {
+				code = exitUsage
+			}
+		} else {
+			rep.HTML = htmlPath
+		}
+	}
+	rep.Seconds = time.Since(start).Seconds()
+	if !f.json {
+		printHuman(env.stdout, rep, res)
+	}
+	for _, n := range notes {
+		fmt.Fprintf(env.stderr, "idemcheck check: %s: %s\n", display, n)
+	}
+	return rep, code
+}
+
+func unwrapPathError(err error) error {
+	var pe *os.PathError
+	if errors.As(err, &pe) {
+		return pe.Err
+	}
+	return err
+}
+
+// writeHTML writes the picture atomically enough: to a temporary file
+// renamed into place, so a failed picture leaves no half page.
+func writeHTML(path string, h history.History, res checker.Result, full bool) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".idemcheck-*.html")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if err := checker.Visualize(tmp, h, res, checker.VisualizeOptions{Full: full}); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
+}
+
+// printHuman prints the short human summary of one file.
+func printHuman(w io.Writer, rep fileReport, res checker.Result) {
+	fmt.Fprintf(w, "%s: %d events, %d operations\n", rep.File, rep.Events, rep.Ops)
+	for _, line := range strings.Split(strings.TrimRight(res.Summary(), "\n"), "\n") {
+		fmt.Fprintf(w, "  %s\n", line)
+	}
+	for _, u := range rep.Undecided {
+		fmt.Fprintf(w, "  undecided: %s ran out of time (raise --timeout); this is not a pass\n", u)
+	}
+	for _, v := range res.Violations {
+		fmt.Fprintf(w, "  violation %s on partition %q, producer %d:\n", v.Name, v.Partition, v.PID)
+		fmt.Fprintf(w, "    %s\n", v.Explanation)
+		for _, o := range v.Ops {
+			fmt.Fprintf(w, "    %s\n", o)
+		}
+	}
+	if rep.Witness != nil {
+		fmt.Fprintf(w, "  minimal witness (%d operations):\n", rep.Witness.Ops)
+		for _, line := range strings.Split(strings.TrimRight(rep.Witness.Text, "\n"), "\n") {
+			fmt.Fprintf(w, "    %s\n", line)
+		}
+		if rep.Witness.File != "" {
+			fmt.Fprintf(w, "  witness saved to %s\n", rep.Witness.File)
+		}
+	}
+	if rep.HTML != "" {
+		fmt.Fprintf(w, "  picture: %s\n", rep.HTML)
+	}
 }
