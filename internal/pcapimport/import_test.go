@@ -1,0 +1,352 @@
+package pcapimport
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"net/netip"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gopacket/gopacket"
+	"github.com/gopacket/gopacket/layers"
+	"github.com/gopacket/gopacket/pcapgo"
+	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/internal/kafkawire"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+var t0 = time.Unix(1700000000, 0)
+
+func batch(pid int64, seq int32) []byte {
+	b := make([]byte, 61)
+	binary.BigEndian.PutUint32(b[8:], 49)
+	b[16] = 2
+	binary.BigEndian.PutUint64(b[43:], uint64(pid))
+	binary.BigEndian.PutUint32(b[53:], uint32(seq))
+	binary.BigEndian.PutUint32(b[57:], 1)
+	return b
+}
+
+func produce(corr int32, pid int64, seq int32) []byte {
+	req := kmsg.NewPtrProduceRequest()
+	req.Version, req.Acks, req.TimeoutMillis = 9, -1, 1000
+	req.Topics = []kmsg.ProduceRequestTopic{{Topic: "t", Partitions: []kmsg.ProduceRequestTopicPartition{{Records: batch(pid, seq)}}}}
+	return kmsg.NewRequestFormatter(kmsg.FormatterClientID("c")).AppendRequest(nil, req, corr)
+}
+
+func produceResp(corr int32, code int16, off int64) []byte {
+	resp := kmsg.NewPtrProduceResponse()
+	resp.Version = 9
+	p := kmsg.NewProduceResponseTopicPartition()
+	p.ErrorCode, p.BaseOffset = code, off
+	resp.Topics = []kmsg.ProduceResponseTopic{{Topic: "t", Partitions: []kmsg.ProduceResponseTopicPartition{p}}}
+	b := binary.BigEndian.AppendUint32([]byte{0, 0, 0, 0}, uint32(corr))
+	b = append(b, 0) // flexible response header: no tags
+	b = resp.AppendTo(b)
+	binary.BigEndian.PutUint32(b, uint32(len(b)-4))
+	return b
+}
+
+// chunk is bytes of one direction of one connection at one time.
+type chunk struct {
+	conn int
+	dir  kafkawire.Dir
+	data []byte
+	end  bool // close the connection instead
+}
+
+// traffic is two connections of produce traffic, the second answered
+// with OUT_OF_ORDER_SEQUENCE_NUMBER, each request split over two chunks.
+func traffic() []chunk {
+	var cs []chunk
+	for i := 0; i < 3; i++ {
+		for conn := 0; conn < 2; conn++ {
+			req := produce(int32(i), int64(conn+1), int32(i))
+			cs = append(cs, chunk{conn: conn, dir: kafkawire.Requests, data: req[:20]},
+				chunk{conn: conn, dir: kafkawire.Requests, data: req[20:]})
+		}
+		for conn := 0; conn < 2; conn++ {
+			code := int16(0)
+			if conn == 1 {
+				code = 45
+			}
+			cs = append(cs, chunk{conn: conn, dir: kafkawire.Responses, data: produceResp(int32(i), code, int64(10+i))})
+		}
+	}
+	return append(cs, chunk{conn: 0, end: true}, chunk{conn: 1, end: true})
+}
+
+// direct decodes the chunks straight into a history, as the proxy does.
+func direct(t *testing.T, cs []chunk) history.History {
+	t.Helper()
+	log := history.NewLog(history.Header{})
+	d := kafkawire.New(log, kafkawire.Options{})
+	conns := map[int]*kafkawire.Conn{}
+	for i, c := range cs {
+		at := t0.Add(time.Duration(i) * time.Millisecond)
+		kc := conns[c.conn]
+		if kc == nil {
+			kc = d.Conn(fmt.Sprint(c.conn), false)
+			conns[c.conn] = kc
+		}
+		if c.end {
+			kc.Close(at)
+			continue
+		}
+		kc.Feed(c.dir, at, c.data)
+	}
+	return log.History()
+}
+
+// capture writes the chunks as a pcap with Writer.
+func capture(t *testing.T, cs []chunk) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	w, err := NewWriter(&buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conns := map[int]*ConnWriter{}
+	server := netip.MustParseAddrPort("127.0.0.1:9092")
+	for i, c := range cs {
+		at := t0.Add(time.Duration(i) * time.Millisecond)
+		cw := conns[c.conn]
+		if cw == nil {
+			cw = w.Conn(netip.AddrPortFrom(server.Addr(), uint16(40000+c.conn)), server, at)
+			conns[c.conn] = cw
+		}
+		if c.end {
+			cw.Close(at)
+			continue
+		}
+		cw.Write(c.dir, at, c.data)
+	}
+	if err := w.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+type packet struct {
+	ci   gopacket.CaptureInfo
+	data []byte
+}
+
+func packets(t *testing.T, pcap []byte) []packet {
+	t.Helper()
+	r, err := pcapgo.NewReader(bytes.NewReader(pcap))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ps []packet
+	for {
+		data, ci, err := r.ReadPacketData()
+		if err == io.EOF {
+			return ps
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		ps = append(ps, packet{ci, data})
+	}
+}
+
+func rewrite(t *testing.T, ps []packet, ng bool) []byte {
+	t.Helper()
+	var buf bytes.Buffer
+	if ng {
+		w, err := pcapgo.NewNgWriter(&buf, layers.LinkTypeEthernet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range ps {
+			if err := w.WritePacket(p.ci, p.data); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := w.Flush(); err != nil {
+			t.Fatal(err)
+		}
+		return buf.Bytes()
+	}
+	w := pcapgo.NewWriterNanos(&buf)
+	if err := w.WriteFileHeader(65536, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		if err := w.WritePacket(p.ci, p.data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return buf.Bytes()
+}
+
+func payloadLen(t *testing.T, p packet) int {
+	pkt := gopacket.NewPacket(p.data, layers.LinkTypeEthernet, gopacket.Default)
+	tcp, _ := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
+	if tcp == nil {
+		t.Fatalf("not a TCP packet")
+	}
+	return len(tcp.Payload)
+}
+
+func importBytes(t *testing.T, b []byte) (history.History, Report) {
+	t.Helper()
+	log := history.NewLog(history.Header{})
+	rep, err := Import(bytes.NewReader(b), log, Options{Port: 9092})
+	if err != nil {
+		t.Fatalf("import: %v", err)
+	}
+	return log.History(), rep
+}
+
+func render(es []history.Event) string {
+	var b strings.Builder
+	for _, e := range es {
+		fmt.Fprintf(&b, "%s client=%d\n", e, e.Client)
+	}
+	return b.String()
+}
+
+// TestImportEqualsDirect checks that a capture of traffic imports to
+// exactly the history (times included) that decoding the same bytes
+// directly gives, for pcap and pcapng files, and also when segments are
+// retransmitted (duplicated packets are dropped by the reassembly).
+func TestImportEqualsDirect(t *testing.T) {
+	cs := traffic()
+	want := direct(t, cs)
+	if len(want.Events) != 12 {
+		t.Fatalf("direct decoding gave %d events, want 12:\n%s", len(want.Events), render(want.Events))
+	}
+	pcap := capture(t, cs)
+	ps := packets(t, pcap)
+	var dup []packet
+	for _, p := range ps {
+		dup = append(dup, p)
+		if payloadLen(t, p) > 0 {
+			dup = append(dup, p) // retransmission
+		}
+	}
+	tests := []struct {
+		name        string
+		file        []byte
+		wantOverlap bool
+	}{
+		{name: "pcap", file: pcap},
+		{name: "pcapng", file: rewrite(t, ps, true)},
+		{name: "retransmissions", file: rewrite(t, dup, false), wantOverlap: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, rep := importBytes(t, tt.file)
+			if !reflect.DeepEqual(got.Events, want.Events) {
+				t.Errorf("import gave\n%swant\n%s", render(got.Events), render(want.Events))
+			}
+			if rep.Conns != 2 || rep.MidStream != 0 || len(rep.Problems) != 0 {
+				t.Errorf("got report %+v", rep)
+			}
+			if (rep.OverlapBytes > 0) != tt.wantOverlap {
+				t.Errorf("got %d overlapping bytes, want overlap %v", rep.OverlapBytes, tt.wantOverlap)
+			}
+		})
+	}
+}
+
+// TestImportCaptureFlaws checks that a missing segment and a capture
+// that starts mid-connection are reported, not fatal: the cut request is
+// lost, the rest is decoded, and a request whose response is lost
+// becomes an unknown outcome.
+func TestImportCaptureFlaws(t *testing.T) {
+	cs := traffic()
+	ps := packets(t, capture(t, cs))
+	// Data packets in order: conn0 req0 (2 packets), conn1 req0 (2), ...
+	var data []int
+	for i, p := range ps {
+		if payloadLen(t, p) > 0 {
+			data = append(data, i)
+		}
+	}
+	drop := func(skip ...int) []packet {
+		var out []packet
+		for i, p := range ps {
+			keep := true
+			for _, s := range skip {
+				if i == s {
+					keep = false
+				}
+			}
+			if keep {
+				out = append(out, p)
+			}
+		}
+		return out
+	}
+	t.Run("missing segment", func(t *testing.T) {
+		// The second half of connection 0's first request is lost.
+		got, rep := importBytes(t, rewrite(t, drop(data[1]), false))
+		var ops []string
+		for _, e := range got.Events {
+			ops = append(ops, e.String())
+		}
+		if rep.Decoder.MissingBytes == 0 {
+			t.Errorf("no missing bytes reported: %+v", rep)
+		}
+		var gap, unpaired bool
+		for _, p := range rep.Problems {
+			gap = gap || errors.Is(p, kafkawire.ErrGap)
+			unpaired = unpaired || errors.Is(p, kafkawire.ErrUnpaired)
+		}
+		if !gap || !unpaired {
+			t.Errorf("got problems %v, want a gap and the response to the lost request unpaired", rep.Problems)
+		}
+		if rep.Decoder.Operations != 5 {
+			t.Errorf("got %d operations, want 5 (one request lost):\n%s", rep.Decoder.Operations, strings.Join(ops, "\n"))
+		}
+	})
+	t.Run("mid-connection start", func(t *testing.T) {
+		// The capture starts after connection 0's handshake and the first
+		// half of its first request.
+		var skip []int
+		for i := 0; i <= data[0]; i++ {
+			skip = append(skip, i)
+		}
+		got, rep := importBytes(t, rewrite(t, drop(skip...), false))
+		if rep.MidStream != 1 || rep.Conns != 2 {
+			t.Errorf("got %d connections, %d mid-stream, want 2 and 1", rep.Conns, rep.MidStream)
+		}
+		if rep.Decoder.Operations != 5 {
+			t.Errorf("got %d operations, want 5:\n%s", rep.Decoder.Operations, render(got.Events))
+		}
+	})
+	t.Run("lost response", func(t *testing.T) {
+		// Connection 0's first response is lost: its operation becomes
+		// unknown when the second response arrives.
+		respIdx := data[4]
+		got, rep := importBytes(t, rewrite(t, drop(respIdx), false))
+		var unknown int
+		for _, e := range got.Events {
+			if e.Kind == history.Return && e.Result == history.Unknown {
+				unknown++
+			}
+		}
+		if unknown != 1 || rep.Decoder.Unknown != 1 {
+			t.Errorf("got %d unknown returns, want 1:\n%s", unknown, render(got.Events))
+		}
+	})
+}
+
+// TestImportNotACapture checks that other files are refused with
+// ErrFormat.
+func TestImportNotACapture(t *testing.T) {
+	for _, in := range []string{"", "{\"kind\":\"Replicate\"}\n", "\x0a\x0d\x0d\x0agarbage"} {
+		_, err := Import(strings.NewReader(in), history.NewLog(history.Header{}), Options{})
+		if !errors.Is(err, ErrFormat) {
+			t.Errorf("input %q: got %v, want ErrFormat", in, err)
+		}
+	}
+}
