@@ -40,7 +40,8 @@ const (
 type input struct {
 	idx     int32 // index in the part's call order
 	part    int32 // part tag, for multi-part pictures
-	evictBy int32 // EvictProducer events recorded before the return
+	evictMin int32 // EvictProducer events recorded before the call
+	evictMax int32 // EvictProducer events recorded before the return
 	epoch   int16
 	out     outcome
 	first   int32
@@ -50,8 +51,8 @@ type input struct {
 	code    history.ErrorCode
 }
 
-func newInput(idx int32, o Operation, evictBy int32) *input {
-	in := &input{idx: idx, evictBy: evictBy, epoch: o.Epoch, first: o.First,
+func newInput(idx int32, o Operation, evictMin, evictMax int32) *input {
+	in := &input{idx: idx, evictMin: evictMin, evictMax: evictMax, epoch: o.Epoch, first: o.First,
 		last: o.Last, off: o.Offset, op: o.Op, code: o.Error}
 	switch {
 	case o.Result == history.OK:
@@ -264,14 +265,27 @@ func (m *model) step(s state, in *input, out []branch, why bool) ([]branch, *fai
 		return out, nil
 	}
 	s.next++
+	// Evictions recorded before the call must have been applied, and
+	// none recorded after the return may have been: this decision came
+	// before them.
+	if s.evict > in.evictMax {
+		return out, nil
+	}
 	n := len(out)
-	out, f := m.decide(s, in, out, why)
-	if in.evictBy > s.evict {
+	var f *failure
+	if s.evict >= in.evictMin {
+		out, f = m.decide(s, in, out, why)
+	}
+	for k := max(s.evict+1, in.evictMin); k <= in.evictMax; k++ {
 		e := s
 		e.clear()
-		e.evict = in.evictBy
+		e.evict = k
 		m0 := len(out)
-		out, _ = m.decide(e, in, out, false)
+		var g *failure
+		out, g = m.decide(e, in, out, why && f == nil)
+		if f == nil {
+			f = g
+		}
 		for i := m0; i < len(out); i++ {
 			out[i].evicted = true
 		}

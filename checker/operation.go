@@ -170,10 +170,11 @@ func split(h history.History, ops []Operation) []*part {
 	for _, p := range parts {
 		p.in = make([]*input, len(p.ops))
 		for i, o := range p.ops {
-			// Evictions recorded before the operation returned may have
-			// happened before it was decided.
-			n := sort.Search(len(p.evictions), func(j int) bool { return p.evictions[j] > o.Return })
-			p.in[i] = newInput(int32(i), o, int32(n))
+			// Evictions recorded before the call happened before the
+			// decision; those recorded before the return may have.
+			must := sort.Search(len(p.evictions), func(j int) bool { return p.evictions[j] >= o.Call })
+			may := sort.Search(len(p.evictions), func(j int) bool { return p.evictions[j] > o.Return })
+			p.in[i] = newInput(int32(i), o, int32(must), int32(may))
 		}
 	}
 	return parts

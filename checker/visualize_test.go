@@ -1,0 +1,133 @@
+package checker
+
+import (
+	"bytes"
+	"math/rand"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+
+	"github.com/idemcheck/idemcheck/history"
+)
+
+// TestVisualizeSeed checks that the picture of the seed holds its
+// operations and its internal events as annotations, and writes it to a
+// temp file for people to look at.
+func TestVisualizeSeed(t *testing.T) {
+	h := seedBad().h()
+	res := Check(h, Options{})
+	var buf bytes.Buffer
+	if err := Visualize(&buf, h, res, VisualizeOptions{}); err != nil {
+		t.Fatalf("Visualize: %v", err)
+	}
+	html := buf.String()
+	for _, want := range []string{
+		"op 1 e0 [0,0] → OUT_OF_ORDER_SEQUENCE_NUMBER", // operations
+		"op 2 e0 [1,1] → ok at offset 0",
+		"Decide op 2 append_unknown", // annotations
+		"ReserveTicket op 1",
+		"steps p0 pid 1",
+	} {
+		if !strings.Contains(html, want) {
+			t.Errorf("picture lacks %q", want)
+		}
+	}
+	path := filepath.Join(t.TempDir(), "seed.html")
+	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("picture: %s (%d bytes)", path, buf.Len())
+}
+
+// largeFailingHistory is a long ok run of producer 1 with a spurious
+// OOOSN in the middle and many other producers.
+func largeFailingHistory(n int) history.History {
+	b := &hb{}
+	off := int64(0)
+	op := int64(0)
+	for i := 0; i < n; i++ {
+		op++
+		pid := int64(1 + i%4)
+		seq := int32(i / 4)
+		b.call(op, "p0", pid, 0, seq, seq).step(history.ReserveTicket, op).step(history.StageWriteStart, op)
+		if pid == 1 && i == n/2 {
+			b.fail(op, history.OutOfOrderSequenceNumber)
+			continue
+		}
+		b.ok(op, off)
+		off++
+	}
+	return b.h()
+}
+
+func TestVisualizeSizeLimit(t *testing.T) {
+	h := largeFailingHistory(20000)
+	res := Check(h, Options{})
+	if res.Verdict != Illegal {
+		t.Fatalf("got %s, want Illegal", res.Verdict)
+	}
+	var full bytes.Buffer
+	if err := Visualize(&full, h, res, VisualizeOptions{Full: true}); err != nil {
+		t.Fatalf("Visualize full: %v", err)
+	}
+	if full.Len() <= 1<<20 {
+		t.Fatalf("full picture is %d bytes; the test needs one above 1 MiB", full.Len())
+	}
+	for _, tc := range []struct {
+		name string
+		max  int
+	}{
+		{"default 1 MiB", 0},
+		{"64 KiB", 64 << 10},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			var buf bytes.Buffer
+			if err := Visualize(&buf, h, res, VisualizeOptions{MaxBytes: tc.max}); err != nil {
+				t.Fatalf("Visualize: %v", err)
+			}
+			limit := tc.max
+			if limit == 0 {
+				limit = 1 << 20
+			}
+			t.Logf("picture %d bytes (full %d)", buf.Len(), full.Len())
+			if buf.Len() > limit {
+				t.Errorf("picture is %d bytes, want <= %d", buf.Len(), limit)
+			}
+			failing := res.Violations[0].Ops[0]
+			if want := "op " + strconv.FormatInt(failing.Op, 10) + " e0"; !strings.Contains(buf.String(), want) {
+				t.Errorf("picture lacks the failing operation %q", want)
+			}
+		})
+	}
+}
+
+// TestVisualizeRandomOk draws an Ok history (all parts shown).
+func TestVisualizeRandomOk(t *testing.T) {
+	seed := testSeed(t)
+	h := paddedSeed(rand.New(rand.NewSource(seed)), 20)
+	h = subHistory(h, okOps(h))
+	res := Check(h, Options{})
+	if res.Verdict != Ok {
+		t.Fatalf("seed %d: got %s, want Ok", seed, res.Verdict)
+	}
+	var buf bytes.Buffer
+	if err := Visualize(&buf, h, res, VisualizeOptions{}); err != nil {
+		t.Fatalf("seed %d: Visualize: %v", seed, err)
+	}
+	if !strings.Contains(buf.String(), "steps p1 pid") {
+		t.Errorf("seed %d: picture of an Ok history lacks its parts", seed)
+	}
+}
+
+// okOps returns the ops of producers other than 1.
+func okOps(h history.History) []int64 {
+	var ids []int64
+	for _, o := range Operations(h) {
+		if o.PID != 1 {
+			ids = append(ids, o.Op)
+		}
+	}
+	return ids
+}
