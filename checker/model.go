@@ -38,17 +38,17 @@ const (
 // input is the model's view of one operation: the call and its outcome.
 // Porcupine gets the same pointer as input and output.
 type input struct {
-	idx     int32 // index in the part's call order
-	part    int32 // part tag, for multi-part pictures
+	idx      int32 // index in the part's call order
+	part     int32 // part tag, for multi-part pictures
 	evictMin int32 // EvictProducer events recorded before the call
 	evictMax int32 // EvictProducer events recorded before the return
-	epoch   int16
-	out     outcome
-	first   int32
-	last    int32
-	off     int64
-	op      int64
-	code    history.ErrorCode
+	epoch    int16
+	out      outcome
+	first    int32
+	last     int32
+	off      int64
+	op       int64
+	code     history.ErrorCode
 }
 
 func newInput(idx int32, o Operation, evictMin, evictMax int32) *input {
