@@ -214,6 +214,10 @@ func openInput(env *cmdEnv, name string) (io.Reader, string, func(), error) {
 	if err != nil {
 		return nil, name, nil, err
 	}
+	if fi, err := f.Stat(); err == nil && fi.IsDir() {
+		f.Close()
+		return nil, name, nil, errors.New("is a directory, not a history file")
+	}
 	return f, name, func() { f.Close() }, nil
 }
 
@@ -249,10 +253,12 @@ func (p *progressReporter) read(n int64, done bool) {
 }
 
 // readHistory reads a whole history from r, reporting progress.
-func readHistory(r io.Reader, name string, p *progressReporter) (history.History, int64, error) {
+// It returns the history, the number of events and the line of the last
+// event.
+func readHistory(r io.Reader, name string, p *progressReporter) (history.History, int64, int, error) {
 	rd, err := history.NewReader(r, name)
 	if err != nil {
-		return history.History{}, 0, err
+		return history.History{}, 0, 0, err
 	}
 	h := history.History{Header: rd.Header()}
 	var n int64
@@ -260,10 +266,10 @@ func readHistory(r io.Reader, name string, p *progressReporter) (history.History
 		e, err := rd.Next()
 		if err == io.EOF {
 			p.read(n, true)
-			return h, n, nil
+			return h, n, rd.Line(), nil
 		}
 		if err != nil {
-			return history.History{}, n, err
+			return history.History{}, n, rd.Line(), err
 		}
 		n++
 		h.Events = append(h.Events, e)
@@ -291,7 +297,7 @@ func checkOne(env *cmdEnv, name string, f checkFlags, htmlPath string, progress,
 	defer closeFn()
 	rep.File = display
 	p := &progressReporter{w: env.stderr, on: progress, name: display, start: start, last: start}
-	h, n, err := readHistory(r, display, p)
+	h, n, lastLine, err := readHistory(r, display, p)
 	rep.Events = n
 	if err != nil {
 		return fail(err)
@@ -302,7 +308,9 @@ func checkOne(env *cmdEnv, name string, f checkFlags, htmlPath string, progress,
 	}
 	res := checker.Check(h, opts)
 	if res.Err != nil {
-		return fail(fmt.Errorf("%s: %w", display, res.Err))
+		// The reader has checked every event; what is left (no
+		// operations at all) concerns the file as a whole, up to its end.
+		return fail(fmt.Errorf("%s:%d: %w", display, max(lastLine, 1), res.Err))
 	}
 	if progress {
 		el := time.Since(start).Seconds()
