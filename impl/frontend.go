@@ -510,6 +510,23 @@ func (f *Frontend) Returned(op int64) bool {
 	return ok && o.returned
 }
 
+// Enqueued reports whether op's enqueued stage has fired (its
+// stage_write resolved).
+func (f *Frontend) Enqueued(op int64) bool {
+	o, ok := f.ops[op]
+	return ok && o.enqueued
+}
+
+// Result returns op's finished stage: its result, and whether it has
+// finished.
+func (f *Frontend) Result(op int64) (Result, bool) {
+	o, ok := f.ops[op]
+	if !ok || o.phase != PhaseDone {
+		return Result{}, false
+	}
+	return o.result, true
+}
+
 // Phase returns op's phase.
 func (f *Frontend) Phase(op int64) (Phase, bool) {
 	o, ok := f.ops[op]
