@@ -35,6 +35,16 @@ type trail struct {
 // before it and f says why; if the frontier grows too large failAt is -2;
 // otherwise failAt is -1.
 func replay(m *model, ins []*input, order []int32, init []*trail) (front []*trail, failAt int, f *failure) {
+	return replayPath(m, ins, order, init, true, time.Time{})
+}
+
+// replayTimedOut is failAt when replayPath passed its deadline.
+const replayTimedOut = -3
+
+// replayPath is replay; without keepPath the trails do not link to their
+// predecessors (memory bounded by the frontier), and a non-zero deadline
+// stops it with failAt = replayTimedOut.
+func replayPath(m *model, ins []*input, order []int32, init []*trail, keepPath bool, deadline time.Time) (front []*trail, failAt int, f *failure) {
 	front = init
 	var br []branch
 	n := len(ins)
@@ -42,21 +52,43 @@ func replay(m *model, ins []*input, order []int32, init []*trail) (front []*trai
 		n = len(order)
 	}
 	for pos := 0; pos < n; pos++ {
+		if !deadline.IsZero() && pos&1023 == 1023 && time.Now().After(deadline) {
+			return front, replayTimedOut, nil
+		}
 		in := ins[pos]
 		if order != nil {
 			in = ins[order[pos]]
 		}
 		var next []*trail
+		var seen map[state]struct{}
 		for _, t := range front {
 			br, _ = m.step(t.s, in, br[:0], false)
 		outer:
 			for _, b := range br {
-				for _, u := range next {
-					if u.s == b.s {
-						continue outer
+				if seen != nil {
+					if _, ok := seen[b.s]; ok {
+						continue
+					}
+					seen[b.s] = struct{}{}
+				} else {
+					for _, u := range next {
+						if u.s == b.s {
+							continue outer
+						}
+					}
+					if len(next) == 16 {
+						seen = make(map[state]struct{}, 64)
+						for _, u := range next {
+							seen[u.s] = struct{}{}
+						}
+						seen[b.s] = struct{}{}
 					}
 				}
-				next = append(next, &trail{s: b.s, prev: t, in: in, r: b.r, evicted: b.evicted})
+				u := &trail{s: b.s, in: in, r: b.r, evicted: b.evicted}
+				if keepPath {
+					u.prev = t
+				}
+				next = append(next, u)
 			}
 		}
 		if len(next) == 0 {
@@ -84,7 +116,7 @@ func initTrail() []*trail { return []*trail{{s: initState(0)}} }
 func explain(p *part, opts Options) *Violation {
 	v := &Violation{Partition: p.key.partition, PID: p.key.pid}
 	m := &model{callOrder: true}
-	_, failAt, f := replay(m, p.in, nil, initTrail())
+	_, failAt, f := replayPath(m, p.in, nil, initTrail(), false, time.Time{})
 	if failAt < 0 {
 		// Too many states to replay, or (NoCallOrder) a porcupine verdict
 		// the call-order replay does not reproduce.
@@ -138,8 +170,13 @@ func involved(p *part, ids []int64) []Operation {
 // and it returns the explanation.
 func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
 	ws := max(0, failAt-orderWindow)
+	we := len(p.in)
+	if we-ws > porcupineMaxOps {
+		// A long part: only the operations around the failure.
+		we = min(we, failAt+orderWindow+1)
+	}
 	m := &model{callOrder: true}
-	start, fa, _ := replay(m, p.in[:ws], nil, initTrail())
+	start, fa, _ := replayPath(m, p.in[:ws], nil, initTrail(), false, time.Time{})
 	if fa != -1 {
 		return nil
 	}
@@ -152,7 +189,7 @@ func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
 	if opts.Timeout > 0 && opts.Timeout < timeout {
 		timeout = opts.Timeout
 	}
-	r, info := porcupine.CheckOperationsVerbose(free.porcupine(init), porcupineOps(p, p.in[ws:], p.ops[ws:], nil), timeout)
+	r, info := porcupine.CheckOperationsVerbose(free.porcupine(init), porcupineOps(p, p.in[ws:we], p.ops[ws:we], nil), timeout)
 	if r != porcupine.Ok {
 		return nil
 	}
@@ -162,7 +199,7 @@ func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
 			lin = l
 		}
 	}
-	if len(lin) != len(p.in)-ws {
+	if len(lin) != we-ws {
 		return nil
 	}
 	order := make([]int32, len(lin))
@@ -183,8 +220,8 @@ func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
 	// The first call that a later call overtook, and its overtakers.
 	var X *input
 	var over []*input
-	for x := ws; x < len(p.in) && X == nil; x++ {
-		for y := x + 1; y < len(p.in) && len(over) < 3; y++ {
+	for x := ws; x < we && X == nil; x++ {
+		for y := x + 1; y < we && len(over) < 3; y++ {
 			if pos[y] < pos[x] {
 				X = p.in[x]
 				over = append(over, p.in[y])

@@ -42,6 +42,9 @@ type input struct {
 	part     int32 // part tag, for multi-part pictures
 	evictMin int32 // EvictProducer events recorded before the call
 	evictMax int32 // EvictProducer events recorded before the return
+	// evictOrd is evictMax under the call-order obligation: the least
+	// evictMax of this and every later call, all decided after this one.
+	evictOrd int32
 	epoch    int16
 	out      outcome
 	first    int32
@@ -268,7 +271,11 @@ func (m *model) step(s state, in *input, out []branch, why bool) ([]branch, *fai
 	// Evictions recorded before the call must have been applied, and
 	// none recorded after the return may have been: this decision came
 	// before them.
-	if s.evict > in.evictMax {
+	evictMax := in.evictMax
+	if m.callOrder {
+		evictMax = in.evictOrd
+	}
+	if s.evict > evictMax {
 		return out, nil
 	}
 	n := len(out)
@@ -276,7 +283,7 @@ func (m *model) step(s state, in *input, out []branch, why bool) ([]branch, *fai
 	if s.evict >= in.evictMin {
 		out, f = m.decide(s, in, out, why)
 	}
-	for k := max(s.evict+1, in.evictMin); k <= in.evictMax; k++ {
+	for k := max(s.evict+1, in.evictMin); k <= evictMax; k++ {
 		e := s
 		e.clear()
 		e.evict = k

@@ -176,6 +176,12 @@ func split(h history.History, ops []Operation) []*part {
 			may := sort.Search(len(p.evictions), func(j int) bool { return p.evictions[j] > o.Return })
 			p.in[i] = newInput(int32(i), o, int32(must), int32(may))
 		}
+		for i := len(p.in) - 1; i >= 0; i-- {
+			p.in[i].evictOrd = p.in[i].evictMax
+			if i+1 < len(p.in) && p.in[i+1].evictOrd < p.in[i].evictOrd {
+				p.in[i].evictOrd = p.in[i+1].evictOrd
+			}
+		}
 	}
 	return parts
 }

@@ -1,0 +1,58 @@
+package checker
+
+import (
+	"flag"
+	"math/rand"
+	"runtime"
+	"testing"
+	"time"
+)
+
+var bigFlag = flag.Int("big", 0, "run TestBig on histories of this many operations (e.g. 1000000)")
+
+// TestBig measures Check on large histories of a correct broker, with
+// many small parts (porcupine) and with a few long parts (linear replay).
+// It runs only with -big=N.
+func TestBig(t *testing.T) {
+	if *bigFlag == 0 {
+		t.Skip("set -big=N to run")
+	}
+	seed := testSeed(t)
+	for _, producers := range []int{*bigFlag / 1000, 10} {
+		r := rand.New(rand.NewSource(seed))
+		s := &simBroker{r: r, b: &hb{}}
+		start := time.Now()
+		h := s.run(*bigFlag, producers, 0)
+		gen := time.Since(start)
+		var ms runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&ms)
+		before := ms.TotalAlloc
+		start = time.Now()
+		res := Check(h, Options{})
+		took := time.Since(start)
+		runtime.ReadMemStats(&ms)
+		if res.Verdict != Ok {
+			t.Fatalf("seed %d: %d producers: got %s: %v", seed, producers, res.Verdict, res.Violations)
+		}
+		t.Logf("%d ops (%d events), %d parts: generated in %v, checked in %v, %d MB allocated",
+			len(Operations(h)), len(h.Events), len(res.Parts), gen, took, (ms.TotalAlloc-before)>>20)
+	}
+}
+
+func BenchmarkCheck(b *testing.B) {
+	for _, tc := range []struct {
+		name      string
+		producers int
+	}{{"10k ops 10 parts", 10}, {"10k ops 100 parts", 100}} {
+		s := &simBroker{r: rand.New(rand.NewSource(1)), b: &hb{}}
+		h := s.run(10000, tc.producers, 0)
+		b.Run(tc.name, func(b *testing.B) {
+			for i := 0; i < b.N; i++ {
+				if res := Check(h, Options{}); res.Verdict != Ok {
+					b.Fatalf("got %s", res.Verdict)
+				}
+			}
+		})
+	}
+}
