@@ -2,6 +2,7 @@ package impl
 
 import (
 	"fmt"
+	"math"
 	"sort"
 
 	"github.com/idemcheck/idemcheck/history"
@@ -85,7 +86,9 @@ type clientPartition struct {
 // retry after its delivery timeout is lost. OUT_OF_ORDER_SEQUENCE_NUMBER
 // for a batch that is next after the last acked one, and any other error,
 // lose the batch at once (the Java client would bump the epoch; that is
-// not modelled). A Client lives in a [Sim] and is driven by its steps.
+// not modelled). An epoch bump ([Sim.BumpEpoch]) is only taken when the
+// client has no attempt outstanding. A Client lives in a [Sim] and is
+// driven by its steps.
 type Client struct {
 	id       int
 	cfg      ClientConfig
@@ -196,4 +199,40 @@ func (c *Client) retryOrLose(b *clientBatch, retriable bool, now int64) {
 		return
 	}
 	b.State = Lost
+}
+
+// idle reports whether the client has no attempt outstanding.
+func (c *Client) idle() bool {
+	for _, cp := range c.parts {
+		for _, b := range cp.batches {
+			if b.State == InFlight {
+				return false
+			}
+		}
+	}
+	return true
+}
+
+// bumpEpoch moves the client to the next epoch (InitProducerId):
+// sequences restart at 0 on every partition and the batches not yet acked
+// or lost are re-sequenced, in order, with the new epoch. It reports
+// false when the epoch cannot grow.
+func (c *Client) bumpEpoch() bool {
+	if c.cfg.Epoch == math.MaxInt16 {
+		return false
+	}
+	c.cfg.Epoch++
+	for _, n := range c.names {
+		cp := c.parts[n]
+		cp.nextSeq, cp.lastAcked = 0, -1
+		for _, b := range cp.batches {
+			if b.State != Queued && b.State != Retrying {
+				continue
+			}
+			records := b.Last - b.First + 1
+			b.Epoch, b.First, b.Last = c.cfg.Epoch, cp.nextSeq, cp.nextSeq+records-1
+			cp.nextSeq += records
+		}
+	}
+	return true
 }

@@ -33,6 +33,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of impl/t
 //	bump-epoch pid=N epoch=E                    record an epoch bump
 //	client pid=N [epoch=E] [wait-enqueued] [delivery-timeout=T]   add an idempotent client
 //	client-produce client=C partition=P [records=R] [n=K]        queue K batches
+//	client-bump-epoch client=C                  the client moves to its next epoch
 //	send client=C partition=P                   the client sends its next batch
 //	stabilize                                   run pending items in their fixed order
 //	pending                                     list the pending items
@@ -305,6 +306,13 @@ func (e *scriptEnv) handle(name string, a scriptArgs) (string, error) {
 			}
 		}
 		return "", nil
+	case "client-bump-epoch":
+		id, err := a.int("client", -1)
+		if err != nil {
+			return "", err
+		}
+		err = s.BumpEpoch(int(id))
+		return e.newEvents(), err
 	case "send":
 		id, err := a.int("client", -1)
 		if err != nil {
@@ -336,7 +344,7 @@ func (e *scriptEnv) handle(name string, a scriptArgs) (string, error) {
 	case "outcomes":
 		var lines []string
 		for _, o := range s.Outcomes() {
-			l := fmt.Sprintf("client=%d %s pid=%d seq=[%d,%d] %s", o.Client, o.Partition, o.PID, o.First, o.Last, o.State)
+			l := fmt.Sprintf("client=%d %s pid=%d epoch=%d seq=[%d,%d] %s", o.Client, o.Partition, o.PID, o.Epoch, o.First, o.Last, o.State)
 			switch o.State {
 			case Acked:
 				l += fmt.Sprintf(" offset=%d", o.Offset)

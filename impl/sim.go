@@ -71,6 +71,9 @@ type Faults struct {
 	// ChangeTerm is the probability that a step first moves a random
 	// partition to the next term.
 	ChangeTerm float64
+	// BumpEpoch is the probability that a step first makes a random client
+	// with no attempt outstanding bump its epoch (see [Sim.BumpEpoch]).
+	BumpEpoch float64
 
 	_ struct{}
 }
@@ -196,6 +199,26 @@ func (s *Sim) Timeout(op int64) error {
 		}
 	}
 	s.dispatch()
+	return nil
+}
+
+// BumpEpoch makes client id move to its next epoch, as after
+// InitProducerId, recording BumpEpoch: its sequences restart at 0 on every
+// partition, and the batches it has not had acked (or lost) are
+// re-sequenced with the new epoch. The client must have no attempt
+// outstanding; attempts it gave up on may still be inside the broker.
+func (s *Sim) BumpEpoch(id int) error {
+	if id < 1 || id > len(s.clients) {
+		return fmt.Errorf("impl: no client %d", id)
+	}
+	c := s.clients[id-1]
+	if !c.idle() {
+		return fmt.Errorf("impl: client %d has attempts in flight", id)
+	}
+	if !c.bumpEpoch() {
+		return fmt.Errorf("impl: client %d: epoch %d cannot grow", id, c.cfg.Epoch)
+	}
+	s.f.BumpEpoch(c.cfg.PID, c.cfg.Epoch)
 	return nil
 }
 
@@ -370,6 +393,19 @@ func (s *Sim) Step(rng *rand.Rand, faults Faults) (bool, error) {
 		parts := s.f.Partitions()
 		if len(parts) > 0 {
 			if err := s.f.ChangeTerm(parts[rng.IntN(len(parts))], 0); err != nil {
+				return false, err
+			}
+		}
+	}
+	if faults.BumpEpoch > 0 && rng.Float64() < faults.BumpEpoch {
+		var idle []*Client
+		for _, c := range s.clients {
+			if c.idle() {
+				idle = append(idle, c)
+			}
+		}
+		if len(idle) > 0 {
+			if err := s.BumpEpoch(idle[rng.IntN(len(idle))].id); err != nil {
 				return false, err
 			}
 		}

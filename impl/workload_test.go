@@ -93,6 +93,37 @@ func TestRandomWorkloadEvictions(t *testing.T) {
 	t.Logf("%d seeds appended a batch twice after an eviction", dups)
 }
 
+// TestRandomWorkloadEpochBumps adds client epoch bumps (with re-sequenced
+// batches) to the fixed-ordering workloads: CheckSanity still holds (its
+// NoDuplicateAppend key includes the epoch) and the runs end quiescent.
+func TestRandomWorkloadEpochBumps(t *testing.T) {
+	faults := DefaultFaults()
+	faults.BumpEpoch = 0.03
+	bumps := 0
+	for _, seed := range seedList(t, 300) {
+		rng, cfg := seedConfig(seed, BeforeStage, faults)
+		s, err := RunWorkload(rng, cfg)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		h := s.History()
+		if err := CheckSanity(h); err != nil {
+			t.Fatalf("seed %d (rerun with -seed %d): %v", seed, seed, err)
+		}
+		if err := checkQuiescent(s); err != nil {
+			t.Fatalf("seed %d (rerun with -seed %d): %v", seed, seed, err)
+		}
+		for _, e := range h.Events {
+			if e.Kind == history.BumpEpoch {
+				bumps++
+			}
+		}
+	}
+	if len(seedList(t, 300)) >= 100 && bumps == 0 {
+		t.Error("no epoch bump in any run")
+	}
+}
+
 // TestRandomWorkloadPrefixDetects checks that the same random workloads
 // expose the pre-fix ordering: some seeds break TicketOrderIsCallOrder or
 // DecideInCallOrder, and some lose a batch with OUT_OF_ORDER_SEQUENCE_NUMBER.
