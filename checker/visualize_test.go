@@ -42,7 +42,9 @@ func TestVisualizeSeed(t *testing.T) {
 }
 
 // largeFailingHistory is a long ok run of producer 1 with a spurious
-// OOOSN in the middle and many other producers.
+// OOOSN in the middle and three other producers. With n = 20000 each
+// part has 5000 operations, more than porcupineMaxOps, so it also covers
+// the linear replay path of Check.
 func largeFailingHistory(n int) history.History {
 	b := &hb{}
 	off := int64(0)
