@@ -240,6 +240,7 @@ func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
 		deeds = append(deeds, fmt.Sprintf("op %d %s", o.op, deed(rules[o.idx])))
 		refs = append(refs, o.op)
 	}
+	refs = append(refs, f.refs...)
 	clause := f.short
 	if clause == "" {
 		clause = f.why
@@ -279,6 +280,9 @@ func deed(t *trail) string {
 		return fmt.Sprintf("was appended but its client saw %s", in.result())
 	case ruleLost:
 		return fmt.Sprintf("was not appended and its client saw %s", in.result())
+	}
+	if in.out == outAmbiguous {
+		return "had no effect and its client saw " + in.result()
 	}
 	return "got " + in.result()
 }

@@ -50,6 +50,7 @@ func Visualize(w io.Writer, h history.History, res Result, opts VisualizeOptions
 	parts := split(h, Operations(h))
 	var chosen []*part
 	var centers []int
+	var viols []*Violation
 	for _, p := range parts {
 		pr := findPart(res, p.key)
 		if !opts.Full && pr != nil && pr.Verdict == Ok {
@@ -66,10 +67,16 @@ func Visualize(w io.Writer, h history.History, res Result, opts VisualizeOptions
 		}
 		chosen = append(chosen, p)
 		centers = append(centers, c)
+		var v *Violation
+		if pr != nil {
+			v = pr.Violation
+		}
+		viols = append(viols, v)
 	}
 	if len(chosen) == 0 {
 		chosen = parts
 		centers = make([]int, len(parts))
+		viols = make([]*Violation, len(parts))
 	}
 	maxBytes := opts.MaxBytes
 	if maxBytes <= 0 {
@@ -78,7 +85,7 @@ func Visualize(w io.Writer, h history.History, res Result, opts VisualizeOptions
 	before, after := windowBefore, windowAfter
 	for {
 		var buf bytes.Buffer
-		if err := draw(&buf, h, chosen, centers, before, after, opts); err != nil {
+		if err := draw(&buf, h, chosen, centers, viols, before, after, opts); err != nil {
 			return err
 		}
 		if opts.Full || buf.Len() <= maxBytes {
@@ -103,7 +110,7 @@ func findPart(res Result, k partKey) *PartResult {
 
 // draw renders the chosen parts, each cut to [center-before,
 // center+after] unless opts.Full.
-func draw(w io.Writer, h history.History, parts []*part, centers []int, before, after int, opts VisualizeOptions) error {
+func draw(w io.Writer, h history.History, parts []*part, centers []int, viols []*Violation, before, after int, opts VisualizeOptions) error {
 	m := &model{callOrder: !opts.NoCallOrder}
 	var init []state
 	var pops []porcupine.Operation
@@ -133,6 +140,19 @@ func draw(w io.Writer, h history.History, parts []*part, centers []int, before, 
 		}
 		pops = append(pops, porcupineOps(p, ins, p.ops[lo:hi], lanes(p.ops[lo:hi]))...)
 		anns = append(anns, annotations(h, p, p.ops[lo:hi])...)
+		if v := viols[k]; v != nil && len(v.Ops) > 0 {
+			from, to := v.Ops[0].Call, v.Ops[0].Call
+			for _, o := range v.Ops {
+				from = min(from, o.Call)
+				if o.Return != math.MaxInt64 {
+					to = max(to, o.Return)
+				}
+			}
+			anns = append(anns, porcupine.Annotation{
+				Tag: fmt.Sprintf("violation %s pid %d", p.key.partition, p.key.pid), Start: from, End: to,
+				Description: v.Name, Details: v.Explanation, BackgroundColor: "#f4b6b6",
+			})
+		}
 	}
 	timeout := time.Duration(0)
 	if opts.NoCallOrder {

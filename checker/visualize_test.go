@@ -29,6 +29,8 @@ func TestVisualizeSeed(t *testing.T) {
 		"Decide op 2 append_unknown", // annotations
 		"ReserveTicket op 1",
 		"steps p0 pid 1",
+		"violation p0 pid 1", // the violation, as an annotation
+		"in call order op 1 was next in sequence",
 	} {
 		if !strings.Contains(html, want) {
 			t.Errorf("picture lacks %q", want)
