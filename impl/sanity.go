@@ -2,6 +2,7 @@ package impl
 
 import (
 	"fmt"
+	"math"
 
 	"github.com/idemcheck/idemcheck/history"
 )
@@ -34,15 +35,17 @@ func (e *SanityError) Error() string {
 
 // CheckSanity checks the white-box invariants a history recorded by this
 // package must keep with the fix (ticket order [BeforeStage]) when no
-// producer is evicted. It reads the events only:
+// producer is evicted (eviction forgets the dedup window and can break
+// NoDuplicateAppend and ContiguousAppends). It reads the events only:
 //
 //   - TicketOrderIsCallOrder: per partition and producer id, tickets are
 //     reserved in op (call) order;
 //   - DecideInCallOrder: per partition and producer id, decisions come in
 //     op order;
-//   - ContiguousAppends (offsets part): the appended batches of a
-//     partition get offsets 0, 1, 2, ... in decision order, so a producer's
-//     offsets increase;
+//   - ContiguousAppends: the appended batches of a partition get offsets
+//     0, 1, 2, ... in decision order (so a producer's offsets increase),
+//     and per partition, producer id and epoch each appended range starts
+//     right after the previous one (0 follows INT32_MAX);
 //   - NoDuplicateAppend: no (partition, pid, epoch, first, last) is
 //     appended twice;
 //   - AckedInLog: a Return with an offset names an offset holding a batch
@@ -65,6 +68,12 @@ func CheckSanity(h history.History) error {
 	lastDecide := make(map[key]int64)
 	logs := make(map[string][]history.Event) // partition → Replicate of the op appended at each offset
 	appended := make(map[batchKey]int64)
+	type epochKey struct {
+		part  string
+		pid   int64
+		epoch int16
+	}
+	lastSeq := make(map[epochKey]int32)
 	for i, e := range h.Events {
 		bad := func(inv, format string, args ...any) error {
 			return &SanityError{Invariant: inv, Index: i, Event: e, Msg: fmt.Sprintf(format, args...)}
@@ -99,6 +108,11 @@ func CheckSanity(h history.History) error {
 				if prev, ok := appended[bk]; ok {
 					return bad(NoDuplicateAppend, "batch pid=%d epoch=%d seq=[%d,%d] on %q already appended by op %d", c.PID, c.Epoch, c.First, c.Last, c.Partition, prev)
 				}
+				ek := epochKey{c.Partition, c.PID, c.Epoch}
+				if last, ok := lastSeq[ek]; ok && int64(c.First) != int64(last)+1 && !(last == math.MaxInt32 && c.First == 0) {
+					return bad(ContiguousAppends, "pid=%d epoch=%d on %q appended seq=[%d,%d] after a batch ending at %d", c.PID, c.Epoch, c.Partition, c.First, c.Last, last)
+				}
+				lastSeq[ek] = c.Last
 				appended[bk] = e.Op
 				logs[c.Partition] = append(logs[c.Partition], c)
 			case history.Return:
