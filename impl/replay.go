@@ -40,10 +40,12 @@ type ReplayError struct {
 	Err error
 }
 
+// Error renders the event and the reason.
 func (e *ReplayError) Error() string {
 	return fmt.Sprintf("impl: replay event %d (%s): %v", e.Index, e.Event, e.Err)
 }
 
+// Unwrap returns the reason.
 func (e *ReplayError) Unwrap() error { return e.Err }
 
 // Replay drives a [Frontend] through the events of h, in order, and

@@ -29,6 +29,7 @@ type SanityError struct {
 	Msg string
 }
 
+// Error renders the violation.
 func (e *SanityError) Error() string {
 	return fmt.Sprintf("impl: %s violated at event %d (%s): %s", e.Invariant, e.Index, e.Event, e.Msg)
 }
