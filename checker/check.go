@@ -44,7 +44,9 @@ type Options struct {
 	Timeout time.Duration
 	// NoCallOrder drops the call-order obligation: a producer's requests
 	// may then be decided in any order consistent with real time (plain
-	// linearizability). It exists to show what the obligation adds.
+	// linearizability). It exists to show what the obligation adds. The
+	// search is then porcupine's, whose memory is quadratic in a part's
+	// length: parts longer than 20000 operations are Unknown.
 	NoCallOrder bool
 	// Workers bounds the parts checked at once; 0 means GOMAXPROCS.
 	Workers int
@@ -200,6 +202,10 @@ func porcupineOps(p *part, ins []*input, ops []Operation, lanes []int) []porcupi
 // by the equivalent linear replay.
 const porcupineMaxOps = 4096
 
+// porcupineLimit is the longest part porcupine is given at all (its
+// memory is quadratic in the part's length).
+const porcupineLimit = 20000
+
 // checkPart checks one (partition, pid) with porcupine and explains an
 // Illegal verdict.
 func checkPart(p *part, opts Options) PartResult {
@@ -227,6 +233,10 @@ func checkPart(p *part, opts Options) PartResult {
 			return pr
 		}
 		// Too many states: let porcupine try.
+	}
+	if len(p.in) > porcupineLimit {
+		pr.Verdict = Unknown
+		return pr
 	}
 	r := porcupine.CheckOperationsTimeout(m.porcupine([]state{initState(0)}), porcupineOps(p, p.in, p.ops, nil), opts.Timeout)
 	pr.Verdict = Verdict(r)

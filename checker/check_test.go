@@ -3,6 +3,8 @@ package checker
 import (
 	"errors"
 	"math"
+	"math/rand"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -164,6 +166,74 @@ func TestCheck(t *testing.T) {
 				call(2, "p0", 1, 0, 5, 5).ok(2, 1),
 			want: Illegal, violation: ContiguousAppends,
 		},
+		{
+			// ContiguousAppends: the eviction came after the batch returned,
+			// so it cannot explain the unknown-producer path.
+			name: "eviction recorded too late",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
+				call(2, "p0", 1, 0, 5, 5).ok(2, 1).evict("p0", 1),
+			want: Illegal, violation: ContiguousAppends,
+		},
+		{
+			name: "eviction while the batch is in flight",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
+				call(2, "p0", 1, 0, 5, 5).evict("p0", 1).ok(2, 1),
+			want: Ok,
+		},
+		{
+			name: "lower epoch rejected with INVALID_PRODUCER_EPOCH",
+			b: (&hb{}).call(1, "p0", 1, 1, 0, 0).ok(1, 0).
+				call(2, "p0", 1, 0, 1, 1).fail(2, history.InvalidProducerEpoch),
+			want: Ok,
+		},
+		{
+			// ContiguousAppends: a batch of an old epoch appended after a
+			// newer epoch began.
+			name: "lower epoch appended",
+			b: (&hb{}).call(1, "p0", 1, 1, 0, 0).ok(1, 0).
+				call(2, "p0", 1, 0, 1, 1).ok(2, 1),
+			want: Illegal, violation: ContiguousAppends,
+		},
+		{
+			// NoSpuriousOutOfOrder: INVALID_REQUEST only for first > last.
+			name: "INVALID_REQUEST for a valid batch",
+			b:    (&hb{}).call(1, "p0", 1, 0, 0, 0).fail(1, history.InvalidRequestCode),
+			want: Illegal, violation: NoSpuriousOutOfOrder,
+		},
+		{
+			name: "POLICY_VIOLATION at first contact, then accepted",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).fail(1, history.PolicyViolation).
+				call(2, "p0", 1, 0, 0, 0).ok(2, 0),
+			want: Ok,
+		},
+		{
+			name: "NOT_LEADER is ambiguous: lost",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
+				call(2, "p0", 1, 0, 1, 1).fail(2, history.NotLeaderForPartition).
+				call(3, "p0", 1, 0, 2, 2).fail(3, history.OutOfOrderSequenceNumber).
+				call(4, "p0", 1, 0, 1, 1).ok(4, 1),
+			want: Ok,
+		},
+		{
+			// NoSpuriousOutOfOrder: a retry within the window of 5 must get
+			// its original offset.
+			name: "retry in window rejected",
+			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
+				call(2, "p0", 1, 0, 1, 1).ok(2, 1).
+				call(3, "p0", 1, 0, 0, 0).fail(3, history.OutOfOrderSequenceNumber),
+			want: Illegal, violation: NoSpuriousOutOfOrder,
+		},
+		{
+			name: "retry out of window rejected",
+			b: func() *hb {
+				b := (&hb{})
+				for i := int32(0); i < 6; i++ {
+					b.call(int64(i+1), "p0", 1, 0, i, i).ok(int64(i+1), int64(i))
+				}
+				return b.call(7, "p0", 1, 0, 0, 0).fail(7, history.OutOfOrderSequenceNumber)
+			}(),
+			want: Ok,
+		},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -287,5 +357,38 @@ func TestInputErrors(t *testing.T) {
 				t.Errorf("got %s, %v; want Unknown, %v", res.Verdict, res.Err, tc.want)
 			}
 		})
+	}
+}
+
+// TestWorkersDeterministic: the result does not depend on the number of
+// workers.
+func TestWorkersDeterministic(t *testing.T) {
+	seed := testSeed(t)
+	h := paddedSeed(rand.New(rand.NewSource(seed)), 80)
+	one := Check(h, Options{Workers: 1})
+	many := Check(h, Options{Workers: 8})
+	if one.Summary() != many.Summary() || len(one.Violations) != len(many.Violations) ||
+		one.Violations[0].Error() != many.Violations[0].Error() {
+		t.Errorf("seed %d: 1 worker:\n%s\n8 workers:\n%s", seed, one.Summary(), many.Summary())
+	}
+}
+
+// TestFileRoundTrip: a history judged after a JSONL and a YAML round trip
+// gets the same verdict and violation.
+func TestFileRoundTrip(t *testing.T) {
+	want := Check(seedBad().h(), Options{})
+	for _, name := range []string{"seed.jsonl", "seed.yaml"} {
+		path := filepath.Join(t.TempDir(), name)
+		if err := history.WriteFile(path, seedBad().h()); err != nil {
+			t.Fatal(err)
+		}
+		h, err := history.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := Check(h, Options{})
+		if got.Verdict != want.Verdict || got.Violations[0].Error() != want.Violations[0].Error() {
+			t.Errorf("%s: got %s %v, want %s %v", name, got.Verdict, got.Violations, want.Verdict, want.Violations)
+		}
 	}
 }

@@ -14,7 +14,8 @@ import (
 
 // VisualizeOptions tune [Visualize].
 type VisualizeOptions struct {
-	// Full draws every part and every operation, with no size limit.
+	// Full draws every part and every operation, with no size limit
+	// (but at most 20000 operations per part, else [ErrTooLarge]).
 	// By default only the parts that are not Ok are drawn (all parts if
 	// every part is Ok), each cut to a window of operations around the
 	// first operation of its violation.
@@ -29,7 +30,7 @@ type VisualizeOptions struct {
 }
 
 // ErrTooLarge: the picture does not fit in VisualizeOptions.MaxBytes even
-// with the smallest window.
+// with the smallest window, or a Full picture has a part too long to draw.
 var ErrTooLarge = errors.New("checker: picture larger than the size limit")
 
 // Default window around a witness: operations before and after it.
@@ -131,6 +132,9 @@ func draw(w io.Writer, h history.History, parts []*part, centers []int, viols []
 			s := t.s
 			s.part = int32(k)
 			init = append(init, s)
+		}
+		if hi-lo > porcupineLimit {
+			return fmt.Errorf("%w: part %q pid %d has %d operations to draw, more than %d", ErrTooLarge, p.key.partition, p.key.pid, hi-lo, porcupineLimit)
 		}
 		ins := make([]*input, hi-lo)
 		for i := lo; i < hi; i++ {
