@@ -1,0 +1,154 @@
+package traces_test
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/idemcheck/idemcheck/checker"
+	"github.com/idemcheck/idemcheck/history"
+)
+
+// maxWitnessOps is the largest minimal witness the corpus accepts.
+const maxWitnessOps = 10
+
+// corpusFiles lists the trace files of the corpus, sorted.
+func corpusFiles(t testing.TB) []string {
+	t.Helper()
+	var files []string
+	for _, pat := range []string{"*.jsonl", "*.yaml", "*.yml"} {
+		m, err := filepath.Glob(pat)
+		if err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, m...)
+	}
+	sort.Strings(files)
+	return files
+}
+
+// TestCorpus checks every trace: its header names the expected verdict
+// (Ok for NAME-ok.*, Illegal for NAME-bad.*) and, for a bad one, the
+// violation; the checker must agree on both, and the minimal witness of a
+// bad trace must keep the violation with at most 10 operations.
+func TestCorpus(t *testing.T) {
+	files := corpusFiles(t)
+	if len(files) < 20 {
+		t.Errorf("corpus has %d files, want at least 20", len(files))
+	}
+	type row struct {
+		file, violation string
+		ops, witness    int
+	}
+	var rows []row
+	opts := checker.Options{Timeout: 30 * time.Second}
+	for _, f := range files {
+		t.Run(f, func(t *testing.T) {
+			h, err := history.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			base := strings.TrimSuffix(f, filepath.Ext(f))
+			want := h.Header.Expect
+			switch {
+			case strings.HasSuffix(base, "-ok"):
+				if want != string(checker.Ok) || h.Header.Violation != "" {
+					t.Fatalf("an -ok file must say expect: Ok and no violation; header says %q, %q", want, h.Header.Violation)
+				}
+			case strings.HasSuffix(base, "-bad"):
+				if want != string(checker.Illegal) || h.Header.Violation == "" {
+					t.Fatalf("a -bad file must say expect: Illegal and a violation; header says %q, %q", want, h.Header.Violation)
+				}
+			default:
+				t.Fatalf("file name must end in -ok or -bad")
+			}
+			if h.Header.Description == "" {
+				t.Errorf("header has no description")
+			}
+			res := checker.Check(h, opts)
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			if string(res.Verdict) != want {
+				t.Fatalf("verdict %s, want %s\n%s", res.Verdict, want, res.Summary())
+			}
+			if want == string(checker.Ok) {
+				rows = append(rows, row{file: f, ops: len(checker.Operations(h))})
+				return
+			}
+			if !hasViolation(res, h.Header.Violation) {
+				t.Fatalf("violation %s not found\n%s", h.Header.Violation, res.Summary())
+			}
+			w := checker.Shrink(h, opts)
+			wres := checker.Check(w, opts)
+			n := len(checker.Operations(w))
+			if wres.Verdict != checker.Illegal || !hasViolation(wres, h.Header.Violation) {
+				t.Errorf("witness is %s without %s:\n%s", wres.Verdict, h.Header.Violation, checker.FormatWitness(w))
+			}
+			if n > maxWitnessOps {
+				t.Errorf("witness has %d operations, want at most %d:\n%s", n, maxWitnessOps, checker.FormatWitness(w))
+			}
+			rows = append(rows, row{f, h.Header.Violation, len(checker.Operations(h)), n})
+		})
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "%-36s %-22s %5s %8s\n", "trace", "violation", "ops", "witness")
+	for _, r := range rows {
+		w := "-"
+		if r.violation != "" {
+			w = fmt.Sprint(r.witness)
+		}
+		fmt.Fprintf(&b, "%-36s %-22s %5d %8s\n", r.file, r.violation, r.ops, w)
+	}
+	t.Logf("witness sizes (operations):\n%s", b.String())
+}
+
+func hasViolation(res checker.Result, name string) bool {
+	for _, v := range res.Violations {
+		if v.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// FuzzCheck feeds decoded inputs to the checker's entry point: it must
+// never panic, must give one of the three verdicts, and an Illegal
+// verdict must name a shared violation. Seeded from every trace.
+func FuzzCheck(f *testing.F) {
+	for _, name := range corpusFiles(f) {
+		b, err := os.ReadFile(name)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	names := map[string]bool{checker.DecideInCallOrder: true, checker.NoSpuriousOutOfOrder: true,
+		checker.ContiguousAppends: true, checker.NoDuplicateAppend: true, checker.AckedInLog: true}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		h, err := history.Decode(strings.NewReader(string(data)), "fuzz")
+		if err != nil {
+			return
+		}
+		res := checker.Check(h, checker.Options{Timeout: time.Second, Workers: 1})
+		switch res.Verdict {
+		case checker.Ok, checker.Unknown:
+		case checker.Illegal:
+			if len(res.Violations) == 0 {
+				t.Fatalf("Illegal without a violation:\n%s", res.Summary())
+			}
+			for _, v := range res.Violations {
+				if !names[v.Name] {
+					t.Fatalf("unknown violation name %q", v.Name)
+				}
+			}
+		default:
+			t.Fatalf("verdict %q", res.Verdict)
+		}
+		_ = res.Summary()
+	})
+}
