@@ -239,8 +239,10 @@ func (s *script) noTicketCall(pid int64, epoch int16, first, last int32) int64 {
 	return op
 }
 
-func (s *script) ok(k history.Kind, op int64) { s.e(history.Event{Kind: k, Op: op, Result: history.OK}) }
-func (s *script) k(k history.Kind, op int64)  { s.e(history.Event{Kind: k, Op: op}) }
+func (s *script) ok(k history.Kind, op int64) {
+	s.e(history.Event{Kind: k, Op: op, Result: history.OK})
+}
+func (s *script) k(k history.Kind, op int64) { s.e(history.Event{Kind: k, Op: op}) }
 
 // staged: stage_write and the upload finish.
 func (s *script) staged(op int64) {
