@@ -366,7 +366,6 @@ func inOrder(vals []string) bool {
 	return true
 }
 
-
 func hasViolation(res checker.Result, name string) bool {
 	for _, v := range res.Violations {
 		if v.Name == name {
