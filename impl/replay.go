@@ -58,7 +58,10 @@ func (e *ReplayError) Unwrap() error { return e.Err }
 //     pid, epoch and sequences;
 //   - StageWriteDone and UploadDone complete that op's stage_write or
 //     upload with the recorded result;
-//   - Return with result unknown is a client timeout; any other Return
+//   - Return with result unknown is a client timeout; it is taken just
+//     before the step that would finish the op if that step comes first
+//     (the frontend answers in the step that decides or fails a request),
+//     so an op unknown in h is unknown in the result too; any other Return
 //     runs the op to its end: a stage_write or upload that h never
 //     completes is completed successfully, and tickets of the same
 //     producer that block the op are redeemed first, lowest op first;
@@ -93,9 +96,12 @@ func Replay(h history.History, opts ...Option) (history.History, error) {
 	if err != nil {
 		return history.History{}, err
 	}
-	r := &replayer{f: f, dp: dp, fence: make(map[int64]bool), hasStage: make(map[int64]bool), hasUpload: make(map[int64]bool)}
+	r := &replayer{f: f, dp: dp, fence: make(map[int64]bool), hasStage: make(map[int64]bool),
+		hasUpload: make(map[int64]bool), unknown: make(map[int64]bool)}
 	for _, e := range h.Events {
 		switch e.Kind {
+		case history.Return:
+			r.unknown[e.Op] = e.Result == history.Unknown
 		case history.FenceEpoch:
 			r.fence[e.Op] = e.Result == history.OK
 		case history.StageWriteDone:
@@ -130,6 +136,18 @@ type replayer struct {
 	fence     map[int64]bool
 	hasStage  map[int64]bool
 	hasUpload map[int64]bool
+	unknown   map[int64]bool // the op's Return in h is unknown
+}
+
+// timeoutFirst records the client timeout of an op whose Return in h is
+// unknown before a step that would finish it: the frontend answers in the
+// same step as it decides or fails, so a client that timed out between
+// the two is modelled as timing out just before.
+func (r *replayer) timeoutFirst(op int64) error {
+	if r.unknown[op] && !r.f.Returned(op) {
+		return r.f.Timeout(op)
+	}
+	return nil
 }
 
 func (r *replayer) fenceOK(op int64) bool {
@@ -138,6 +156,9 @@ func (r *replayer) fenceOK(op int64) bool {
 }
 
 func (r *replayer) redeem(op int64) error {
+	if err := r.timeoutFirst(op); err != nil {
+		return err
+	}
 	return r.f.Redeem(op, r.fenceOK(op))
 }
 
@@ -146,6 +167,11 @@ func (r *replayer) completeStage(op int64, ok bool) error {
 		return fmt.Errorf("%w: op %d has no pending stage_write", ErrWrongStep, op)
 	}
 	delete(r.dp.stages, op)
+	if !ok {
+		if err := r.timeoutFirst(op); err != nil {
+			return err
+		}
+	}
 	return r.f.CompleteStage(op, ok)
 }
 
@@ -154,6 +180,11 @@ func (r *replayer) completeUpload(op int64, ok bool) error {
 		return fmt.Errorf("%w: op %d has no pending upload", ErrWrongStep, op)
 	}
 	delete(r.dp.uploads, op)
+	if !ok {
+		if err := r.timeoutFirst(op); err != nil {
+			return err
+		}
+	}
 	return r.f.CompleteUpload(op, ok)
 }
 

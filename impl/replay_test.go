@@ -190,3 +190,40 @@ func TestReplayErrors(t *testing.T) {
 		t.Error("unknown ticket order: got no error")
 	}
 }
+
+// TestReplayUnknownAfterDecide checks that a client timeout the input
+// places after the broker decided (the answer never reached the client)
+// stays an unknown Return, and that the request still takes effect.
+func TestReplayUnknownAfterDecide(t *testing.T) {
+	ev := func(k history.Kind, op int64) history.Event { return history.Event{Kind: k, Op: op} }
+	res := func(k history.Kind, op int64, r history.Result) history.Event {
+		return history.Event{Kind: k, Op: op, Result: r}
+	}
+	full := []history.Event{
+		{Kind: history.Replicate, Op: 1, Partition: "p0", PID: 1},
+		ev(history.ReserveTicket, 1), ev(history.StageWriteStart, 1),
+		res(history.StageWriteDone, 1, history.OK), res(history.UploadDone, 1, history.OK),
+		ev(history.RedeemTicket, 1), res(history.FenceEpoch, 1, history.OK),
+		{Kind: history.Decide, Op: 1, Decision: history.Append},
+		ev(history.ReleaseTicket, 1), res(history.Return, 1, history.Unknown),
+	}
+	for i := range full {
+		full[i].Time = int64(i)
+	}
+	for name, h := range map[string]history.History{
+		"full":        {Events: full},
+		"client-only": clientOnly(history.History{Events: full}),
+	} {
+		got, err := Replay(h)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if err := compareReturns(h, got); err != nil {
+			t.Errorf("%s: %v", name, err)
+		}
+		_, decides := opEvents(got)
+		if d := decides[1]; d.Decision != history.Append {
+			t.Errorf("%s: got %s, want the request appended", name, d)
+		}
+	}
+}
