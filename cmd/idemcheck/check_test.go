@@ -1,0 +1,243 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/internal/gen"
+)
+
+// corpus returns the trace files of traces/ with their expected verdict
+// and violation.
+func corpus(t *testing.T) []string {
+	t.Helper()
+	var files []string
+	for _, pat := range []string{"../../traces/*.jsonl", "../../traces/*.yaml"} {
+		m, _ := filepath.Glob(pat)
+		files = append(files, m...)
+	}
+	if len(files) == 0 {
+		t.Skip("no traces in ../../traces")
+	}
+	return files
+}
+
+func TestCheckCorpusExitCodes(t *testing.T) {
+	// Exit code 0 for every -ok trace and 1 for every -bad trace, with the
+	// header's violation name and a minimal witness in the human summary.
+	for _, f := range corpus(t) {
+		t.Run(filepath.Base(f), func(t *testing.T) {
+			h, err := history.ReadFile(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			code, stdout, stderr := runCLI(t, nil, "check", f)
+			want := exitOK
+			if h.Header.Expect == "Illegal" {
+				want = exitViolation
+			}
+			if code != want {
+				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, want, stdout, stderr)
+			}
+			if want == exitViolation {
+				for _, s := range []string{"Illegal", "violation " + h.Header.Violation, "minimal witness"} {
+					if !strings.Contains(stdout, s) {
+						t.Errorf("stdout lacks %q:\n%s", s, stdout)
+					}
+				}
+			} else if !strings.Contains(stdout, "Ok:") {
+				t.Errorf("stdout lacks the Ok verdict:\n%s", stdout)
+			}
+		})
+	}
+}
+
+func TestCheckJSON(t *testing.T) {
+	// --json: one report with the verdict, the exit code, per file the
+	// parts, the violations and the witness; bad input is reported too.
+	dir := t.TempDir()
+	bad := filepath.Join(dir, "bad.jsonl")
+	if err := os.WriteFile(bad, []byte(`{"kind":"Nope","t":0,"op":1}`+"\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	seedBad, seedOk := "../../traces/seed-unknown-bad.jsonl", "../../traces/seed-unknown-ok.jsonl"
+	tests := []struct {
+		name      string
+		args      []string
+		code      int
+		verdicts  []string
+		violation string
+	}{
+		{"ok", []string{seedOk}, exitOK, []string{"Ok"}, ""},
+		{"bad", []string{seedBad}, exitViolation, []string{"Illegal"}, "DecideInCallOrder"},
+		{"bad input", []string{bad}, exitUsage, []string{"Error"}, ""},
+		{"violation wins over bad input", []string{seedOk, bad, seedBad}, exitViolation, []string{"Ok", "Error", "Illegal"}, "DecideInCallOrder"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, _ := runCLI(t, nil, append([]string{"check", "--json"}, tc.args...)...)
+			if code != tc.code {
+				t.Errorf("exit %d, want %d", code, tc.code)
+			}
+			var rep checkReport
+			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+				t.Fatalf("stdout is not the JSON report: %v\n%s", err, stdout)
+			}
+			if rep.ExitCode != code {
+				t.Errorf("exit_code %d, exit %d", rep.ExitCode, code)
+			}
+			if len(rep.Files) != len(tc.verdicts) {
+				t.Fatalf("%d files in report, want %d", len(rep.Files), len(tc.verdicts))
+			}
+			for i, f := range rep.Files {
+				if f.Verdict != tc.verdicts[i] {
+					t.Errorf("file %d verdict %q, want %q", i, f.Verdict, tc.verdicts[i])
+				}
+				switch f.Verdict {
+				case "Illegal":
+					if len(f.Violations) == 0 || f.Violations[0].Name != tc.violation || f.Witness == nil || f.Witness.Ops == 0 || f.Witness.Ops > 10 {
+						t.Errorf("file %d: violations %+v witness %+v", i, f.Violations, f.Witness)
+					}
+				case "Error":
+					if !strings.Contains(f.Error, "bad.jsonl:1: field \"kind\"") {
+						t.Errorf("file %d error %q", i, f.Error)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestCheckWitnessFile(t *testing.T) {
+	// --witness saves the minimal witness as a trace that is itself
+	// Illegal with the same violation and at most 10 operations.
+	for _, ext := range []string{".jsonl", ".yaml"} {
+		w := filepath.Join(t.TempDir(), "witness"+ext)
+		code, stdout, _ := runCLI(t, nil, "check", "--witness", w, "../../traces/seed-unknown-bad.jsonl")
+		if code != exitViolation || !strings.Contains(stdout, "witness saved to "+w) {
+			t.Fatalf("exit %d\n%s", code, stdout)
+		}
+		h, err := history.ReadFile(w)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if h.Header.Expect != "Illegal" || h.Header.Violation != "DecideInCallOrder" {
+			t.Errorf("witness header %+v", h.Header)
+		}
+		code, _, _ = runCLI(t, nil, "check", w)
+		if code != exitViolation {
+			t.Errorf("re-check of the witness: exit %d, want %d", code, exitViolation)
+		}
+	}
+}
+
+// genFile writes a generated history to dir and returns its path.
+func genFile(t *testing.T, dir, name string, o gen.Options) string {
+	t.Helper()
+	h, err := gen.History(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(dir, name)
+	if err := history.WriteFile(p, h); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestCheckHTMLSize(t *testing.T) {
+	// --html writes at most 1 MiB by default, even for a large history;
+	// --html-full draws everything and is larger.
+	if testing.Short() {
+		t.Skip("large history")
+	}
+	dir := t.TempDir()
+	in := genFile(t, dir, "big.jsonl", gen.Options{Seed: 5, Partitions: 2, Producers: 4, Batches: 1500, UnknownRate: 0.05, Retries: 1, Inject: gen.GapAccept})
+	small, full := filepath.Join(dir, "small.html"), filepath.Join(dir, "full.html")
+	if code, out, errs := runCLI(t, nil, "check", "--no-shrink", "--html", small, in); code != exitViolation {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	if code, out, errs := runCLI(t, nil, "check", "--no-shrink", "--html-full", "--html", full, in); code != exitViolation {
+		t.Fatalf("exit %d\n%s\n%s", code, out, errs)
+	}
+	si, err := os.Stat(small)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(full)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("default picture %d bytes, full picture %d bytes", si.Size(), fi.Size())
+	if si.Size() > 1<<20 {
+		t.Errorf("default picture is %d bytes, more than 1 MiB", si.Size())
+	}
+	if fi.Size() <= si.Size() {
+		t.Errorf("full picture (%d bytes) not larger than the default one (%d)", fi.Size(), si.Size())
+	}
+	b, _ := os.ReadFile(small)
+	if !strings.Contains(string(b), "<html") {
+		t.Errorf("picture is not HTML")
+	}
+}
+
+func TestCheckUndecided(t *testing.T) {
+	// A part that runs out of time is Unknown, named, and exits 3: never
+	// a pass.
+	dir := t.TempDir()
+	in := genFile(t, dir, "amb.jsonl", gen.Options{Seed: 2, Partitions: 1, Producers: 1, Batches: 400, UnknownRate: 0.6, Retries: 0})
+	code, stdout, stderr := runCLI(t, nil, "check", "--timeout", "1ns", in)
+	if code != exitUndecided {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitUndecided, stdout, stderr)
+	}
+	if !strings.Contains(stdout, `undecided: partition "p0" pid 1`) {
+		t.Errorf("the undecided part is not named:\n%s", stdout)
+	}
+}
+
+func TestCheckStdinAndProgress(t *testing.T) {
+	// "-" reads stdin; --progress reports events read and parts decided
+	// on stderr.
+	b, err := os.ReadFile("../../traces/seed-known-ok.jsonl")
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, b, "check", "--progress", "-")
+	if code != exitOK || !strings.HasPrefix(stdout, "<stdin>:") {
+		t.Fatalf("exit %d\n%s", code, stdout)
+	}
+	for _, s := range []string{"read ", " events (", "parts decided in"} {
+		if !strings.Contains(stderr, s) {
+			t.Errorf("stderr lacks %q:\n%s", s, stderr)
+		}
+	}
+	_, _, stderr = runCLI(t, b, "check", "-")
+	if stderr != "" {
+		t.Errorf("progress without --progress or a terminal: %q", stderr)
+	}
+}
+
+func TestCheckUsage(t *testing.T) {
+	// Usage problems exit 2 with a message.
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"check"}, "no input files"},
+		{[]string{"check", "--bogus", "x"}, "flag provided but not defined: -bogus"},
+		{[]string{"check", "--html-full", "x"}, "--html-full needs --html FILE"},
+		{[]string{"check", "--timeout", "-1s", "x"}, "must not be negative"},
+		{[]string{"check", "does-not-exist.jsonl"}, "idemcheck check: does-not-exist.jsonl: no such file or directory"},
+		{[]string{"check", "."}, "idemcheck check: .: is a directory, not a history file"},
+	}
+	for _, tc := range tests {
+		code, _, stderr := runCLI(t, nil, tc.args...)
+		if code != exitUsage || !strings.Contains(stderr, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, exitUsage, tc.want)
+		}
+	}
+}
