@@ -72,7 +72,9 @@ func TestRecordAndImportCLI(t *testing.T) {
 
 	var d net.Dialer
 	cl, err := kgo.NewClient(kgo.SeedBrokers(listen), kgo.DefaultProduceTopic("t"),
-		kgo.Dialer(func(ctx context.Context, network, _ string) (net.Conn, error) { return d.DialContext(ctx, network, listen) }))
+		kgo.Dialer(func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, listen)
+		}))
 	if err != nil {
 		t.Fatal(err)
 	}
