@@ -172,6 +172,7 @@ func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
 		out := checkReport{Verdict: overallVerdict(code), ExitCode: code, Files: reports}
 		enc := json.NewEncoder(env.stdout)
 		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false)
 		if err := enc.Encode(out); err != nil {
 			fmt.Fprintf(env.stderr, "idemcheck check: write report: %v\n", err)
 			return exitUsage
