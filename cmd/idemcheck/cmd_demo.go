@@ -151,4 +151,3 @@ func indent(s string) string {
 	}
 	return string(b)
 }
-
