@@ -40,6 +40,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of impl/t
 //	log partition=P                             print a partition log
 //	outcomes                                    print the clients' batches
 //	sanity                                      run CheckSanity on the history
+//	describe                                    print the frontend's state (Frontend.Describe)
 //	_breakpoint                                 no-op, a place for a debugger breakpoint
 //
 // Step commands print the events they recorded (without times).
@@ -361,6 +362,8 @@ func (e *scriptEnv) handle(name string, a scriptArgs) (string, error) {
 			return err.Error() + "\n", nil
 		}
 		return "ok\n", nil
+	case "describe":
+		return s.Frontend().Describe(), nil
 	case "_breakpoint":
 		return "", nil
 	}
