@@ -89,7 +89,8 @@ func (s *State) opActions(cfg Config, o *Op, out []Action) []Action {
 			out = append(out, Action{Name: Decide, Op: id, Decision: dec, Offset: off})
 		}
 	case PhaseDecided, PhaseFailed:
-		if holds {
+		leak := o.Phase == PhaseFailed && cfg.bug(BugLeakTicket)
+		if holds && !leak {
 			out = append(out, Action{Name: ReleaseTicket, Op: id})
 		} else if o.Returned == NotReturned {
 			res, code, off := o.outcome()

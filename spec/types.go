@@ -94,6 +94,10 @@ const (
 	// BugDupLatestOffset answers a duplicate with the offset of the
 	// producer's latest request instead of the matched one.
 	BugDupLatestOffset = "dup-latest-offset"
+	// BugLeakTicket lets a failed request return without releasing its
+	// ticket, so its producer's later requests wait for ever (DOMAIN.md
+	// §6.6).
+	BugLeakTicket = "leak-ticket"
 )
 
 // Config holds the constants of the model (the CONSTANTS of
@@ -147,9 +151,9 @@ func (c Config) Validate() error {
 		return fmt.Errorf("spec: ticket order %q is not %q or %q", c.TicketOrder, BeforeStage, AfterStage)
 	}
 	switch c.Bug {
-	case "", BugNone, BugReleaseBeforeDecide, BugDupLatestOffset:
+	case "", BugNone, BugReleaseBeforeDecide, BugDupLatestOffset, BugLeakTicket:
 	default:
-		return fmt.Errorf("spec: unknown bug %q (known: %s, %s, %s)", c.Bug, BugNone, BugReleaseBeforeDecide, BugDupLatestOffset)
+		return fmt.Errorf("spec: unknown bug %q (known: %s, %s, %s, %s)", c.Bug, BugNone, BugReleaseBeforeDecide, BugDupLatestOffset, BugLeakTicket)
 	}
 	for _, b := range []struct {
 		name string
