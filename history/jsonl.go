@@ -142,6 +142,7 @@ type jsonlReader struct {
 	events int
 	peeked []byte // first line, read to find the header
 	done   bool
+	fast   fastScanner
 }
 
 func newJSONLReader(r *bufio.Reader, name string) (*jsonlReader, error) {
@@ -232,7 +233,11 @@ func (jr *jsonlReader) Next() (Event, error) {
 			return Event{}, err
 		}
 	}
-	e, err := decodeJSONEvent(line)
+	e, ok := jr.fast.decode(line)
+	var err error
+	if !ok {
+		e, err = decodeJSONEvent(line)
+	}
 	if err == nil {
 		err = jr.stream.Check(e)
 	}
