@@ -234,12 +234,17 @@ func (s State) OpenCalls() int {
 }
 
 // Retire drops the operations that are over (returned, at the end of
-// their path, ticket released) so that a long replay keeps only the
-// open ones. The invariant summaries stay; only their details go.
-func (s *State) Retire() {
+// their path, ticket released) and the log entries no remaining
+// operation refers to, so that a long replay keeps only what is open.
+// The invariant summaries stay; only their details go. retired, if not
+// nil, is called with the id of each dropped operation.
+func (s *State) Retire(retired func(id int64)) {
 	n := 0
 	for _, o := range s.Ops {
 		if o.Returned != NotReturned && (o.Phase == PhaseDecided || o.Phase == PhaseFailed) && (!o.Reserved || o.Released) {
+			if retired != nil {
+				retired(o.ID)
+			}
 			continue
 		}
 		s.Ops[n] = o
@@ -247,6 +252,22 @@ func (s *State) Retire() {
 	}
 	clear(s.Ops[n:])
 	s.Ops = s.Ops[:n]
+	keep := make([]bool, len(s.Log))
+	for i := range s.Ops {
+		if o := &s.Ops[i]; o.Phase == PhaseDecided {
+			if ei := s.entry(o.Offset); ei >= 0 {
+				keep[ei] = true
+			}
+		}
+	}
+	m := 0
+	for i, e := range s.Log {
+		if keep[i] {
+			s.Log[m] = e
+			m++
+		}
+	}
+	s.Log = s.Log[:m]
 }
 
 // Progress is a measure that every step strictly increases; the model

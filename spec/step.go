@@ -41,7 +41,7 @@ func syncNext(cfg Config, o *Op) Name {
 
 // check reports whether a is allowed in s, without changing s.
 func (s *State) check(cfg Config, a Action) error {
-	if s.Sync != 0 && a.Op != s.Sync {
+	if s.Sync != 0 && (a.Op != s.Sync || a.Name != ReserveTicket && a.Name != StageWriteStart) {
 		o := &s.Ops[s.op(s.Sync)]
 		next := syncNext(cfg, o)
 		return stepErr(a, "op["+itoa(o.ID)+"] = "+o.describe(), []Name{next},
@@ -78,51 +78,51 @@ func (s *State) check(cfg Config, a Action) error {
 		return stepErr(a, "", []Name{Replicate}, "op %d was never called (or is over)", a.Op)
 	}
 	o := &s.Ops[oi]
-	st := "op[" + itoa(o.ID) + "] = " + o.describe()
+	st := func() string { return "op[" + itoa(o.ID) + "] = " + o.describe() }
 	order := cfg.order()
 	if a.Name == Return && a.Result == Unknown {
 		if o.Returned != NotReturned {
-			return stepErr(a, st, nil, "op %d has already returned", o.ID)
+			return stepErr(a, st(), nil, "op %d has already returned", o.ID)
 		}
 		return nil
 	}
 	switch a.Name {
 	case ReserveTicket:
 		if o.Reserved {
-			return stepErr(a, st, nil, "op %d has already reserved its ticket", o.ID)
+			return stepErr(a, st(), nil, "op %d has already reserved its ticket", o.ID)
 		}
 		if order == BeforeStage && o.Phase != PhaseCalled {
-			return stepErr(a, st, nil, "ReserveTicket for op %d after its %s, but ticket order before-stage requires it right after Replicate", o.ID, lastStepOf(o))
+			return stepErr(a, st(), nil, "ReserveTicket for op %d after its %s, but ticket order before-stage requires it right after Replicate", o.ID, lastStepOf(o))
 		}
 		if order == AfterStage && o.Phase != PhaseStaged {
-			return stepErr(a, st, []Name{StageWriteDone}, "ReserveTicket for op %d while it is %s, but ticket order after-stage reserves it when stage_write resolves (after StageWriteDone ok)", o.ID, o.Phase)
+			return stepErr(a, st(), []Name{StageWriteDone}, "ReserveTicket for op %d while it is %s, but ticket order after-stage reserves it when stage_write resolves (after StageWriteDone ok)", o.ID, o.Phase)
 		}
 	case StageWriteStart:
 		if o.Phase != PhaseCalled {
-			return stepErr(a, st, nil, "StageWriteStart for op %d while it is %s: stage_write starts once, inside replicate()", o.ID, o.Phase)
+			return stepErr(a, st(), nil, "StageWriteStart for op %d while it is %s: stage_write starts once, inside replicate()", o.ID, o.Phase)
 		}
 		if order == BeforeStage && !o.Reserved {
-			return stepErr(a, st, []Name{ReserveTicket}, "StageWriteStart for op %d before its ReserveTicket, but ticket order before-stage reserves the ticket first", o.ID)
+			return stepErr(a, st(), []Name{ReserveTicket}, "StageWriteStart for op %d before its ReserveTicket, but ticket order before-stage reserves the ticket first", o.ID)
 		}
 	case StageWriteDone:
 		if o.Phase != PhaseStaging {
-			return stepErr(a, st, []Name{StageWriteStart}, "StageWriteDone for op %d while it is %s: expected it after StageWriteStart", o.ID, o.Phase)
+			return stepErr(a, st(), []Name{StageWriteStart}, "StageWriteDone for op %d while it is %s: expected it after StageWriteStart", o.ID, o.Phase)
 		}
 		return checkResult(a, st)
 	case UploadDone:
 		if o.Phase != PhaseStaged {
-			return stepErr(a, st, []Name{StageWriteDone}, "UploadDone for op %d while it is %s: the upload starts after StageWriteDone ok", o.ID, o.Phase)
+			return stepErr(a, st(), []Name{StageWriteDone}, "UploadDone for op %d while it is %s: the upload starts after StageWriteDone ok", o.ID, o.Phase)
 		}
 		if !o.Reserved {
-			return stepErr(a, st, []Name{ReserveTicket}, "UploadDone for op %d before its ReserveTicket: the upload starts after the ticket is reserved", o.ID)
+			return stepErr(a, st(), []Name{ReserveTicket}, "UploadDone for op %d before its ReserveTicket: the upload starts after the ticket is reserved", o.ID)
 		}
 		return checkResult(a, st)
 	case RedeemTicket:
 		if o.Phase != PhaseUploaded {
-			return stepErr(a, st, []Name{UploadDone}, "RedeemTicket for op %d while it is %s: redeem comes after UploadDone ok", o.ID, o.Phase)
+			return stepErr(a, st(), []Name{UploadDone}, "RedeemTicket for op %d while it is %s: redeem comes after UploadDone ok", o.ID, o.Phase)
 		}
 		if !o.Reserved || o.Released {
-			return stepErr(a, st, []Name{ReserveTicket}, "RedeemTicket for op %d, which holds no ticket", o.ID)
+			return stepErr(a, st(), []Name{ReserveTicket}, "RedeemTicket for op %d, which holds no ticket", o.ID)
 		}
 		p := &s.Producers[s.producer(o.PID)]
 		if p.Queue[0] != o.ID {
@@ -131,18 +131,18 @@ func (s *State) check(cfg Config, a Action) error {
 		}
 	case FenceEpoch:
 		if o.Phase != PhaseRedeemed {
-			return stepErr(a, st, []Name{RedeemTicket}, "FenceEpoch for op %d while it is %s: the fence comes after RedeemTicket", o.ID, o.Phase)
+			return stepErr(a, st(), []Name{RedeemTicket}, "FenceEpoch for op %d while it is %s: the fence comes after RedeemTicket", o.ID, o.Phase)
 		}
 		return checkResult(a, st)
 	case Decide:
 		if o.Phase != PhaseFenced {
-			return stepErr(a, st, []Name{FenceEpoch}, "Decide for op %d while it is %s: rm_stm decides after FenceEpoch ok", o.ID, o.Phase)
+			return stepErr(a, st(), []Name{FenceEpoch}, "Decide for op %d while it is %s: rm_stm decides after FenceEpoch ok", o.ID, o.Phase)
 		}
 		if o.Released && !cfg.bug(BugReleaseBeforeDecide) {
-			return stepErr(a, st, nil, "Decide for op %d after it released its ticket: the ticket is released after rm_stm decides", o.ID)
+			return stepErr(a, st(), nil, "Decide for op %d after it released its ticket: the ticket is released after rm_stm decides", o.ID)
 		}
 		if o.Term != s.Term {
-			return stepErr(a, st+"; term = "+itoa(s.Term), []Name{ReleaseTicket}, "Decide for op %d fenced in term %d, but the term is now %d: expected ReleaseTicket and a failed Return", o.ID, o.Term, s.Term)
+			return stepErr(a, st()+"; term = "+itoa(s.Term), []Name{ReleaseTicket}, "Decide for op %d fenced in term %d, but the term is now %d: expected ReleaseTicket and a failed Return", o.ID, o.Term, s.Term)
 		}
 		p := &s.Producers[s.producer(o.PID)]
 		dec, off := s.decide(cfg, p, o)
@@ -162,24 +162,24 @@ func (s *State) check(cfg Config, a Action) error {
 		}
 	case ReleaseTicket:
 		if !o.Reserved || o.Released {
-			return stepErr(a, st, []Name{ReserveTicket}, "ReleaseTicket for op %d, which holds no ticket", o.ID)
+			return stepErr(a, st(), []Name{ReserveTicket}, "ReleaseTicket for op %d, which holds no ticket", o.ID)
 		}
 		switch {
 		case o.Phase == PhaseDecided || o.Phase == PhaseFailed:
 		case o.Phase == PhaseFenced && o.Term != s.Term:
 		case o.Phase == PhaseRedeemed && cfg.bug(BugReleaseBeforeDecide):
 		default:
-			return stepErr(a, st, []Name{Decide}, "ReleaseTicket for op %d while it is %s: the ticket is released after rm_stm decides or after a failure", o.ID, o.Phase)
+			return stepErr(a, st(), []Name{Decide}, "ReleaseTicket for op %d while it is %s: the ticket is released after rm_stm decides or after a failure", o.ID, o.Phase)
 		}
 	case Return:
 		if o.Returned != NotReturned {
-			return stepErr(a, st, nil, "op %d has already returned", o.ID)
+			return stepErr(a, st(), nil, "op %d has already returned", o.ID)
 		}
 		if o.Phase != PhaseDecided && o.Phase != PhaseFailed {
-			return stepErr(a, st, []Name{Decide}, "Return %s for op %d while it is %s: expected its Decide or a failure first", a.Result, o.ID, o.Phase)
+			return stepErr(a, st(), []Name{Decide}, "Return %s for op %d while it is %s: expected its Decide or a failure first", a.Result, o.ID, o.Phase)
 		}
 		if o.Reserved && !o.Released && !(o.Phase == PhaseFailed && cfg.bug(BugLeakTicket)) {
-			return stepErr(a, st, []Name{ReleaseTicket}, "Return for op %d before its ReleaseTicket", o.ID)
+			return stepErr(a, st(), []Name{ReleaseTicket}, "Return for op %d before its ReleaseTicket", o.ID)
 		}
 		res, code, off := o.outcome()
 		ok := a.Result == res
@@ -192,15 +192,15 @@ func (s *State) check(cfg Config, a Action) error {
 		}
 		if !ok {
 			want := Action{Name: Return, Op: o.ID, Result: res, Error: code, Offset: off}
-			return stepErr(a, st, nil, "expected %s (or Return unknown)", want)
+			return stepErr(a, st(), nil, "expected %s (or Return unknown)", want)
 		}
 	}
 	return nil
 }
 
-func checkResult(a Action, st string) error {
+func checkResult(a Action, st func() string) error {
 	if a.Result != OK && a.Result != Failed {
-		return stepErr(a, st, nil, "%s needs result ok or error, not %q", a.Name, a.Result)
+		return stepErr(a, st(), nil, "%s needs result ok or error, not %q", a.Name, a.Result)
 	}
 	return nil
 }
