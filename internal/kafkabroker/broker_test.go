@@ -1,0 +1,307 @@
+package kafkabroker
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"net"
+	"os"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/idemcheck/idemcheck/checker"
+	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/impl"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+var seed = flag.Uint64("seed", 0, "seed of the data plane's delays (0: a fixed default per case)")
+
+// setup is one broker configuration and client behaviour.
+type setup struct {
+	order          impl.TicketOrder
+	pipeline       bool
+	stopOnDataLoss bool
+	// attempts bounds the producers run one after the other; the run
+	// stops early once the seed bug shows when untilBug is set.
+	attempts int
+	untilBug bool
+	seed     uint64
+}
+
+// outcome is what one run showed.
+type outcome struct {
+	history  history.History
+	failed   int      // records whose produce failed
+	lost     int      // data-loss hook calls
+	log      []string // record values read back, in log order
+	produced int
+	attempts int
+	bug      bool // the seed bug: an earlier batch got OUT_OF_ORDER_SEQUENCE_NUMBER after a later one was appended
+	skipPath int  // Decide append_unknown events (unknown-producer path)
+}
+
+const recordsPerBurst = 30
+
+// runBroker serves the implementation with s's settings, produces with
+// idempotent franz-go producers (up to 5 produce requests in flight),
+// and reads the partition back with a consumer.
+func runBroker(t *testing.T, s setup) outcome {
+	t.Helper()
+	sd := s.seed
+	if *seed != 0 {
+		sd = *seed
+	}
+	t.Logf("seed %d (rerun with -seed %d)", sd, sd)
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	log := history.NewLog(history.Header{Source: "impl", TicketOrder: string(s.order)})
+	var last int64
+	srv, err := impl.NewServer(impl.ServerConfig{TicketOrder: s.order, Recorder: log,
+		Clock: func() int64 { // called from the server's goroutine only
+			now := time.Now().UnixNano()
+			last = max(last, now)
+			return last
+		},
+		Rand: rand.New(rand.NewPCG(sd, 7)), MaxStageDelay: 4 * time.Millisecond, MaxUploadDelay: 2 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := New(Config{Server: srv, Pipeline: s.pipeline, EvictIdle: 40 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bctx, stop := context.WithCancel(ctx)
+	served := make(chan error, 1)
+	go func() { served <- b.Serve(bctx, ln) }()
+
+	var o outcome
+	var mu sync.Mutex
+	opts := []kgo.Opt{kgo.SeedBrokers(ln.Addr().String()), kgo.DefaultProduceTopic("t"),
+		kgo.ProducerBatchMaxBytes(512), kgo.ProducerLinger(0),
+		kgo.RetryBackoffFn(func(int) time.Duration { return 5 * time.Millisecond }),
+		kgo.MetadataMinAge(10 * time.Millisecond), // retries refresh metadata; do not wait 5s for it
+		kgo.ProducerOnDataLossDetected(func(string, int32) { mu.Lock(); o.lost++; mu.Unlock() })}
+	if s.stopOnDataLoss {
+		opts = append(opts, kgo.StopProducerOnDataLossDetected())
+	}
+	if os.Getenv("KGO_DEBUG") != "" {
+		opts = append(opts, kgo.WithLogger(kgo.BasicLogger(os.Stderr, kgo.LogLevelDebug, nil)))
+	}
+	produce := func(cl *kgo.Client, attempt, from, n int) {
+		var wg sync.WaitGroup
+		for i := from; i < from+n; i++ {
+			wg.Add(1)
+			o.produced++
+			rec := &kgo.Record{Value: []byte(fmt.Sprintf("%02d-%03d-%s", attempt, i, strings.Repeat("v", 60)))}
+			cl.Produce(ctx, rec, func(_ *kgo.Record, err error) {
+				if err != nil {
+					mu.Lock()
+					o.failed++
+					mu.Unlock()
+				}
+				wg.Done()
+			})
+		}
+		wg.Wait()
+	}
+	// Each attempt is a new producer: one record alone (franz-go
+	// pipelines on a partition only after an ack), an idle pause in which
+	// the broker evicts the producer, then a burst with up to five
+	// produce requests in flight.
+	for attempt := 0; attempt < s.attempts; attempt++ {
+		cl, err := kgo.NewClient(opts...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		produce(cl, attempt, 0, 1)
+		time.Sleep(100 * time.Millisecond)
+		start := time.Now()
+		produce(cl, attempt, 1, recordsPerBurst)
+		t.Logf("attempt %d: burst of %d records took %v", attempt, recordsPerBurst, time.Since(start))
+		cl.Close()
+		o.attempts++
+		if s.untilBug && seedBug(log.History()) {
+			break
+		}
+	}
+
+	cons, err := kgo.NewClient(kgo.SeedBrokers(ln.Addr().String()), kgo.ConsumeTopics("t"),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for {
+		pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+		fs := cons.PollFetches(pctx)
+		pcancel()
+		n := len(o.log)
+		fs.EachRecord(func(r *kgo.Record) { o.log = append(o.log, string(r.Value[:6])) })
+		if len(o.log) == n || ctx.Err() != nil {
+			break
+		}
+	}
+	cons.Close()
+	stop()
+	if err := <-served; err != nil {
+		t.Fatal(err)
+	}
+	if err := srv.Close(); err != nil {
+		t.Fatal(err)
+	}
+	o.history = log.History()
+	o.bug = seedBug(o.history)
+	for _, e := range o.history.Events {
+		if e.Kind == history.Decide && e.Decision == history.AppendUnknown {
+			o.skipPath++
+		}
+	}
+	return o
+}
+
+// seedBug reports whether h shows the seed bug from the client's side:
+// an operation got OUT_OF_ORDER_SEQUENCE_NUMBER while an operation of
+// the same producer, epoch and partition with later sequences, called
+// after it, was appended.
+func seedBug(h history.History) bool {
+	calls := map[int64]history.Event{}
+	var ooo, ok []history.Event
+	for _, e := range h.Events {
+		switch {
+		case e.Kind == history.Replicate:
+			calls[e.Op] = e
+		case e.Kind == history.Return && e.Result == history.Failed && e.Error == history.OutOfOrderSequenceNumber:
+			ooo = append(ooo, calls[e.Op])
+		case e.Kind == history.Return && e.Result == history.OK:
+			ok = append(ok, calls[e.Op])
+		}
+	}
+	for _, a := range ooo {
+		for _, b := range ok {
+			if b.Op > a.Op && b.Partition == a.Partition && b.PID == a.PID && b.Epoch == a.Epoch && b.First > a.Last {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func distinct(vals []string) int {
+	seen := map[string]bool{}
+	for _, v := range vals {
+		seen[v] = true
+	}
+	return len(seen)
+}
+
+func inOrder(vals []string) bool {
+	for i := 1; i < len(vals); i++ {
+		if vals[i] < vals[i-1] {
+			return false
+		}
+	}
+	return true
+}
+
+// TestBrokerSeedBug drives the reference implementation over the Kafka
+// protocol with an unmodified franz-go idempotent producer. With the
+// pre-fix ticket ordering and pipelined requests, stage_write reordering
+// after an idle eviction sends a later batch through the unknown-producer
+// path, and the earlier batch gets OUT_OF_ORDER_SEQUENCE_NUMBER (the seed
+// bug): franz-go then either bumps the epoch and re-sends it after the
+// later one (the log is out of order) or, with
+// StopProducerOnDataLossDetected, fails it; both histories are Illegal.
+// With the fix every record is delivered in order and the history is Ok;
+// without pipelining one connection cannot reorder its tickets.
+func TestBrokerSeedBug(t *testing.T) {
+	tests := []struct {
+		name  string
+		setup setup
+		check func(t *testing.T, o outcome)
+	}{
+		{
+			name:  "after-stage pipelined: franz-go re-sends, log out of order",
+			setup: setup{order: impl.AfterStage, pipeline: true, attempts: 20, untilBug: true, seed: 1},
+			check: func(t *testing.T, o outcome) {
+				wantBug(t, o)
+				if o.failed != 0 {
+					t.Errorf("%d records failed; franz-go should have re-sent them", o.failed)
+				}
+				if o.lost == 0 {
+					t.Errorf("franz-go's data-loss hook did not fire")
+				}
+				// The re-sent batches carry a new epoch, so batches that
+				// were already appended are appended again: duplicates.
+				if distinct(o.log) != o.produced || inOrder(o.log) {
+					t.Errorf("read back %d records, %d distinct of %d produced, in order %v; want all, out of order",
+						len(o.log), distinct(o.log), o.produced, inOrder(o.log))
+				}
+				t.Logf("log: %d records for %d produced (%d duplicates)", len(o.log), o.produced, len(o.log)-o.produced)
+			},
+		},
+		{
+			name:  "after-stage pipelined, StopProducerOnDataLossDetected: batch fails",
+			setup: setup{order: impl.AfterStage, pipeline: true, stopOnDataLoss: true, attempts: 20, untilBug: true, seed: 1},
+			check: func(t *testing.T, o outcome) {
+				wantBug(t, o)
+				if o.failed == 0 {
+					t.Errorf("no record failed; want the rejected batch failed")
+				}
+				if len(o.log) >= o.produced {
+					t.Errorf("read back %d of %d records; want the failed ones missing", len(o.log), o.produced)
+				}
+			},
+		},
+		{
+			name:  "before-stage pipelined: every record in order",
+			setup: setup{order: impl.BeforeStage, pipeline: true, attempts: 3, seed: 1},
+			check: wantClean,
+		},
+		{
+			name:  "after-stage, one request at a time per connection: no reordering",
+			setup: setup{order: impl.AfterStage, pipeline: false, attempts: 3, seed: 1},
+			check: wantClean,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			o := runBroker(t, tt.setup)
+			want := checker.Ok
+			if o.bug {
+				want = checker.Illegal
+			}
+			res := checker.Check(o.history, checker.Options{Timeout: 20 * time.Second})
+			if res.Verdict != want {
+				t.Errorf("got verdict %s, want %s: %s", res.Verdict, want, res.Summary())
+			}
+			tt.check(t, o)
+		})
+	}
+}
+
+func wantBug(t *testing.T, o outcome) {
+	t.Helper()
+	if !o.bug {
+		t.Fatalf("the seed bug did not show in %d attempts (skip-path decisions %d); rerun with another -seed", o.attempts, o.skipPath)
+	}
+	if o.skipPath == 0 {
+		t.Errorf("no append_unknown decision: the later batch did not take the unknown-producer path")
+	}
+}
+
+func wantClean(t *testing.T, o outcome) {
+	t.Helper()
+	if o.bug || o.failed != 0 || o.lost != 0 {
+		t.Errorf("seed bug %v, %d failed records, %d data-loss calls; want none", o.bug, o.failed, o.lost)
+	}
+	if len(o.log) != o.produced || !inOrder(o.log) {
+		t.Errorf("read back %d of %d records, in order %v; want all in order", len(o.log), o.produced, inOrder(o.log))
+	}
+}

@@ -1,0 +1,42 @@
+// Package kafkabroker serves the reference implementation ([impl.Server])
+// over the Kafka protocol, so that unmodified Kafka clients can drive it.
+//
+// It speaks what an idempotent producer and a simple consumer need:
+// ApiVersions, Metadata (topics are created on first mention, one
+// broker, node 0), InitProducerId (new producer ids from 1; a request
+// with a producer id and epoch bumps the epoch, KIP-360), Produce, and,
+// to read the log back, ListOffsets and Fetch. Every idempotent record
+// batch of a Produce request is one [impl.Server.Replicate] call on
+// partition "topic/partition"; the partition's error code and base
+// offset come from the call's finished stage. Non-idempotent batches get
+// INVALID_RECORD: the reference implementation models idempotent
+// producers only. Transactions are not supported.
+//
+// # Connections and the enqueued stage
+//
+// Like Redpanda's connection loop, a connection reads its next request
+// only after every replicate call of the previous Produce request has
+// fired its enqueued stage (stage_write resolved; pre-fix, also the
+// ticket reserved). With that wait one connection cannot reorder its own
+// requests' tickets (DOMAIN.md §4). [Config.Pipeline] drops the wait, so
+// requests pipelined on one connection (a producer with up to five in
+// flight) run their stage_writes concurrently and, with the pre-fix
+// ticket ordering and data-plane delays, can overtake each other.
+// Responses are always written in request order.
+//
+// # Offsets
+//
+// The implementation's log gives one offset per batch; Kafka gives one
+// per record. The broker maps them: a batch's Kafka base offset is the
+// number of records in the batches before it in the implementation's
+// log. Fetch serves the stored batches with their Kafka base offsets.
+//
+// # Producer eviction
+//
+// [Config.EvictIdle] evicts producers idle for that long from a
+// partition's idempotency state, as Redpanda does after
+// transactional_id_expiration_ms. The next request of an evicted
+// producer takes the unknown-producer path; a producer that pipelines
+// its next requests (franz-go pipelines only after its first batch on a
+// partition was acked) then reaches the seed bug of PR #30429.
+package kafkabroker

@@ -1,0 +1,167 @@
+package kafkabroker
+
+import (
+	"context"
+	"encoding/binary"
+	"strconv"
+	"time"
+
+	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/internal/kafkawire"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// call is one replicate call of a Produce request.
+type call struct {
+	ti, pi int // topic and partition index in the request
+	part   string
+	pid    int64
+	st     impl.Stages
+	res    impl.Result
+	done   bool
+}
+
+// produce starts a replicate call per batch of req and a goroutine that
+// answers on r once they finish (or the request times out, or the
+// connection closes). It returns the calls' enqueued stages.
+func (b *Broker) produce(ctx context.Context, conn int64, hdr kafkawire.RequestHeader, req *kmsg.ProduceRequest, r response, connDone <-chan struct{}) []<-chan struct{} {
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	var calls []*call
+	var enqueued []<-chan struct{}
+	for ti, rt := range req.Topics {
+		st := kmsg.NewProduceResponseTopic()
+		st.Topic = rt.Topic
+		for pi, rp := range rt.Partitions {
+			sp := kmsg.NewProduceResponseTopicPartition()
+			sp.Partition = rp.Partition
+			sp.LogAppendTime, sp.LogStartOffset = -1, 0
+			st.Partitions = append(st.Partitions, sp)
+			name := rt.Topic + "/" + strconv.Itoa(int(rp.Partition))
+			if !b.known(rt.Topic, rp.Partition) {
+				st.Partitions[pi].ErrorCode = errUnknownTopic
+				continue
+			}
+			batches, raws, ok := split(rp.Records)
+			if !ok {
+				st.Partitions[pi].ErrorCode = errInvalidRecord
+				continue
+			}
+			for i, bt := range batches {
+				last, _ := bt.LastSequence()
+				stg, err := b.srv.Replicate(ctx, impl.Request{Client: conn, Partition: name,
+					Batch: impl.Batch{PID: bt.ProducerID, Epoch: bt.ProducerEpoch, First: bt.FirstSequence, Last: last}})
+				if err != nil {
+					st.Partitions[pi].ErrorCode = errRequestTimedOut
+					break
+				}
+				b.mu.Lock()
+				p := b.part(name)
+				p.raw[stg.Op] = raws[i]
+				p.busy[bt.ProducerID]++
+				p.active[bt.ProducerID] = time.Now()
+				b.mu.Unlock()
+				calls = append(calls, &call{ti: ti, pi: pi, part: name, pid: bt.ProducerID, st: stg})
+				enqueued = append(enqueued, stg.Enqueued)
+			}
+		}
+		resp.Topics = append(resp.Topics, st)
+	}
+	timeout := time.Duration(req.TimeoutMillis) * time.Millisecond
+	if timeout <= 0 {
+		timeout = 30 * time.Second
+	}
+	go b.finish(ctx, hdr, req.Acks, resp, calls, timeout, r, connDone)
+	return enqueued
+}
+
+// split parses the batches of a partition's records and cuts out each
+// batch's bytes. Every batch must be an idempotent v2 batch.
+func split(records []byte) ([]kafkawire.Batch, [][]byte, bool) {
+	batches, err := kafkawire.Batches(records)
+	if err != nil || len(batches) == 0 {
+		return nil, nil, false
+	}
+	raws := make([][]byte, 0, len(batches))
+	for _, bt := range batches {
+		if _, ok := bt.LastSequence(); !bt.Idempotent() || !ok {
+			return nil, nil, false
+		}
+		n := 12 + int(binary.BigEndian.Uint32(records[8:]))
+		raws = append(raws, records[:n:n])
+		records = records[n:]
+	}
+	return batches, raws, true
+}
+
+// finish waits for the calls and answers.
+func (b *Broker) finish(ctx context.Context, hdr kafkawire.RequestHeader, acks int16, resp *kmsg.ProduceResponse, calls []*call, timeout time.Duration, r response, connDone <-chan struct{}) {
+	deadline := time.NewTimer(timeout)
+	defer deadline.Stop()
+	gaveUp, closed := false, false
+	for _, c := range calls {
+		if !gaveUp {
+			select {
+			case res, ok := <-c.st.Finished:
+				c.res, c.done = res, ok
+				continue
+			case <-deadline.C:
+				gaveUp = true
+			case <-connDone:
+				gaveUp, closed = true, true
+			case <-ctx.Done():
+				gaveUp, closed = true, true
+			}
+		}
+		select {
+		case res, ok := <-c.st.Finished:
+			c.res, c.done = res, ok
+		default:
+			// The client gets no result: a client-side timeout, recorded
+			// as an unknown outcome; the request goes on in the broker.
+			tctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+			_ = b.srv.Timeout(tctx, c.st.Op) // fails only if the server closed
+			cancel()
+		}
+	}
+	now := time.Now()
+	for _, c := range calls {
+		sp := &resp.Topics[c.ti].Partitions[c.pi]
+		b.mu.Lock()
+		p := b.part(c.part)
+		p.busy[c.pid]--
+		p.active[c.pid] = now
+		b.mu.Unlock()
+		code := int16(0)
+		switch {
+		case !c.done:
+			code = errRequestTimedOut
+		case c.res.Err != impl.Success:
+			code = int16(c.res.Kafka())
+		case c.firstOf(calls):
+			// A partition's base offset is its first batch's.
+			if off, ok := b.kafkaOffset(ctx, c.part, c.res.Offset); ok {
+				sp.BaseOffset = off
+			} else {
+				code = errRequestTimedOut
+			}
+		}
+		if sp.ErrorCode == 0 && code != 0 {
+			sp.ErrorCode, sp.BaseOffset = code, -1
+		}
+	}
+	if closed || acks == 0 {
+		close(r)
+		return
+	}
+	r <- encode(hdr, resp)
+}
+
+// firstOf reports whether c is the first call of its partition.
+func (c *call) firstOf(calls []*call) bool {
+	for _, o := range calls {
+		if o.ti == c.ti && o.pi == c.pi {
+			return o == c
+		}
+	}
+	return false
+}
