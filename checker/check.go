@@ -1,10 +1,11 @@
 package checker
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"runtime"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -114,6 +115,21 @@ func Check(h history.History, opts Options) Result {
 	if err := validate(h); err != nil {
 		return Result{Verdict: Unknown, Err: err}
 	}
+	if opts.NoCallOrder {
+		return checkSearch(h, opts)
+	}
+	st := newStreamer()
+	for _, e := range h.Events {
+		st.add(e)
+	}
+	return st.finish(opts)
+}
+
+// checkSearch is the check without the call-order replay: every part of
+// at most porcupineMaxOps operations is searched by porcupine. It is the
+// reference the replay is tested against, and the check without the
+// call-order obligation. h must be valid.
+func checkSearch(h history.History, opts Options) Result {
 	ops := Operations(h)
 	parts := split(h, ops)
 	res := Result{Parts: make([]PartResult, len(parts))}
@@ -133,6 +149,33 @@ func Check(h history.History, opts Options) Result {
 		}()
 	}
 	wg.Wait()
+	views := make([]ackView, len(parts))
+	for i, p := range parts {
+		views[i] = p
+	}
+	finishResult(&res, views)
+	return res
+}
+
+// ackView is what the partition-level check needs of a part.
+type ackView interface {
+	partKey() partKey
+	len() int
+	// acked returns the offset of operation j and whether it was acked.
+	acked(j int) (int64, bool)
+	operation(j int) Operation
+}
+
+func (p *part) partKey() partKey { return p.key }
+func (p *part) len() int         { return len(p.ops) }
+func (p *part) acked(j int) (int64, bool) {
+	return p.ops[j].Offset, p.ops[j].Result == history.OK
+}
+func (p *part) operation(j int) Operation { return p.ops[j] }
+
+// finishResult collects the parts' violations, adds the partition-level
+// clashes and sets the verdict.
+func finishResult(res *Result, parts []ackView) {
 	unknown := false
 	for i := range res.Parts {
 		pr := &res.Parts[i]
@@ -160,7 +203,6 @@ func Check(h history.History, opts Options) Result {
 	default:
 		res.Verdict = Ok
 	}
-	return res
 }
 
 // validate checks the history's consistency and that it has operations.
@@ -247,29 +289,40 @@ func checkPart(p *part, opts Options) PartResult {
 }
 
 // crossCheck finds different batches acked at the same offset of one
-// partition by different producers (AckedInLog); one clash per partition.
-func crossCheck(parts []*part) []*Violation {
+// partition by different producers (AckedInLog); one clash per
+// partition, the one at the lowest offset (ties in part and call order).
+func crossCheck(parts []ackView) []*Violation {
 	type acked struct {
-		off int64
-		o   Operation
+		off  int64
+		p, j int32
 	}
 	var out []*Violation
+	var all []acked
 	for i := 0; i < len(parts); {
 		j := i
-		var all []acked
-		for ; j < len(parts) && parts[j].key.partition == parts[i].key.partition; j++ {
-			for _, o := range parts[j].ops {
-				if o.Result == history.OK {
-					all = append(all, acked{o.Offset, o})
+		all = all[:0]
+		for ; j < len(parts) && parts[j].partKey().partition == parts[i].partKey().partition; j++ {
+			for k, n := 0, parts[j].len(); k < n; k++ {
+				if off, ok := parts[j].acked(k); ok {
+					all = append(all, acked{off, int32(j), int32(k)})
 				}
 			}
 		}
-		sort.SliceStable(all, func(a, b int) bool { return all[a].off < all[b].off })
+		slices.SortFunc(all, func(a, b acked) int {
+			if c := cmp.Compare(a.off, b.off); c != 0 {
+				return c
+			}
+			if c := cmp.Compare(a.p, b.p); c != 0 {
+				return c
+			}
+			return cmp.Compare(a.j, b.j)
+		})
 		for k := 1; k < len(all); k++ {
-			a, b := all[k-1].o, all[k].o
-			if a.Offset != b.Offset || a.PID == b.PID {
+			x, y := all[k-1], all[k]
+			if x.off != y.off || parts[x.p].partKey().pid == parts[y.p].partKey().pid {
 				continue
 			}
+			a, b := parts[x.p].operation(int(x.j)), parts[y.p].operation(int(y.j))
 			if a.Op > b.Op {
 				a, b = b, a
 			}

@@ -168,6 +168,14 @@ func split(h history.History, ops []Operation) []*part {
 	}
 	sort.Slice(parts, func(i, j int) bool { return parts[i].key.less(parts[j].key) })
 	for _, p := range parts {
+		attachInputs(p)
+	}
+	return parts
+}
+
+// attachInputs derives p.in from p.ops and p.evictions.
+func attachInputs(p *part) {
+	{
 		p.in = make([]*input, len(p.ops))
 		for i, o := range p.ops {
 			// Evictions recorded before the call happened before the
@@ -183,5 +191,4 @@ func split(h history.History, ops []Operation) []*part {
 			}
 		}
 	}
-	return parts
 }

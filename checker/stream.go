@@ -1,0 +1,371 @@
+package checker
+
+import (
+	"io"
+	"math"
+	"runtime"
+	"sort"
+	"sync"
+
+	"github.com/idemcheck/idemcheck/history"
+)
+
+// opRec is the compact record of one operation kept by the streaming
+// check (the part's key is not repeated).
+type opRec struct {
+	op, client  int64
+	call, ret   int64
+	off         int64
+	first, last int32
+	evictMin    int32
+	epoch       int16
+	code        history.ErrorCode
+	res         resCode
+	closed      bool
+}
+
+// resCode is a history.Result in one byte.
+type resCode uint8
+
+const (
+	resUnknown resCode = iota
+	resOK
+	resFailed
+)
+
+func (c resCode) result() history.Result {
+	switch c {
+	case resOK:
+		return history.OK
+	case resFailed:
+		return history.Failed
+	}
+	return history.Unknown
+}
+
+// sPart is one (partition, pid) of the streaming check.
+type sPart struct {
+	key  partKey
+	recs []opRec
+	// done ops are replayed into front; the replay is the call-order
+	// decision procedure, exact for parts without evictions.
+	done  int
+	front []state
+	// failed: the replay found an operation no state explains; tooMany:
+	// the frontier outgrew maxFrontier (porcupine decides at the end).
+	failed, tooMany bool
+}
+
+// streamer is the state of one streaming check: the open operations and
+// the parts with their frontiers.
+type streamer struct {
+	m         model
+	parts     map[partKey]*sPart
+	order     []*sPart
+	open      map[int64]opRef
+	evictions map[partKey][]int64
+	calls     int
+	// scratch
+	next []state
+	br   []branch
+	seen map[state]struct{}
+}
+
+type opRef struct {
+	p *sPart
+	i int32
+}
+
+func newStreamer() *streamer {
+	return &streamer{
+		m:         model{callOrder: true},
+		parts:     make(map[partKey]*sPart),
+		open:      make(map[int64]opRef),
+		evictions: make(map[partKey][]int64),
+	}
+}
+
+// add takes in one event.
+func (st *streamer) add(e history.Event) {
+	switch e.Kind {
+	case history.Replicate:
+		st.calls++
+		k := partKey{e.Partition, e.PID}
+		p := st.parts[k]
+		if p == nil {
+			p = &sPart{key: k, front: []state{initState(0)}}
+			st.parts[k] = p
+			st.order = append(st.order, p)
+		}
+		var emin int32
+		for _, t := range st.evictions[k] {
+			if t < e.Time {
+				emin++
+			}
+		}
+		p.recs = append(p.recs, opRec{op: e.Op, client: e.Client, call: e.Time, ret: math.MaxInt64,
+			first: e.First, last: e.Last, epoch: e.Epoch, evictMin: emin})
+		st.open[e.Op] = opRef{p, int32(len(p.recs) - 1)}
+	case history.Return:
+		ref, ok := st.open[e.Op]
+		if !ok {
+			return
+		}
+		delete(st.open, e.Op)
+		r := &ref.p.recs[ref.i]
+		r.closed = true
+		switch e.Result {
+		case history.OK:
+			r.ret, r.res, r.off = e.Time, resOK, e.Offset
+		case history.Failed:
+			r.ret, r.res, r.code = e.Time, resFailed, e.Error
+		}
+		if int(ref.i) == ref.p.done {
+			st.advance(ref.p)
+		}
+	case history.EvictProducer:
+		k := partKey{e.Partition, e.PID}
+		st.evictions[k] = append(st.evictions[k], e.Time)
+	}
+}
+
+// advance replays the closed operations at the head of p.
+func (st *streamer) advance(p *sPart) {
+	if p.failed || p.tooMany || len(st.evictions[p.key]) > 0 {
+		return // decided at the end from the records
+	}
+	for p.done < len(p.recs) && p.recs[p.done].closed {
+		r := &p.recs[p.done]
+		in := recInput(int32(p.done), r)
+		if !st.step(p, &in) {
+			return
+		}
+		p.done++
+	}
+}
+
+// step moves p's frontier over in; false when the part failed or its
+// frontier grew too large.
+func (st *streamer) step(p *sPart, in *input) bool {
+	next := st.next[:0]
+	seen := st.seen
+	useMap := false
+	for _, s := range p.front {
+		st.br, _ = st.m.step(s, in, st.br[:0], false)
+	outer:
+		for _, b := range st.br {
+			if useMap {
+				if _, ok := seen[b.s]; ok {
+					continue
+				}
+				seen[b.s] = struct{}{}
+			} else {
+				for i := range next {
+					if next[i] == b.s {
+						continue outer
+					}
+				}
+				if len(next) == 16 {
+					if seen == nil {
+						seen = make(map[state]struct{}, 64)
+						st.seen = seen
+					}
+					clear(seen)
+					for _, u := range next {
+						seen[u] = struct{}{}
+					}
+					seen[b.s] = struct{}{}
+					useMap = true
+				}
+			}
+			next = append(next, b.s)
+		}
+	}
+	switch {
+	case len(next) == 0:
+		p.failed = true
+		return false
+	case len(next) > maxFrontier:
+		p.tooMany = true
+		return false
+	}
+	// Swap buffers: the part keeps next, the scratch gets its old front.
+	p.front, st.next = next, p.front[:0]
+	return true
+}
+
+// recInput is newInput for a record of a part without evictions.
+func recInput(idx int32, r *opRec) input {
+	o := r.operation("", 0)
+	in := newInput(idx, o, 0, 0)
+	return *in
+}
+
+func (r *opRec) operation(partition string, pid int64) Operation {
+	return Operation{Op: r.op, Client: r.client, Call: r.call, Return: r.ret, Partition: partition,
+		PID: pid, Epoch: r.epoch, First: r.first, Last: r.last, Result: r.res.result(), Offset: r.off, Error: r.code}
+}
+
+// finish decides every part and returns the result.
+func (st *streamer) finish(opts Options) Result {
+	if st.calls == 0 {
+		return Result{Verdict: Unknown, Err: ErrNoOperations}
+	}
+	ps := st.order
+	sort.Slice(ps, func(i, j int) bool { return ps[i].key.less(ps[j].key) })
+	res := Result{Parts: make([]PartResult, len(ps))}
+	full := make([]*part, len(ps))
+	var slow []int
+	for i, p := range ps {
+		evs := st.evictions[p.key]
+		pr := &res.Parts[i]
+		pr.Partition, pr.PID, pr.Ops = p.key.partition, p.key.pid, len(p.recs)
+		if len(evs) > 0 || p.failed || p.tooMany {
+			full[i] = p.part(evs)
+			slow = append(slow, i)
+			continue
+		}
+		// Operations still open at the end have unknown outcomes.
+		for p.done < len(p.recs) {
+			in := recInput(int32(p.done), &p.recs[p.done])
+			if !st.step(p, &in) {
+				full[i] = p.part(evs)
+				slow = append(slow, i)
+				break
+			}
+			p.done++
+		}
+		if p.done == len(p.recs) {
+			pr.Verdict = Ok
+		}
+	}
+	workers := opts.Workers
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	var wg sync.WaitGroup
+	sem := make(chan struct{}, workers)
+	for _, i := range slow {
+		wg.Add(1)
+		sem <- struct{}{}
+		go func() {
+			defer wg.Done()
+			defer func() { <-sem }()
+			p := ps[i]
+			if p.failed && len(st.evictions[p.key]) == 0 {
+				// The replay is exact: no need to search again.
+				res.Parts[i] = PartResult{Partition: p.key.partition, PID: p.key.pid, Ops: len(p.recs),
+					Verdict: Illegal, Violation: explain(full[i], opts)}
+				return
+			}
+			res.Parts[i] = checkPart(full[i], opts)
+		}()
+	}
+	wg.Wait()
+	views := make([]ackView, len(ps))
+	for i, p := range ps {
+		views[i] = p
+	}
+	finishResult(&res, views)
+	return res
+}
+
+func (p *sPart) partKey() partKey { return p.key }
+func (p *sPart) len() int         { return len(p.recs) }
+func (p *sPart) acked(j int) (int64, bool) {
+	return p.recs[j].off, p.recs[j].res == resOK
+}
+func (p *sPart) operation(j int) Operation {
+	return p.recs[j].operation(p.key.partition, p.key.pid)
+}
+
+// part rebuilds the batch form of p (as [split] makes it).
+func (p *sPart) part(evictions []int64) *part {
+	q := &part{key: p.key, ops: make([]Operation, len(p.recs)), in: make([]*input, len(p.recs)), evictions: evictions}
+	for i := range p.recs {
+		q.ops[i] = p.recs[i].operation(p.key.partition, p.key.pid)
+	}
+	attachInputs(q)
+	return q
+}
+
+// CheckReader judges the history that r reads as it reads it: each
+// producer's operations are replayed in call order as soon as they have
+// returned, so a part is mostly decided by the time the last event is
+// read; decoding and checking run on two goroutines. It keeps a compact
+// record of each operation (for explanations and the porcupine fallback)
+// instead of the events. It relies on r to check the events' consistency
+// (every [history.Reader] does). The result is the one [Check] gives for
+// the same history; the error is a read error or the one in Result.Err.
+func CheckReader(r history.Reader, opts Options) (Result, error) {
+	if opts.NoCallOrder {
+		h := history.History{Header: r.Header()}
+		for {
+			e, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				return Result{Verdict: Unknown, Err: err}, err
+			}
+			h.Events = append(h.Events, e)
+		}
+		res := Check(h, opts)
+		return res, res.Err
+	}
+	const batch = 1024
+	batches := make(chan []history.Event, 8)
+	free := make(chan []history.Event, 10)
+	done := make(chan struct{})
+	var readErr error
+	go func() {
+		defer close(batches)
+		buf := make([]history.Event, 0, batch)
+		for {
+			e, err := r.Next()
+			if err == io.EOF {
+				break
+			}
+			if err != nil {
+				readErr = err
+				break
+			}
+			buf = append(buf, e)
+			if len(buf) == batch {
+				select {
+				case batches <- buf:
+				case <-done:
+					return
+				}
+				select {
+				case buf = <-free:
+					buf = buf[:0]
+				default:
+					buf = make([]history.Event, 0, batch)
+				}
+			}
+		}
+		if len(buf) > 0 {
+			select {
+			case batches <- buf:
+			case <-done:
+			}
+		}
+	}()
+	st := newStreamer()
+	for b := range batches {
+		for i := range b {
+			st.add(b[i])
+		}
+		select {
+		case free <- b:
+		default:
+		}
+	}
+	close(done)
+	if readErr != nil {
+		return Result{Verdict: Unknown, Err: readErr}, readErr
+	}
+	res := st.finish(opts)
+	return res, res.Err
+}
