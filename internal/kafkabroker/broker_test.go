@@ -15,6 +15,7 @@ import (
 	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/internal/proxy"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -30,14 +31,18 @@ type setup struct {
 	attempts int
 	untilBug bool
 	seed     uint64
+	// viaProxy puts the recording proxy between the clients and the
+	// broker; its history is outcome.wire.
+	viaProxy bool
 }
 
 // outcome is what one run showed.
 type outcome struct {
 	history  history.History
-	failed   int      // records whose produce failed
-	lost     int      // data-loss hook calls
-	log      []string // record values read back, in log order
+	wire     history.History // recorded by the proxy, with viaProxy
+	failed   int             // records whose produce failed
+	lost     int             // data-loss hook calls
+	log      []string        // record values read back, in log order
 	produced int
 	attempts int
 	bug      bool // the seed bug: an earlier batch got OUT_OF_ORDER_SEQUENCE_NUMBER after a later one was appended
@@ -84,11 +89,38 @@ func runBroker(t *testing.T, s setup) outcome {
 
 	var o outcome
 	var mu sync.Mutex
-	opts := []kgo.Opt{kgo.SeedBrokers(ln.Addr().String()), kgo.DefaultProduceTopic("t"),
+	addr := ln.Addr().String()
+	var dial []kgo.Opt
+	var wire *history.Log
+	if s.viaProxy {
+		wire = history.NewLog(history.Header{Source: "record"})
+		p, err := proxy.New(proxy.Options{Upstream: addr, Recorder: wire})
+		if err != nil {
+			t.Fatal(err)
+		}
+		pln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		proxied := make(chan error, 1)
+		pctx, pstop := context.WithCancel(ctx)
+		go func() { proxied <- p.Serve(pctx, pln) }()
+		defer func() {
+			pstop()
+			<-proxied
+		}()
+		// The broker advertises its own address: dial the proxy instead.
+		addr = pln.Addr().String()
+		var d net.Dialer
+		dial = []kgo.Opt{kgo.Dialer(func(ctx context.Context, network, _ string) (net.Conn, error) {
+			return d.DialContext(ctx, network, addr)
+		})}
+	}
+	opts := append([]kgo.Opt{kgo.SeedBrokers(addr), kgo.DefaultProduceTopic("t"),
 		kgo.ProducerBatchMaxBytes(512), kgo.ProducerLinger(0),
 		kgo.RetryBackoffFn(func(int) time.Duration { return 5 * time.Millisecond }),
 		kgo.MetadataMinAge(10 * time.Millisecond), // retries refresh metadata; do not wait 5s for it
-		kgo.ProducerOnDataLossDetected(func(string, int32) { mu.Lock(); o.lost++; mu.Unlock() })}
+		kgo.ProducerOnDataLossDetected(func(string, int32) { mu.Lock(); o.lost++; mu.Unlock() })}, dial...)
 	if s.stopOnDataLoss {
 		opts = append(opts, kgo.StopProducerOnDataLossDetected())
 	}
@@ -157,6 +189,9 @@ func runBroker(t *testing.T, s setup) outcome {
 		t.Fatal(err)
 	}
 	o.history = log.History()
+	if wire != nil {
+		o.wire = wire.History()
+	}
 	o.bug = seedBug(o.history)
 	for _, e := range o.history.Events {
 		if e.Kind == history.Decide && e.Decision == history.AppendUnknown {
@@ -304,4 +339,64 @@ func wantClean(t *testing.T, o outcome) {
 	if len(o.log) != o.produced || !inOrder(o.log) {
 		t.Errorf("read back %d of %d records, in order %v; want all in order", len(o.log), o.produced, inOrder(o.log))
 	}
+}
+
+// TestBlackBoxAgreesWithWhiteBox puts the recording proxy between
+// franz-go and the broker: the history decoded from the Kafka traffic
+// has the same operations, in the same order, with the same outcomes as
+// the implementation's own events, and the checker gives both the same
+// verdict (Illegal with the pre-fix ordering once the seed bug shows, Ok
+// with the fix). Offsets differ: Kafka counts records, the
+// implementation's log counts batches.
+func TestBlackBoxAgreesWithWhiteBox(t *testing.T) {
+	for _, s := range []setup{
+		{order: impl.AfterStage, pipeline: true, attempts: 20, untilBug: true, seed: 1, viaProxy: true},
+		{order: impl.BeforeStage, pipeline: true, attempts: 2, seed: 1, viaProxy: true},
+	} {
+		t.Run(string(s.order), func(t *testing.T) {
+			o := runBroker(t, s)
+			if s.untilBug && !o.bug {
+				t.Fatalf("the seed bug did not show in %d attempts", o.attempts)
+			}
+			white, black := clientView(o.history), clientView(o.wire)
+			if len(white) == 0 || strings.Join(white, "\n") != strings.Join(black, "\n") {
+				t.Errorf("implementation and wire histories differ:\nimpl:\n%s\nwire:\n%s", strings.Join(white, "\n"), strings.Join(black, "\n"))
+			}
+			vw := checker.Check(o.history, checker.Options{Timeout: 20 * time.Second})
+			vb := checker.Check(o.wire, checker.Options{Timeout: 20 * time.Second})
+			want := checker.Ok
+			if o.bug {
+				want = checker.Illegal
+			}
+			if vw.Verdict != want || vb.Verdict != want {
+				t.Errorf("got verdicts %s (impl) and %s (wire), want %s:\n%s\n%s", vw.Verdict, vb.Verdict, want, vw.Summary(), vb.Summary())
+			}
+		})
+	}
+}
+
+// clientView lists the operations of h in op order as the client sees
+// them: batch identity and outcome, without op ids, times and offsets.
+func clientView(h history.History) []string {
+	calls := map[int64]string{}
+	var order []int64
+	results := map[int64]string{}
+	for _, e := range h.Events {
+		switch e.Kind {
+		case history.Replicate:
+			calls[e.Op] = fmt.Sprintf("%s pid=%d epoch=%d [%d,%d]", e.Partition, e.PID, e.Epoch, e.First, e.Last)
+			order = append(order, e.Op)
+		case history.Return:
+			r := string(e.Result)
+			if e.Result == history.Failed {
+				r = e.Error.String()
+			}
+			results[e.Op] = r
+		}
+	}
+	var out []string
+	for _, op := range order {
+		out = append(out, calls[op]+" -> "+results[op])
+	}
+	return out
 }
