@@ -73,6 +73,7 @@ type clientBatch struct {
 type clientPartition struct {
 	name      string
 	batches   []*clientBatch
+	lo        int // batches before lo are acked or lost
 	nextSeq   int32
 	lastAcked int64 // last sequence of the latest acked batch, -1 if none
 }
@@ -132,9 +133,12 @@ func (c *Client) sendable(cp *clientPartition) *clientBatch {
 	if c.cfg.WaitEnqueued && c.lastSent != 0 && !c.enqueued[c.lastSent] {
 		return nil
 	}
+	for cp.lo < len(cp.batches) && (cp.batches[cp.lo].State == Acked || cp.batches[cp.lo].State == Lost) {
+		cp.lo++
+	}
 	inflight := 0
 	var next *clientBatch
-	for _, b := range cp.batches {
+	for _, b := range cp.batches[cp.lo:] {
 		switch b.State {
 		case InFlight:
 			inflight++
@@ -142,6 +146,9 @@ func (c *Client) sendable(cp *clientPartition) *clientBatch {
 			if next == nil {
 				next = b
 			}
+		}
+		if b.State == Queued {
+			break // batches are sent in order: every later one is queued too
 		}
 	}
 	if next == nil || inflight >= c.cfg.MaxInFlight {

@@ -193,6 +193,7 @@ type Frontend struct {
 	parts     map[string]*partition
 	partNames []string
 	ops       map[int64]*operation
+	waiting   map[int64]*operation // ops in PhaseRedeem
 	lastOp    int64
 	ready     Ready
 	err       error
@@ -208,7 +209,8 @@ func NewFrontend(cfg Config, dp DataPlane) (*Frontend, error) {
 		return nil, errors.New("impl: nil data plane")
 	}
 	f := &Frontend{order: order, rec: cfg.Recorder, clock: cfg.Clock,
-		dp: dp, parts: make(map[string]*partition), ops: make(map[int64]*operation)}
+		dp: dp, parts: make(map[string]*partition), ops: make(map[int64]*operation),
+		waiting: make(map[int64]*operation)}
 	return f, nil
 }
 
@@ -352,6 +354,7 @@ func (f *Frontend) CompleteUpload(op int64, ok bool) error {
 		return nil
 	}
 	o.phase = PhaseRedeem
+	f.waiting[o.id] = o
 	return nil
 }
 
@@ -359,8 +362,8 @@ func (f *Frontend) CompleteUpload(op int64, ok bool) error {
 // ticket is ready: [Frontend.Redeem] is enabled for them.
 func (f *Frontend) Redeemable() []int64 {
 	var ids []int64
-	for id, o := range f.ops {
-		if o.phase == PhaseRedeem && o.ticket.Ready() {
+	for id, o := range f.waiting {
+		if o.ticket.Ready() {
 			ids = append(ids, id)
 		}
 	}
@@ -387,6 +390,7 @@ func (f *Frontend) Redeem(op int64, fenceOK bool) error {
 	if err := o.ticket.Redeem(false); err != nil {
 		return fmt.Errorf("impl: redeem op %d: %w", op, err)
 	}
+	delete(f.waiting, op)
 	f.recordOp(history.RedeemTicket, o)
 	f.recordResult(history.FenceEpoch, o, fenceOK)
 	if !fenceOK {

@@ -30,7 +30,7 @@ type WorkloadConfig struct {
 	DeliveryTimeout int64
 	// Faults gives the probabilities of failures and client timeouts.
 	Faults Faults
-	// MaxSteps bounds the run (default 100000).
+	// MaxSteps bounds the run (default 100000 plus 200 per batch).
 	MaxSteps int
 	// Header is the recorded history's header (Source and TicketOrder
 	// are filled in when empty; set Seed to record the seed).
@@ -83,6 +83,9 @@ func RunWorkload(rng *rand.Rand, cfg WorkloadConfig) (*Sim, error) {
 				return nil, err
 			}
 		}
+	}
+	if cfg.MaxSteps <= 0 {
+		cfg.MaxSteps = 100000 + 200*cfg.Producers*cfg.Batches
 	}
 	if err := s.Run(rng, cfg.Faults, cfg.MaxSteps); err != nil {
 		return s, err

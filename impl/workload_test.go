@@ -186,3 +186,18 @@ func TestRandomWorkloadDeterministic(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkRandomWorkload measures a mid-sized workload: 10 producers,
+// 4 partitions, 100 batches each, default faults (about 10000 events).
+func BenchmarkRandomWorkload(b *testing.B) {
+	events := 0
+	for i := 0; i < b.N; i++ {
+		h, err := RandomWorkload(rand.New(rand.NewPCG(uint64(i), 0)),
+			WorkloadConfig{Producers: 10, Partitions: 4, Batches: 100, Faults: DefaultFaults()})
+		if err != nil {
+			b.Fatal(err)
+		}
+		events += len(h.Events)
+	}
+	b.ReportMetric(float64(events)/b.Elapsed().Seconds(), "events/s")
+}
