@@ -16,7 +16,9 @@
 //     "topic/partition", producer id, epoch and the batch's sequence
 //     range, and a [history.Return] when the response leaves, with that
 //     partition's error code, or ok and the batch's offset. Non-idempotent
-//     batches are counted and skipped.
+//     batches are counted and skipped. Transactional batches are recorded
+//     like any idempotent batch; commit and abort markers are not
+//     interpreted.
 //   - InitProducerId: a successful response becomes a
 //     [history.BumpEpoch] with the producer id and epoch it hands out.
 //   - Metadata: topic ids of v10+ responses name the topics of Produce
