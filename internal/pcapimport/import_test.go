@@ -158,9 +158,35 @@ func packets(t *testing.T, pcap []byte) []packet {
 
 func rewrite(t *testing.T, ps []packet, ng bool) []byte {
 	t.Helper()
+	return rewriteLink(t, ps, ng, layers.LinkTypeEthernet)
+}
+
+// rewriteLink writes ps (Ethernet frames) as a capture of link type
+// link: Ethernet, raw IP, or Linux cooked (tcpdump -i any).
+func rewriteLink(t *testing.T, ps []packet, ng bool, link layers.LinkType) []byte {
+	t.Helper()
+	var out []packet
+	for _, p := range ps {
+		ip := p.data[14:]
+		var data []byte
+		switch link {
+		case layers.LinkTypeEthernet:
+			data = p.data
+		case layers.LinkTypeRaw:
+			data = append([]byte(nil), ip...)
+		case layers.LinkTypeLinuxSLL:
+			data = append([]byte{0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00}, ip...)
+		default:
+			t.Fatalf("link type %v", link)
+		}
+		ci := p.ci
+		ci.CaptureLength, ci.Length = len(data), len(data)
+		out = append(out, packet{ci, data})
+	}
+	ps = out
 	var buf bytes.Buffer
 	if ng {
-		w, err := pcapgo.NewNgWriter(&buf, layers.LinkTypeEthernet)
+		w, err := pcapgo.NewNgWriter(&buf, link)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -175,7 +201,7 @@ func rewrite(t *testing.T, ps []packet, ng bool) []byte {
 		return buf.Bytes()
 	}
 	w := pcapgo.NewWriterNanos(&buf)
-	if err := w.WriteFileHeader(65536, layers.LinkTypeEthernet); err != nil {
+	if err := w.WriteFileHeader(65536, link); err != nil {
 		t.Fatal(err)
 	}
 	for _, p := range ps {
@@ -215,8 +241,9 @@ func render(es []history.Event) string {
 
 // TestImportEqualsDirect checks that a capture of traffic imports to
 // exactly the history (times included) that decoding the same bytes
-// directly gives, for pcap and pcapng files, and also when segments are
-// retransmitted (duplicated packets are dropped by the reassembly).
+// directly gives, for pcap and pcapng files, Ethernet, raw IP and Linux
+// cooked link types, and also when segments are retransmitted
+// (duplicated packets are dropped by the reassembly).
 func TestImportEqualsDirect(t *testing.T) {
 	cs := traffic()
 	want := direct(t, cs)
@@ -239,6 +266,8 @@ func TestImportEqualsDirect(t *testing.T) {
 	}{
 		{name: "pcap", file: pcap},
 		{name: "pcapng", file: rewrite(t, ps, true)},
+		{name: "raw IP", file: rewriteLink(t, ps, false, layers.LinkTypeRaw)},
+		{name: "linux cooked (tcpdump -i any)", file: rewriteLink(t, ps, true, layers.LinkTypeLinuxSLL)},
 		{name: "retransmissions", file: rewrite(t, dup, false), wantOverlap: true},
 	}
 	for _, tt := range tests {
@@ -321,6 +350,28 @@ func TestImportCaptureFlaws(t *testing.T) {
 		}
 		if rep.Decoder.Operations != 5 {
 			t.Errorf("got %d operations, want 5:\n%s", rep.Decoder.Operations, render(got.Events))
+		}
+	})
+	t.Run("capture cut short", func(t *testing.T) {
+		// tcpdump killed mid-write: the file ends inside the packet of
+		// the first response, and the connections never close, so both
+		// requests sent so far end unknown.
+		pcap := capture(t, cs)
+		at := 24 // pcap file header
+		for _, p := range ps[:data[4]] {
+			at += 16 + len(p.data) // record header + packet
+		}
+		cut := pcap[:at+16+10]
+		got, rep := importBytes(t, cut)
+		var unknown int
+		for _, e := range got.Events {
+			if e.Kind == history.Return && e.Result == history.Unknown {
+				unknown++
+			}
+		}
+		if rep.Decoder.Operations != 2 || unknown != 2 || rep.Decoder.Unknown != 2 {
+			t.Errorf("got %d operations, %d unknown returns (decoder counts %d); want 2 and 2:\n%s",
+				rep.Decoder.Operations, unknown, rep.Decoder.Unknown, render(got.Events))
 		}
 	})
 	t.Run("lost response", func(t *testing.T) {
