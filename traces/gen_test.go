@@ -53,6 +53,7 @@ func generatedTraces() []generated {
 		{"term-change-bad.jsonl", termChange(false)},
 		{"timeout-took-effect-ok.jsonl", timeoutTookEffect(true)},
 		{"timeout-took-effect-bad.jsonl", timeoutTookEffect(false)},
+		{"prefix-retry-overtakes-ok.jsonl", prefixRetryOvertakes},
 	}
 }
 
@@ -522,4 +523,36 @@ func timeoutTookEffect(ok bool) func() (history.History, error) {
 		}
 		return s.h, nil
 	}
+}
+
+// prefixRetryOvertakes: a pre-fix (after-stage) history whose tickets are
+// reserved out of call order but whose client-visible outcome is fine:
+// the client re-sends A while A is staging, the retry's stage_write
+// resolves first, so the retry reserves, is decided and appended first,
+// and A is then answered as its duplicate. The black box sees nothing
+// wrong; idemcheck validate rejects it at A's ReserveTicket
+// (TicketOrderIsCallOrder).
+func prefixRetryOvertakes() (history.History, error) {
+	s := newScript("Ok", "", "pre-fix ordering, harmless outcome: a retry of A overtakes A in ticket order and is appended first, A is answered as its duplicate with the same offset; only the white box (validate: TicketOrderIsCallOrder at A's ReserveTicket) sees the reordering")
+	s.h.Header.TicketOrder = "after-stage"
+	call := func() int64 {
+		op := s.next
+		s.next++
+		s.e(history.Event{Kind: history.Replicate, Op: op, Client: 1, Partition: "p0", PID: 1, First: 0, Last: 0})
+		s.k(history.StageWriteStart, op)
+		return op
+	}
+	a := call()
+	a2 := call()
+	s.ok(history.StageWriteDone, a2)
+	s.k(history.ReserveTicket, a2)
+	s.ok(history.StageWriteDone, a)
+	s.k(history.ReserveTicket, a)
+	s.ok(history.UploadDone, a2)
+	s.ok(history.UploadDone, a)
+	s.decide(a2, history.Append, 0)
+	s.retOK(a2, 0)
+	s.decide(a, history.Duplicate, 0)
+	s.retOK(a, 0)
+	return s.h, nil
 }

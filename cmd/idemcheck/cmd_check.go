@@ -253,31 +253,40 @@ func (p *progressReporter) read(n int64, done bool) {
 	fmt.Fprintf(p.w, "idemcheck check: %s: %s %d events (%.0f events/s)\n", p.name, state, n, rate)
 }
 
-// readHistory reads a whole history from r, reporting progress.
-// It returns the history, the number of events and the line of the last
-// event.
-func readHistory(r io.Reader, name string, p *progressReporter) (history.History, int64, int, error) {
-	rd, err := history.NewReader(r, name)
+// progressReader counts the events read through it and reports
+// progress.
+type progressReader struct {
+	history.Reader
+	p *progressReporter
+	n int64
+}
+
+func (pr *progressReader) Next() (history.Event, error) {
+	e, err := pr.Reader.Next()
+	if err == nil {
+		pr.n++
+		if pr.n&0xffff == 0 {
+			pr.p.read(pr.n, false)
+		}
+	}
+	return e, err
+}
+
+// reread reads the whole history of a checked input again: from the
+// named file, or from the spool of stdin.
+func reread(name, display string, spool *os.File) (history.History, error) {
+	if spool != nil {
+		if _, err := spool.Seek(0, io.SeekStart); err != nil {
+			return history.History{}, fmt.Errorf("%s: spool: %w", display, err)
+		}
+		return history.Decode(spool, display)
+	}
+	f, err := os.Open(name)
 	if err != nil {
-		return history.History{}, 0, 0, err
+		return history.History{}, fmt.Errorf("%s: %w", display, unwrapPathError(err))
 	}
-	h := history.History{Header: rd.Header()}
-	var n int64
-	for {
-		e, err := rd.Next()
-		if err == io.EOF {
-			p.read(n, true)
-			return h, n, rd.Line(), nil
-		}
-		if err != nil {
-			return history.History{}, n, rd.Line(), err
-		}
-		n++
-		h.Events = append(h.Events, e)
-		if n&0xffff == 0 {
-			p.read(n, false)
-		}
-	}
+	defer f.Close()
+	return history.Decode(f, display)
 }
 
 // checkOne checks one input and prints its human report unless f.json.
@@ -297,21 +306,48 @@ func checkOne(env *cmdEnv, name string, f checkFlags, htmlPath string, progress,
 	}
 	defer closeFn()
 	rep.File = display
+	// The check streams; the whole history is read into memory only
+	// when a witness or a picture needs it, from the file again or, for
+	// stdin, from a spool file on disk.
+	needHistory := !f.noShrink || f.html != "" || f.witness != ""
+	var spool *os.File
+	if name == "-" && needHistory {
+		spool, err = os.CreateTemp("", "idemcheck-stdin-*.history")
+		if err != nil {
+			return fail(fmt.Errorf("%s: spool: %w", display, err))
+		}
+		defer func() {
+			spool.Close()
+			os.Remove(spool.Name())
+		}()
+		r = io.TeeReader(r, spool)
+	}
 	p := &progressReporter{w: env.stderr, on: progress, name: display, start: start, last: start}
-	h, n, lastLine, err := readHistory(r, display, p)
-	rep.Events = n
+	rd, err := history.NewReader(r, display)
 	if err != nil {
 		return fail(err)
 	}
+	pr := &progressReader{Reader: rd, p: p}
 	opts := checker.Options{Timeout: f.timeout, NoCallOrder: f.noCallOrder, Workers: f.workers}
-	if progress {
-		fmt.Fprintf(env.stderr, "idemcheck check: %s: checking\n", display)
-	}
-	res := checker.Check(h, opts)
-	if res.Err != nil {
+	res, err := checker.CheckReader(pr, opts)
+	rep.Events = pr.n
+	if err != nil {
+		var se *history.SyntaxError
+		if errors.As(err, &se) || res.Err == nil {
+			return fail(err)
+		}
 		// The reader has checked every event; what is left (no
 		// operations at all) concerns the file as a whole, up to its end.
-		return fail(fmt.Errorf("%s:%d: %w", display, max(lastLine, 1), res.Err))
+		return fail(fmt.Errorf("%s:%d: %w", display, max(rd.Line(), 1), res.Err))
+	}
+	p.read(pr.n, true)
+	n := pr.n
+	var h history.History
+	if needHistory && (res.Verdict == checker.Illegal || f.html != "") {
+		h, err = reread(name, display, spool)
+		if err != nil {
+			return fail(err)
+		}
 	}
 	if progress {
 		el := time.Since(start).Seconds()
