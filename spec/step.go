@@ -471,7 +471,14 @@ func (p *Producer) recordAppend(o *Op) uint8 {
 	if f <= p.AppPrefix {
 		p.AppPrefix = max(p.AppPrefix, l+1)
 	} else {
-		p.AppAbove = append(p.AppAbove, Range{f, l})
+		// Keep the ranges sorted, so equal summaries encode equally.
+		i := 0
+		for i < len(p.AppAbove) && p.AppAbove[i].First < f {
+			i++
+		}
+		p.AppAbove = append(p.AppAbove, Range{})
+		copy(p.AppAbove[i+1:], p.AppAbove[i:])
+		p.AppAbove[i] = Range{f, l}
 	}
 	// Absorb ranges the prefix now reaches.
 	for changed := true; changed; {

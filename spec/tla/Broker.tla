@@ -1,0 +1,429 @@
+------------------------------- MODULE Broker -------------------------------
+(***************************************************************************)
+(* One partition of Redpanda's cloud-topics produce path, as far as the    *)
+(* idempotent producer is concerned (redpanda PR #30429 and the bugs       *)
+(* around it; see DOMAIN.md).                                              *)
+(*                                                                         *)
+(* A producer (the Kafka client) calls replicate() for each record batch   *)
+(* of its sequence.  Inside the broker every call goes through            *)
+(*                                                                         *)
+(*   Replicate -> ReserveTicket -> StageWriteStart -> StageWriteDone       *)
+(*     -> UploadDone -> RedeemTicket -> FenceEpoch -> Decide               *)
+(*     -> ReleaseTicket -> Return                                          *)
+(*                                                                         *)
+(* stage_write and the L0 upload are asynchronous and complete in any      *)
+(* order; the per-producer ticket queue (producer_queue) is what restores  *)
+(* the call order before rm_stm decides.  With TicketOrder = "after-stage" *)
+(* (the code before the fix) the ticket is reserved only when stage_write *)
+(* resolves, so a later call can take an earlier ticket.                   *)
+(*                                                                         *)
+(* The action names are the event kinds of the project's histories and    *)
+(* the action names of the Go twin (package spec); a Go test keeps the     *)
+(* three sets equal.  The Go twin has the same variables (spec.State) so   *)
+(* that TLC and the Go model checker count the same distinct states.      *)
+(***************************************************************************)
+EXTENDS Naturals, Integers, Sequences, FiniteSets
+
+CONSTANTS
+    TicketOrder,     \* "before-stage" (the fix) or "after-stage" (pre-fix)
+    Producers,       \* producer ids are 1..Producers
+    Batches,         \* new batches each producer sends; batch i of an epoch has sequences [i,i]
+    KnownProducers,  \* TRUE: rm_stm knows every producer at the start (empty window)
+    StageFailure,    \* stage_write may fail
+    UploadFailure,   \* the L0 upload may fail
+    FenceFailure,    \* fence_epoch may fail
+    ClientTimeout,   \* the client may give up on a call (Return "unknown")
+    MaxRetries,      \* retries per producer (0: off)
+    MaxEvictions,    \* EvictProducer steps (0: off)
+    MaxEpochBumps,   \* BumpEpoch steps (0: off)
+    MaxTermChanges,  \* ChangeTerm steps (0: off)
+    Window,          \* finished requests rm_stm remembers per producer (5)
+    Bug              \* "none" or an injected bug: "release-before-decide",
+                     \* "dup-latest-offset", "leak-ticket"
+
+ASSUME TicketOrder \in {"before-stage", "after-stage"}
+ASSUME Bug \in {"none", "release-before-decide", "dup-latest-offset", "leak-ticket"}
+ASSUME Window >= 1
+
+MaxInt32 == 2147483647
+Pids == 1..Producers
+MaxOps == Producers * (Batches + MaxRetries)
+Max(a, b) == IF a >= b THEN a ELSE b
+
+Appends == {"append", "append_unknown"}
+WithOffset == {"append", "append_unknown", "duplicate", "duplicate_inflight"}
+
+VARIABLES
+    term,        \* the partition's raft term
+    nextOffset,  \* the offset the next append takes
+    lastOp,      \* the highest op id called (op ids are 1..lastOp, in call order)
+    sync,        \* the op inside its synchronous replicate() prologue, 0 if none
+    env,         \* [evictions, epochBumps, termChanges]: environment budget used
+    client,      \* client[p]: [epoch, nextSeq, sent, retries]
+    rm,          \* rm[p]: rm_stm's idempotency state [known, epoch, window]
+    queue,       \* queue[p]: op ids holding a ticket, in reservation order
+    hist,        \* hist[p]: history summaries the invariants read (see below)
+    ops,         \* ops[o]: the state of call o
+    log          \* the appended batches, in offset order
+
+vars == <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, ops, log>>
+
+(* hist[p] holds the highest op id of p that reserved a ticket (maxTicket) *)
+(* and that was decided (maxDecide), and the sequences appended in the    *)
+(* latest appended epoch: every sequence below prefix, and the ranges in  *)
+(* above (has = FALSE until the first append).                            *)
+
+NoHist == [maxTicket |-> 0, maxDecide |-> 0, has |-> FALSE, epoch |-> 0,
+           maxLast |-> 0, prefix |-> 0, above |-> {}]
+
+Init ==
+    /\ term = 1
+    /\ nextOffset = 0
+    /\ lastOp = 0
+    /\ sync = 0
+    /\ env = [evictions |-> 0, epochBumps |-> 0, termChanges |-> 0]
+    /\ client = [p \in Pids |-> [epoch |-> 0, nextSeq |-> 0, sent |-> 0, retries |-> 0]]
+    /\ rm = [p \in Pids |-> [known |-> KnownProducers, epoch |-> 0, window |-> << >>]]
+    /\ queue = [p \in Pids |-> << >>]
+    /\ hist = [p \in Pids |-> NoHist]
+    /\ ops = << >>
+    /\ log = << >>
+
+-----------------------------------------------------------------------------
+(* Helpers *)
+
+Ops == DOMAIN ops
+Holds(o) == ops[o].reserved /\ ~ops[o].released
+Leak(o) == ops[o].phase = "failed" /\ Bug = "leak-ticket"
+Remove(s, x) == SelectSeq(s, LAMBDA y : y # x)
+SetOp(o, r) == ops' = [ops EXCEPT ![o] = r]
+Free == sync = 0   \* no replicate() prologue is running
+
+\* The Return a finished call owes its client.
+Outcome(o) ==
+    IF ops[o].phase = "failed" THEN [res |-> "error", code |-> 7, offset |-> 0]
+    ELSE IF ops[o].decision \in WithOffset THEN [res |-> "ok", code |-> 0, offset |-> ops[o].offset]
+    ELSE IF ops[o].decision = "invalid_request" THEN [res |-> "error", code |-> 42, offset |-> 0]
+    ELSE [res |-> "error", code |-> 45, offset |-> 0]
+
+(* rm_stm's decision (DOMAIN.md §3): reset on a higher epoch, the skip    *)
+(* path for an unknown producer with first > 0, the exact duplicate match *)
+(* in the window (epoch ignored), then the sequence check.               *)
+EffWindow(o) ==
+    LET p == ops[o].pid IN
+    IF rm[p].known /\ ops[o].epoch <= rm[p].epoch THEN rm[p].window ELSE << >>
+
+DupIdx(o) ==
+    LET w == EffWindow(o) IN
+    {i \in DOMAIN w : w[i].first = ops[o].first /\ w[i].last = ops[o].last}
+
+Decision(o) ==
+    LET w == EffWindow(o)
+        op == ops[o]
+    IN CASE op.first > op.last -> "invalid_request"
+         [] ~rm[op.pid].known /\ op.first > 0 -> "append_unknown"
+         [] DupIdx(o) # {} -> "duplicate"
+         [] w = << >> -> IF op.first = 0 THEN "append" ELSE "out_of_order"
+         [] w[Len(w)].last + 1 = op.first \/ (w[Len(w)].last = MaxInt32 /\ op.first = 0) -> "append"
+         [] OTHER -> "out_of_order"
+
+DecisionOffset(o) ==
+    LET w == EffWindow(o)
+        d == Decision(o)
+    IN IF d \in Appends THEN nextOffset
+       ELSE IF d = "duplicate"
+            THEN IF Bug = "dup-latest-offset" THEN w[Len(w)].offset
+                 ELSE LET i == CHOOSE i \in DupIdx(o) : \A j \in DupIdx(o) : j <= i IN w[i].offset
+       ELSE 0
+
+\* rm_stm's state for o's producer after deciding d at offset off.
+NewRM(o, d, off) ==
+    LET p == ops[o].pid
+        r0 == IF ~rm[p].known \/ ops[o].epoch > rm[p].epoch
+              THEN [known |-> TRUE, epoch |-> ops[o].epoch, window |-> << >>]
+              ELSE rm[p]
+        r1 == IF d = "append_unknown" THEN [r0 EXCEPT !.window = << >>] ELSE r0
+        req == [epoch |-> ops[o].epoch, first |-> ops[o].first, last |-> ops[o].last, offset |-> off]
+        full == IF Len(r1.window) >= Window
+                THEN SubSeq(r1.window, Len(r1.window) - Window + 2, Len(r1.window))
+                ELSE r1.window
+    IN IF d \in Appends THEN [r1 EXCEPT !.window = Append(full, req)] ELSE r1
+
+(* The appended-sequence summary. *)
+Overlaps(h, f, l) == f < h.prefix \/ \E r \in h.above : f <= r[2] /\ r[1] <= l
+
+\* o is next in its producer's sequence: every earlier sequence of its
+\* epoch is in the log and its own are not.
+NextInSequence(o) ==
+    LET h == hist[ops[o].pid]
+        op == ops[o]
+    IN IF ~h.has \/ op.epoch > h.epoch THEN op.first = 0
+       ELSE IF op.epoch < h.epoch THEN FALSE
+       ELSE op.first = h.prefix /\ ~Overlaps(h, op.first, op.last)
+
+\* The invariants an append of o breaks.
+AppendFlags(o) ==
+    LET h == hist[ops[o].pid]
+        op == ops[o]
+    IN IF ~h.has \/ op.epoch > h.epoch THEN {}
+       ELSE IF op.epoch < h.epoch THEN {"ContiguousAppends"}
+       ELSE IF h.maxLast = MaxInt32 /\ op.first = 0 THEN {}
+       ELSE IF Overlaps(h, op.first, op.last) THEN {"NoDuplicateAppend"}
+       ELSE IF op.first # h.maxLast + 1 THEN {"ContiguousAppends"}
+       ELSE {}
+
+RECURSIVE Absorb(_, _)
+Absorb(pre, ab) ==
+    IF \E r \in ab : r[1] <= pre
+    THEN LET r == CHOOSE r \in ab : r[1] <= pre IN Absorb(Max(pre, r[2] + 1), ab \ {r})
+    ELSE <<pre, ab>>
+
+\* The summary after an append of o (an older epoch leaves it alone).
+AppendHist(h, op) ==
+    IF h.has /\ op.epoch < h.epoch THEN h
+    ELSE LET reset == ~h.has \/ op.epoch > h.epoch \/ (h.maxLast = MaxInt32 /\ op.first = 0)
+             b == IF reset THEN [h EXCEPT !.has = TRUE, !.epoch = op.epoch, !.maxLast = -1,
+                                          !.prefix = 0, !.above = {}]
+                  ELSE h
+             into == op.first <= b.prefix
+             pa == Absorb(IF into THEN Max(b.prefix, op.last + 1) ELSE b.prefix,
+                          IF into THEN b.above ELSE b.above \cup {<<op.first, op.last>>})
+         IN [b EXCEPT !.maxLast = Max(b.maxLast, op.last), !.prefix = pa[1], !.above = pa[2]]
+
+-----------------------------------------------------------------------------
+(* Actions of one call.  Each is named after the event kind it records.   *)
+
+\* The client calls replicate(pid, epoch, [f, l]) (any batch: the bounded
+\* model's choice is in Replicate below; TraceBroker uses this directly).
+ReplicateBatch(p, e, f, l) ==
+    LET new == e = client[p].epoch /\ f = client[p].nextSeq
+        same(x) == ops[x].pid = p /\ ops[x].epoch = e /\ ops[x].first = f /\ ops[x].last = l
+        match == {x \in Ops : same(x)}
+        latest == CHOOSE x \in match : \A y \in match : y <= x
+        o == lastOp + 1
+        rec == [pid |-> p, epoch |-> e, first |-> f, last |-> l, phase |-> "called",
+                reserved |-> FALSE, released |-> FALSE, returned |-> "no", retried |-> FALSE,
+                term |-> 0, decision |-> "none", offset |-> 0, flags |-> {}]
+        old == IF ~new /\ match # {} THEN [ops EXCEPT ![latest].retried = TRUE] ELSE ops
+    IN /\ Free
+       /\ client' = [client EXCEPT ![p] =
+             IF new THEN [@ EXCEPT !.sent = @ + 1, !.nextSeq = IF l < MaxInt32 THEN l + 1 ELSE 0]
+             ELSE [@ EXCEPT !.retries = @ + 1]]
+       /\ ops' = Append(old, rec)
+       /\ lastOp' = o
+       /\ sync' = o
+       /\ UNCHANGED <<term, nextOffset, env, rm, queue, hist, log>>
+
+\* Replicate: a new batch, or a retry of a call that failed or timed out.
+Replicate(p) ==
+    \/ /\ client[p].sent < Batches
+       /\ ReplicateBatch(p, client[p].epoch, client[p].nextSeq, client[p].nextSeq)
+    \/ /\ client[p].retries < MaxRetries
+       /\ \E o \in Ops :
+            /\ ops[o].pid = p /\ ~ops[o].retried /\ ops[o].epoch = client[p].epoch
+            /\ ops[o].returned # "no"
+            /\ ~(ops[o].returned = "yes" /\ Outcome(o).res = "ok")
+            /\ ReplicateBatch(p, ops[o].epoch, ops[o].first, ops[o].last)
+
+\* ReserveTicket: inside replicate() (before-stage) or when stage_write
+\* resolves (after-stage).  A ticket reserved after a later call's breaks
+\* TicketOrderIsCallOrder.
+ReserveTicket(o) ==
+    LET p == ops[o].pid IN
+    /\ sync \in {0, o}
+    /\ ~ops[o].reserved
+    /\ ops[o].phase = IF TicketOrder = "before-stage" THEN "called" ELSE "staged"
+    /\ queue' = [queue EXCEPT ![p] = Append(@, o)]
+    /\ SetOp(o, [ops[o] EXCEPT !.reserved = TRUE,
+                   !.flags = IF o < hist[p].maxTicket THEN @ \cup {"TicketOrderIsCallOrder"} ELSE @])
+    /\ hist' = [hist EXCEPT ![p].maxTicket = Max(@, o)]
+    /\ UNCHANGED <<term, nextOffset, lastOp, sync, env, client, rm, log>>
+
+StageWriteStart(o) ==
+    /\ sync = o
+    /\ ops[o].phase = "called"
+    /\ TicketOrder = "before-stage" => ops[o].reserved
+    /\ SetOp(o, [ops[o] EXCEPT !.phase = "staging"])
+    /\ sync' = 0
+    /\ UNCHANGED <<term, nextOffset, lastOp, env, client, rm, queue, hist, log>>
+
+StageWriteDone(o) ==
+    /\ Free
+    /\ ops[o].phase = "staging"
+    /\ \E ok \in IF StageFailure THEN BOOLEAN ELSE {TRUE} :
+          SetOp(o, [ops[o] EXCEPT !.phase = IF ok THEN "staged" ELSE "failed"])
+    /\ UNCHANGED <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, log>>
+
+UploadDone(o) ==
+    /\ Free
+    /\ ops[o].phase = "staged"
+    /\ ops[o].reserved
+    /\ \E ok \in IF UploadFailure THEN BOOLEAN ELSE {TRUE} :
+          SetOp(o, [ops[o] EXCEPT !.phase = IF ok THEN "uploaded" ELSE "failed"])
+    /\ UNCHANGED <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, log>>
+
+\* RedeemTicket: the ticket is the head of its producer's queue.
+RedeemTicket(o) ==
+    /\ Free
+    /\ ops[o].phase = "uploaded"
+    /\ Holds(o)
+    /\ Head(queue[ops[o].pid]) = o
+    /\ SetOp(o, [ops[o] EXCEPT !.phase = "redeemed"])
+    /\ UNCHANGED <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, log>>
+
+FenceEpoch(o) ==
+    /\ Free
+    /\ ops[o].phase = "redeemed"
+    /\ \E ok \in IF FenceFailure THEN BOOLEAN ELSE {TRUE} :
+          SetOp(o, [ops[o] EXCEPT !.phase = IF ok THEN "fenced" ELSE "failed", !.term = term])
+    /\ UNCHANGED <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, log>>
+
+\* Decide: rm_stm decides in the term of the fence; an append takes the
+\* next offset.
+Decide(o) ==
+    LET p == ops[o].pid
+        d == Decision(o)
+        off == DecisionOffset(o)
+        flags == ops[o].flags
+                 \cup (IF o < hist[p].maxDecide THEN {"DecideInCallOrder"} ELSE {})
+                 \cup (IF d = "out_of_order" /\ NextInSequence(o) THEN {"NoSpuriousOutOfOrder"} ELSE {})
+                 \cup (IF d \in Appends THEN AppendFlags(o) ELSE {})
+        h1 == [hist[p] EXCEPT !.maxDecide = Max(@, o)]
+    IN
+    /\ Free
+    /\ ops[o].phase = "fenced"
+    /\ ~ops[o].released \/ Bug = "release-before-decide"
+    /\ ops[o].term = term
+    /\ SetOp(o, [ops[o] EXCEPT !.phase = "decided", !.decision = d, !.offset = off, !.flags = flags])
+    /\ rm' = [rm EXCEPT ![p] = NewRM(o, d, off)]
+    /\ hist' = [hist EXCEPT ![p] = IF d \in Appends THEN AppendHist(h1, ops[o]) ELSE h1]
+    /\ IF d \in Appends
+       THEN /\ log' = Append(log, [offset |-> off, pid |-> p, epoch |-> ops[o].epoch,
+                                   first |-> ops[o].first, last |-> ops[o].last])
+            /\ nextOffset' = off + 1
+       ELSE UNCHANGED <<log, nextOffset>>
+    /\ UNCHANGED <<term, lastOp, sync, env, client, queue>>
+
+\* ReleaseTicket: after the decision, after a failure, or when the term
+\* changed under a fenced call (which then fails).
+ReleaseTicket(o) ==
+    /\ Free
+    /\ Holds(o)
+    /\ \/ ops[o].phase \in {"decided", "failed"} /\ ~Leak(o)
+       \/ ops[o].phase = "fenced" /\ ops[o].term # term
+       \/ ops[o].phase = "redeemed" /\ Bug = "release-before-decide"
+    /\ queue' = [queue EXCEPT ![ops[o].pid] = Remove(@, o)]
+    /\ SetOp(o, [ops[o] EXCEPT !.released = TRUE,
+                   !.phase = IF @ = "fenced" /\ ops[o].term # term THEN "failed" ELSE @])
+    /\ UNCHANGED <<term, nextOffset, lastOp, sync, env, client, rm, hist, log>>
+
+\* The call returns its outcome to the client (the fair part of Return).
+ReturnResult(o) ==
+    /\ Free
+    /\ ops[o].returned = "no"
+    /\ ops[o].phase \in {"decided", "failed"}
+    /\ ~Holds(o) \/ Leak(o)
+    /\ SetOp(o, [ops[o] EXCEPT !.returned = "yes"])
+    /\ UNCHANGED <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, log>>
+
+\* The client gives up (Return "unknown"); the request goes on inside.
+ReturnUnknown(o) ==
+    /\ Free
+    /\ ClientTimeout
+    /\ ops[o].returned = "no"
+    /\ SetOp(o, [ops[o] EXCEPT !.returned = "unknown"])
+    /\ UNCHANGED <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, log>>
+
+Return(o) == ReturnResult(o) \/ ReturnUnknown(o)
+
+-----------------------------------------------------------------------------
+(* Environment actions. *)
+
+\* EvictProducer: rm_stm forgets an idle producer (DOMAIN.md §3).
+EvictProducer(p) ==
+    /\ Free
+    /\ env.evictions < MaxEvictions
+    /\ rm[p].known
+    /\ rm' = [rm EXCEPT ![p] = [known |-> FALSE, epoch |-> 0, window |-> << >>]]
+    /\ env' = [env EXCEPT !.evictions = @ + 1]
+    /\ UNCHANGED <<term, nextOffset, lastOp, sync, client, queue, hist, ops, log>>
+
+\* BumpEpoch: the client moves to a new epoch and restarts its sequence.
+BumpEpoch(p) ==
+    /\ Free
+    /\ env.epochBumps < MaxEpochBumps
+    /\ client' = [client EXCEPT ![p] = [@ EXCEPT !.epoch = @ + 1, !.nextSeq = 0]]
+    /\ env' = [env EXCEPT !.epochBumps = @ + 1]
+    /\ UNCHANGED <<term, nextOffset, lastOp, sync, rm, queue, hist, ops, log>>
+
+\* ChangeTerm: a leadership change; fenced calls of the old term fail.
+ChangeTerm ==
+    /\ Free
+    /\ env.termChanges < MaxTermChanges
+    /\ term' = term + 1
+    /\ env' = [env EXCEPT !.termChanges = @ + 1]
+    /\ UNCHANGED <<nextOffset, lastOp, sync, client, rm, queue, hist, ops, log>>
+
+-----------------------------------------------------------------------------
+
+Next ==
+    \/ \E p \in Pids : Replicate(p)
+    \/ \E o \in Ops : ReserveTicket(o)
+    \/ \E o \in Ops : StageWriteStart(o)
+    \/ \E o \in Ops : StageWriteDone(o)
+    \/ \E o \in Ops : UploadDone(o)
+    \/ \E o \in Ops : RedeemTicket(o)
+    \/ \E o \in Ops : FenceEpoch(o)
+    \/ \E o \in Ops : Decide(o)
+    \/ \E o \in Ops : ReleaseTicket(o)
+    \/ \E o \in Ops : Return(o)
+    \/ \E p \in Pids : EvictProducer(p)
+    \/ \E p \in Pids : BumpEpoch(p)
+    \/ ChangeTerm
+
+\* The broker's own steps of call o: weakly fair.  The client's calls, its
+\* timeouts and the environment are not.
+BrokerStep(o) ==
+    /\ o \in Ops
+    /\ \/ ReserveTicket(o) \/ StageWriteStart(o) \/ StageWriteDone(o) \/ UploadDone(o)
+       \/ RedeemTicket(o) \/ FenceEpoch(o) \/ Decide(o) \/ ReleaseTicket(o) \/ ReturnResult(o)
+
+Fairness == \A o \in 1..MaxOps : WF_vars(BrokerStep(o))
+
+Spec == Init /\ [][Next]_vars /\ Fairness
+
+-----------------------------------------------------------------------------
+(* Invariants.  The order invariants read history variables the actions   *)
+(* keep: flags records, per call, which invariant its step broke.         *)
+
+Broke(name) == \E o \in Ops : name \in ops[o].flags
+
+\* For every producer, tickets are reserved in the order in which replicate() was called.
+TicketOrderIsCallOrder == ~Broke("TicketOrderIsCallOrder")
+
+\* For every producer, rm_stm decides the requests in the order in which replicate() was called.
+DecideInCallOrder == ~Broke("DecideInCallOrder")
+
+\* No batch that is next in its producer's sequence is rejected with OUT_OF_ORDER_SEQUENCE_NUMBER.
+NoSpuriousOutOfOrder == ~Broke("NoSpuriousOutOfOrder")
+
+\* Within an epoch each producer's appended ranges are contiguous and increasing, and epochs never go back.
+ContiguousAppends == ~Broke("ContiguousAppends")
+
+\* No sequence number of a producer's epoch is appended twice.
+NoDuplicateAppend == ~Broke("NoDuplicateAppend")
+
+\* Every batch acknowledged with an offset is in the log at that offset (a duplicate gets the original's offset).
+AckedInLog ==
+    \A o \in Ops :
+        (ops[o].returned = "yes" /\ Outcome(o).res = "ok") =>
+            \E i \in DOMAIN log :
+                /\ log[i].offset = ops[o].offset
+                /\ log[i].pid = ops[o].pid /\ log[i].epoch = ops[o].epoch
+                /\ log[i].first = ops[o].first /\ log[i].last = ops[o].last
+
+\* Every call eventually returns to its client (under Fairness).
+EveryCallReturns ==
+    \A o \in 1..MaxOps : (o \in Ops) ~> (o \in Ops /\ ops[o].returned # "no")
+
+=============================================================================
