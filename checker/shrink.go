@@ -19,11 +19,12 @@ func Shrink(h history.History, opts Options) history.History {
 		return h
 	}
 	v := res.Violations[0]
+	base := h
 	still := func(ids []int64) bool {
 		if len(ids) == 0 {
 			return false
 		}
-		r := Check(subHistory(h, ids), opts)
+		r := Check(subHistory(base, ids), opts)
 		for _, w := range r.Violations {
 			if w.Name == v.Name {
 				return true
@@ -37,7 +38,9 @@ func Shrink(h history.History, opts Options) history.History {
 		all[i] = o.Op
 	}
 	// Start from the violating producer (and the other operations the
-	// violation names) when that is enough.
+	// violation names) when that is enough, and within it from a window
+	// around the operations the violation names: on a big history each
+	// test then checks a few operations, not the whole file.
 	var focus []int64
 	for _, o := range ops {
 		if (o.Partition == v.Partition && o.PID == v.PID) || inOps(v.Ops, o.Op) {
@@ -45,11 +48,38 @@ func Shrink(h history.History, opts Options) history.History {
 		}
 	}
 	ids := all
-	if len(focus) < len(all) && still(focus) {
-		ids = focus
+	if len(focus) < len(all) {
+		base = subHistory(h, focus)
+		if still(focus) {
+			ids = focus
+		} else {
+			base = h
+		}
+	}
+	if w := window(ids, v.Ops); len(w) < len(ids) && still(w) {
+		ids = w
 	}
 	ids = ddmin(ids, still)
-	return subHistory(h, ids)
+	return subHistory(base, ids)
+}
+
+// shrinkWindow is how many operations before the first one a violation
+// names the first cut of [Shrink] keeps.
+const shrinkWindow = 64
+
+// window returns the ids (sorted) from shrinkWindow before the first of
+// named to the last of named.
+func window(ids []int64, named []Operation) []int64 {
+	if len(named) == 0 {
+		return ids
+	}
+	lo, hi := named[0].Op, named[0].Op
+	for _, o := range named {
+		lo, hi = min(lo, o.Op), max(hi, o.Op)
+	}
+	i := sort.Search(len(ids), func(i int) bool { return ids[i] >= lo })
+	j := sort.Search(len(ids), func(j int) bool { return ids[j] > hi })
+	return ids[max(0, i-shrinkWindow):j]
 }
 
 func inOps(ops []Operation, id int64) bool {
