@@ -371,6 +371,17 @@ func (f *Frontend) Redeemable() []int64 {
 	return ids
 }
 
+// waitingOps returns the ops waiting for their ticket, ready or not, in
+// op order.
+func (f *Frontend) waitingOps() []int64 {
+	ids := make([]int64, 0, len(f.waiting))
+	for id := range f.waiting {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	return ids
+}
+
 // CanRedeem reports whether [Frontend.Redeem] is enabled for op.
 func (f *Frontend) CanRedeem(op int64) bool {
 	o, ok := f.ops[op]
@@ -489,6 +500,23 @@ func (f *Frontend) finish(o *operation, r Result) {
 			f.finish(w, r)
 		}
 	}
+}
+
+// Abort is the request's abort signal firing while op waits for its
+// ticket (Redpanda's redeem(as)): the wait fails and the ticket is
+// released, so a later request of the same producer can overtake op,
+// which finishes with [Timeout] without reaching the idempotency rules
+// (DOMAIN.md §6.3, a bug class). It records ReleaseTicket and the Return.
+func (f *Frontend) Abort(op int64) error {
+	o, err := f.op(op, PhaseRedeem)
+	if err != nil {
+		return err
+	}
+	delete(f.waiting, op)
+	_ = o.ticket.Abort() // always ErrAborted: the wait failed
+	f.recordOp(history.ReleaseTicket, o)
+	f.finish(o, Result{Err: Timeout})
+	return nil
 }
 
 // Timeout is the client giving up on op (a request timeout or a dropped

@@ -67,7 +67,8 @@ func (e *ReplayError) Unwrap() error { return e.Err }
 //     producer that block the op are redeemed first, lowest op first;
 //   - RedeemTicket and Decide (and a ReleaseTicket after a redeem) run
 //     the op's redeem at that point; its FenceEpoch result, if h has one,
-//     decides the fence;
+//     decides the fence; a ReleaseTicket of an op waiting for its ticket
+//     that h never redeems is the abort signal ([Frontend.Abort]);
 //   - ReserveTicket, StageWriteStart, FenceEpoch and the other
 //     ReleaseTickets are produced by the frontend itself and are skipped;
 //   - EvictProducer, BumpEpoch and ChangeTerm are environment steps.
@@ -97,7 +98,7 @@ func Replay(h history.History, opts ...Option) (history.History, error) {
 		return history.History{}, err
 	}
 	r := &replayer{f: f, dp: dp, fence: make(map[int64]bool), hasStage: make(map[int64]bool),
-		hasUpload: make(map[int64]bool), unknown: make(map[int64]bool)}
+		hasUpload: make(map[int64]bool), unknown: make(map[int64]bool), hasRedeem: make(map[int64]bool)}
 	for _, e := range h.Events {
 		switch e.Kind {
 		case history.Return:
@@ -108,6 +109,8 @@ func Replay(h history.History, opts ...Option) (history.History, error) {
 			r.hasStage[e.Op] = true
 		case history.UploadDone:
 			r.hasUpload[e.Op] = true
+		case history.RedeemTicket, history.Decide:
+			r.hasRedeem[e.Op] = true
 		}
 	}
 	for i, e := range h.Events {
@@ -137,6 +140,7 @@ type replayer struct {
 	hasStage  map[int64]bool
 	hasUpload map[int64]bool
 	unknown   map[int64]bool // the op's Return in h is unknown
+	hasRedeem map[int64]bool // h redeems or decides the op
 }
 
 // timeoutFirst records the client timeout of an op whose Return in h is
@@ -233,6 +237,13 @@ func (r *replayer) step(e history.Event) error {
 		ph, ok := f.Phase(e.Op)
 		if !ok {
 			return fmt.Errorf("%w: op %d", ErrUnknownOp, e.Op)
+		}
+		if e.Kind == history.ReleaseTicket && ph == PhaseRedeem && !r.hasRedeem[e.Op] {
+			// Released while waiting, never redeemed: the abort signal.
+			if err := r.timeoutFirst(e.Op); err != nil {
+				return err
+			}
+			return f.Abort(e.Op)
 		}
 		switch ph {
 		case PhaseRedeem:

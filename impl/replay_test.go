@@ -88,6 +88,7 @@ func TestReplayFullHistory(t *testing.T) {
 	faults := DefaultFaults()
 	faults.Evict = 0.02
 	faults.BumpEpoch = 0.02
+	faults.Abort = 0.02
 	for _, order := range []TicketOrder{BeforeStage, AfterStage} {
 		for _, seed := range seedList(t, 100) {
 			rng, cfg := seedConfig(seed, order, faults)

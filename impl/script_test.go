@@ -28,6 +28,7 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of impl/t
 //	complete-upload op=N [fail]                 resolve an upload
 //	redeem op=N [fail]                          redeem a ready ticket (fail: the fence fails)
 //	timeout op=N                                client timeout (Return unknown)
+//	abort op=N                                  abort signal while op waits for its ticket
 //	evict partition=P pid=N                     evict an idle producer
 //	change-term partition=P                     next term
 //	bump-epoch pid=N epoch=E                    record an epoch bump
@@ -255,6 +256,13 @@ func (e *scriptEnv) handle(name string, a scriptArgs) (string, error) {
 			return "", err
 		}
 		err = s.Timeout(op)
+		return e.newEvents(), err
+	case "abort":
+		op, err := a.int("op", -1)
+		if err != nil {
+			return "", err
+		}
+		err = s.Abort(op)
 		return e.newEvents(), err
 	case "evict":
 		pid, err := a.int("pid", -1)

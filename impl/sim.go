@@ -71,6 +71,10 @@ type Faults struct {
 	// ChangeTerm is the probability that a step first moves a random
 	// partition to the next term.
 	ChangeTerm float64
+	// Abort is the probability that a step first fires the abort signal of
+	// a random request waiting for its ticket ([Frontend.Abort]; a bug
+	// class, off in [DefaultFaults]).
+	Abort float64
 	// BumpEpoch is the probability that a step first makes a random client
 	// with no attempt outstanding bump its epoch (see [Sim.BumpEpoch]).
 	BumpEpoch float64
@@ -222,6 +226,16 @@ func (s *Sim) BumpEpoch(id int) error {
 	return nil
 }
 
+// Abort fires the abort signal of op while it waits for its ticket (see
+// [Frontend.Abort]); a client that owns op sees REQUEST_TIMED_OUT.
+func (s *Sim) Abort(op int64) error {
+	if err := s.f.Abort(op); err != nil {
+		return err
+	}
+	s.dispatch()
+	return s.f.Err()
+}
+
 // Pending returns the steps the Sim can take now, in a fixed order:
 // stage_writes and uploads in start order, redeemable tickets in op order,
 // client sends by client and partition, then client timeouts in op order.
@@ -370,8 +384,8 @@ func (s *Sim) dispatch() {
 
 // Step takes one random step: with probability faults.Timeout a client
 // timeout (if one is pending), otherwise a uniformly chosen other pending
-// item whose failure is drawn from faults; before it, an eviction or a
-// term change may happen. It reports false when nothing but timeouts is
+// item whose failure is drawn from faults; before it, an eviction, a term
+// change, an abort or an epoch bump may happen. It reports false when nothing but timeouts is
 // pending (the run is over).
 func (s *Sim) Step(rng *rand.Rand, faults Faults) (bool, error) {
 	items := s.Pending()
@@ -397,6 +411,13 @@ func (s *Sim) Step(rng *rand.Rand, faults Faults) (bool, error) {
 			}
 		}
 	}
+	if faults.Abort > 0 && rng.Float64() < faults.Abort {
+		if waiting := s.f.waitingOps(); len(waiting) > 0 {
+			if err := s.Abort(waiting[rng.IntN(len(waiting))]); err != nil {
+				return false, err
+			}
+		}
+	}
 	if faults.BumpEpoch > 0 && rng.Float64() < faults.BumpEpoch {
 		var idle []*Client
 		for _, c := range s.clients {
@@ -409,6 +430,19 @@ func (s *Sim) Step(rng *rand.Rand, faults Faults) (bool, error) {
 				return false, err
 			}
 		}
+	}
+	// The environment steps may have changed what is pending (an abort
+	// finishes a request).
+	timeouts, others = timeouts[:0], others[:0]
+	for _, it := range s.Pending() {
+		if it.Kind == TimeoutItem {
+			timeouts = append(timeouts, it)
+		} else {
+			others = append(others, it)
+		}
+	}
+	if len(others) == 0 {
+		return true, nil
 	}
 	var it Item
 	if len(timeouts) > 0 && faults.Timeout > 0 && rng.Float64() < faults.Timeout {

@@ -125,6 +125,41 @@ func TestRandomWorkloadEpochBumps(t *testing.T) {
 	}
 }
 
+// TestRandomWorkloadAborts adds the abort signal of requests waiting for
+// their ticket (DOMAIN.md §6.3) to fixed-ordering workloads. The
+// implementation's own invariants hold (an aborted request never reaches
+// the idempotency rules), while the early release lets later batches
+// overtake: some seeds lose a batch with OUT_OF_ORDER_SEQUENCE_NUMBER, the
+// symptom the checker must explain.
+func TestRandomWorkloadAborts(t *testing.T) {
+	faults := Faults{Abort: 0.05}
+	seeds := seedList(t, 300)
+	losses := 0
+	for _, seed := range seeds {
+		rng, cfg := seedConfig(seed, BeforeStage, faults)
+		s, err := RunWorkload(rng, cfg)
+		if err != nil {
+			t.Fatalf("seed %d: %v", seed, err)
+		}
+		if err := CheckSanity(s.History()); err != nil {
+			t.Fatalf("seed %d (rerun with -seed %d): %v", seed, seed, err)
+		}
+		if err := checkQuiescent(s); err != nil {
+			t.Fatalf("seed %d (rerun with -seed %d): %v", seed, seed, err)
+		}
+		for _, o := range s.Outcomes() {
+			if o.State == Lost && o.Error == history.OutOfOrderSequenceNumber {
+				losses++
+				break
+			}
+		}
+	}
+	t.Logf("aborts: %d/%d seeds lose a batch with OOOSN", losses, len(seeds))
+	if len(seeds) >= 100 && losses == 0 {
+		t.Error("aborts never made a batch lose its place")
+	}
+}
+
 // TestRandomWorkloadPrefixDetects checks that the same random workloads
 // expose the pre-fix ordering: some seeds break TicketOrderIsCallOrder or
 // DecideInCallOrder, and some lose a batch with OUT_OF_ORDER_SEQUENCE_NUMBER.
