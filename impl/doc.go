@@ -70,6 +70,18 @@
 // and random failures ([Faults]). [CheckSanity] checks the white-box
 // invariants the fixed ordering keeps.
 //
+// # Bug classes (DOMAIN.md §6)
+//
+// Reachable: the late ticket ([AfterStage], #30429); a failure before raft
+// frees the slot (failed stage_write, upload or fence: [Faults]); the
+// abort signal in redeem ([Frontend.Abort]); idle eviction
+// ([Frontend.Evict]); epoch bumps with old-epoch requests still inside
+// ([Sim.BumpEpoch]); the dedup window of 5; the INT32_MAX wrap. Term
+// changes are recorded but, replication being synchronous, fail nothing.
+// Not modelled: the storage-mode flip (#31106), fence-before-redeem
+// deadlocks, release before the rm_stm enqueue, no-pid semaphore units,
+// and the abandon/poisoned tickets of #30937.
+//
 // # Invariants kept with the fix
 //
 // [CheckSanity] checks, on a recorded history: TicketOrderIsCallOrder,
