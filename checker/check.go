@@ -51,7 +51,12 @@ type Options struct {
 	NoCallOrder bool
 	// Workers bounds the parts checked at once; 0 means GOMAXPROCS.
 	Workers int
-	_       struct{}
+	// PlainSearch checks with porcupine alone: one search over all
+	// operations, with no replay and no split into producers, and no
+	// explanation of an Illegal verdict. It exists to measure what the
+	// replay and the split save (BENCHMARKS.md); Timeout bounds it.
+	PlainSearch bool
+	_           struct{}
 }
 
 // Result is the outcome of [Check].
@@ -114,6 +119,9 @@ func (v *Violation) Error() string {
 func Check(h history.History, opts Options) Result {
 	if err := validate(h); err != nil {
 		return Result{Verdict: Unknown, Err: err}
+	}
+	if opts.PlainSearch {
+		return checkPlain(h, opts)
 	}
 	if opts.NoCallOrder {
 		return checkSearch(h, opts)

@@ -182,3 +182,19 @@ func TestEquivalenceGenerated(t *testing.T) {
 		t.Errorf("seed %d: too few of one verdict: %v", seed, verdicts)
 	}
 }
+
+// TestPlainSearchAgrees: the plain search (porcupine alone over all
+// producers at once) gives the verdict of the replay on small generated
+// histories, valid and buggy.
+func TestPlainSearchAgrees(t *testing.T) {
+	seed := testSeed(t)
+	r := rand.New(rand.NewSource(seed))
+	for i := 0; i < 200; i++ {
+		h, what := randomHistory(r, i)
+		want := Check(h, Options{})
+		got := Check(h, Options{PlainSearch: true})
+		if got.Verdict != want.Verdict {
+			t.Fatalf("seed %d, history %d (%s): plain search %s, replay %s", seed, i, what, got.Verdict, want.Verdict)
+		}
+	}
+}

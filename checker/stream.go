@@ -298,7 +298,7 @@ func (p *sPart) part(evictions []int64) *part {
 // (every [history.Reader] does). The result is the one [Check] gives for
 // the same history; the error is a read error or the one in Result.Err.
 func CheckReader(r history.Reader, opts Options) (Result, error) {
-	if opts.NoCallOrder {
+	if opts.NoCallOrder || opts.PlainSearch {
 		h := history.History{Header: r.Header()}
 		for {
 			e, err := r.Next()
