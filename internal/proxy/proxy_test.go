@@ -102,6 +102,7 @@ func runScenario(t *testing.T, sc scenario) run {
 		kgo.ProducerBatchMaxBytes(512),
 		kgo.ProducerLinger(0),
 		kgo.RetryBackoffFn(func(int) time.Duration { return 10 * time.Millisecond }),
+		kgo.MetadataMinAge(10 * time.Millisecond), // retries refresh metadata; do not wait 5s for it
 		kgo.ProducerOnDataLossDetected(func(string, int32) { r.lost++ }),
 	}, sc.kgoOpts...)
 	cl, err := kgo.NewClient(kopts...)
