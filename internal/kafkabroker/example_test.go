@@ -30,6 +30,7 @@ func Example() {
 		return
 	}
 	bctx, stop := context.WithCancel(ctx)
+	defer stop()
 	served := make(chan error, 1)
 	go func() { served <- b.Serve(bctx, ln) }()
 
