@@ -232,6 +232,7 @@ func TestCheckUsage(t *testing.T) {
 		{[]string{"check"}, "no input files"},
 		{[]string{"check", "--bogus", "x"}, "flag provided but not defined: -bogus"},
 		{[]string{"check", "--html-full", "x"}, "--html-full needs --html FILE"},
+		{[]string{"check", "--no-shrink", "--witness", "w.jsonl", "x"}, "--witness needs the shrinking"},
 		{[]string{"check", "--timeout", "-1s", "x"}, "must not be negative"},
 		{[]string{"check", "does-not-exist.jsonl"}, "idemcheck check: does-not-exist.jsonl: no such file or directory"},
 		{[]string{"check", "."}, "idemcheck check: .: is a directory, not a history file"},

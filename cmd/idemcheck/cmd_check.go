@@ -141,6 +141,10 @@ func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "idemcheck check: --timeout and --workers must not be negative")
 		return exitUsage
 	}
+	if f.witness != "" && f.noShrink {
+		fmt.Fprintln(env.stderr, "idemcheck check: --witness needs the shrinking that --no-shrink turns off")
+		return exitUsage
+	}
 	if f.htmlFull && f.html == "" {
 		fmt.Fprintln(env.stderr, "idemcheck check: --html-full needs --html FILE")
 		return exitUsage
