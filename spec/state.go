@@ -155,9 +155,9 @@ type State struct {
 
 // Init returns the initial state for cfg: producers 1..cfg.Producers at
 // epoch 0, unknown to the partition unless cfg.KnownProducers, an empty
-// log, term 1.
+// log, term 0.
 func Init(cfg Config) State {
-	s := State{Term: 1}
+	s := State{}
 	for i := 1; i <= cfg.Producers; i++ {
 		s.Producers = append(s.Producers, Producer{PID: int64(i), Known: cfg.KnownProducers})
 	}

@@ -77,7 +77,7 @@ NoHist == [maxTicket |-> 0, maxDecide |-> 0, has |-> FALSE, epoch |-> 0,
            maxLast |-> 0, prefix |-> 0, above |-> {}]
 
 Init ==
-    /\ term = 1
+    /\ term = 0
     /\ nextOffset = 0
     /\ lastOp = 0
     /\ sync = 0
