@@ -116,9 +116,11 @@ func hasViolation(res checker.Result, name string) bool {
 	return false
 }
 
-// FuzzCheck feeds decoded inputs to the checker's entry point: it must
-// never panic, must give one of the three verdicts, and an Illegal
-// verdict must name a shared violation. Seeded from every trace.
+// FuzzCheck feeds decoded inputs to the checker's entry points: they must
+// never panic, must give one of the three verdicts, an Illegal verdict
+// must name a shared violation, and the streaming CheckReader (what the
+// CLI uses) must agree with Check on the verdict and the violations
+// (unless one of them ran out of time). Seeded from every trace.
 func FuzzCheck(f *testing.F) {
 	for _, name := range corpusFiles(f) {
 		b, err := os.ReadFile(name)
@@ -150,5 +152,28 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("verdict %q", res.Verdict)
 		}
 		_ = res.Summary()
+		rd, err := history.NewReader(strings.NewReader(string(data)), "fuzz")
+		if err != nil {
+			t.Fatalf("Decode accepted the input but NewReader did not: %v", err)
+		}
+		sres, err := checker.CheckReader(rd, checker.Options{Timeout: time.Second, Workers: 1})
+		if err != nil {
+			t.Fatalf("CheckReader: %v (Check: %s)", err, res.Verdict)
+		}
+		if res.Verdict == checker.Unknown || sres.Verdict == checker.Unknown {
+			return
+		}
+		if sres.Verdict != res.Verdict || violationNames(sres) != violationNames(res) {
+			t.Fatalf("CheckReader says %s %s, Check says %s %s", sres.Verdict, violationNames(sres), res.Verdict, violationNames(res))
+		}
 	})
+}
+
+func violationNames(r checker.Result) string {
+	var names []string
+	for _, v := range r.Violations {
+		names = append(names, fmt.Sprintf("%s@%s/%d", v.Name, v.Partition, v.PID))
+	}
+	sort.Strings(names)
+	return strings.Join(names, ",")
 }
