@@ -188,6 +188,12 @@ func diffVars(a, b State) []string {
 		if o, ok := old[v.Name]; !ok || o != v.Value {
 			out = append(out, v.Name+" = "+v.Value)
 		}
+		delete(old, v.Name)
+	}
+	for _, v := range a.Vars() {
+		if _, gone := old[v.Name]; gone {
+			out = append(out, v.Name+" = (none)")
+		}
 	}
 	return out
 }

@@ -138,8 +138,11 @@ type State struct {
 	NextOffset int64
 	// LastOp is the highest op id called so far.
 	LastOp int64
-	// Sync is the op inside a synchronous replicate() prologue (0 when
-	// none): no other action may come between its steps.
+	// Sync is the op inside a synchronous sequence of steps (0 when
+	// none): its replicate() prologue (Replicate, ReserveTicket in the
+	// fixed ordering, StageWriteStart) or, in the pre-fix ordering, the
+	// continuation of its stage_write (StageWriteDone ok, ReserveTicket).
+	// No other action may come in between.
 	Sync int64
 	// Environment budget used.
 	Evictions   uint8

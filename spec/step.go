@@ -33,7 +33,7 @@ func stepErr(a Action, state string, want []Name, format string, args ...any) *S
 // syncNext is the action the op inside its synchronous replicate()
 // prologue must take next.
 func syncNext(cfg Config, o *Op) Name {
-	if cfg.order() == BeforeStage && !o.Reserved {
+	if !o.Reserved && (cfg.order() == BeforeStage || o.Phase == PhaseStaged) {
 		return ReserveTicket
 	}
 	return StageWriteStart
@@ -44,8 +44,12 @@ func (s *State) check(cfg Config, a Action) error {
 	if s.Sync != 0 && (a.Op != s.Sync || a.Name != ReserveTicket && a.Name != StageWriteStart) {
 		o := &s.Ops[s.op(s.Sync)]
 		next := syncNext(cfg, o)
+		where := "its synchronous replicate() call"
+		if o.Phase == PhaseStaged {
+			where = "the synchronous continuation of its stage_write"
+		}
 		return stepErr(a, "op["+itoa(o.ID)+"] = "+o.describe(), []Name{next},
-			"op %d is inside its synchronous replicate() call: expected %s for op %d before any other event", o.ID, next, o.ID)
+			"op %d is inside %s: expected %s for op %d before any other event", o.ID, where, next, o.ID)
 	}
 	switch a.Name {
 	case Replicate:
@@ -306,6 +310,9 @@ func (s *State) apply(cfg Config, a Action) {
 	switch a.Name {
 	case ReserveTicket:
 		o.Reserved = true
+		if o.Phase == PhaseStaged {
+			s.Sync = 0 // the end of the after-stage continuation
+		}
 		p.Queue = append(p.Queue, o.ID)
 		if o.ID < p.MaxTicketOp {
 			o.Flags |= bitTicketOrder
@@ -316,6 +323,9 @@ func (s *State) apply(cfg Config, a Action) {
 		s.Sync = 0
 	case StageWriteDone:
 		o.Phase = pick(a.Result == OK, PhaseStaged, PhaseFailed)
+		if o.Phase == PhaseStaged && cfg.order() == AfterStage {
+			s.Sync = o.ID // the continuation reserves the ticket at once
+		}
 	case UploadDone:
 		o.Phase = pick(a.Result == OK, PhaseUploaded, PhaseFailed)
 	case RedeemTicket:

@@ -382,8 +382,8 @@ func TestModelCheckerCounterexamples(t *testing.T) {
 		h := res.Violation.History()
 		err = ValidateHistory(h, Options{TicketOrder: FromHeader})
 		var we *Error
-		if !errors.As(err, &we) || we.Invariant != res.Violation.Invariant || we.Line != len(h.Events) {
-			t.Errorf("%s: validate = %v, want %s at line %d", cfg.Name, err, res.Violation.Invariant, len(h.Events))
+		if !errors.As(err, &we) || we.Invariant != res.Violation.Invariant || we.Line != len(res.Violation.Steps) {
+			t.Errorf("%s: validate = %v, want %s at line %d", cfg.Name, err, res.Violation.Invariant, len(res.Violation.Steps))
 		}
 	}
 }

@@ -61,6 +61,8 @@ type Violation struct {
 	Steps []TraceStep
 	// TicketOrder is the model's ticket ordering.
 	TicketOrder string
+	// Spec is the model's constants.
+	Spec spec.Config
 }
 
 // TraceStep is one action of a trace and the state after it.
@@ -285,7 +287,7 @@ func pathTo(fp uint64, parents map[uint64]uint64) []uint64 {
 // fingerprint.
 func buildViolation(cfg Config, name string, path []uint64, _ map[uint64]uint64) *Violation {
 	s := spec.Init(cfg.Spec)
-	v := &Violation{Invariant: name, Init: s, TicketOrder: orderOf(cfg.Spec)}
+	v := &Violation{Invariant: name, Init: s, TicketOrder: orderOf(cfg.Spec), Spec: cfg.Spec}
 	var buf []byte
 	for _, want := range path[1:] {
 		for _, a := range spec.Enabled(cfg.Spec, s) {

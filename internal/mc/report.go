@@ -73,8 +73,11 @@ func (v *Violation) WriteTrace(w io.Writer) {
 
 // History returns the trace as a history: one event per action, time
 // equal to the step number, one partition ([Partition]), client equal to
-// the producer id. The header says source "mc", the ticket order and the
-// violated invariant.
+// the producer id. After the violating step the history goes on with the
+// broker's own steps (the first enabled fair action each time) until no
+// call is left open, so that the client-visible outcome of every call is
+// in it (the violating step is event number len(v.Steps)). The header
+// says source "mc", the ticket order and the violated invariant.
 func (v *Violation) History() history.History {
 	h := history.History{Header: history.Header{
 		Format:      history.FormatV1,
@@ -82,10 +85,30 @@ func (v *Violation) History() history.History {
 		TicketOrder: v.TicketOrder,
 		Expect:      "Illegal",
 		Violation:   v.Invariant,
-		Description: fmt.Sprintf("model-checker counterexample: %s", v.Message),
+		Description: fmt.Sprintf("model-checker counterexample (%d steps, then the broker's own steps to the end): %s", len(v.Steps), v.Message),
 	}}
+	s := v.Init
 	for i, st := range v.Steps {
 		h.Events = append(h.Events, Event(st.Action, int64(i+1)))
+		s = st.State
+	}
+	for n := 0; n < 100000; n++ {
+		var next *spec.Action
+		for _, a := range spec.Enabled(v.Spec, s) {
+			if a.Fair() {
+				next = &a
+				break
+			}
+		}
+		if next == nil {
+			break
+		}
+		ns, err := spec.Step(v.Spec, s, *next)
+		if err != nil {
+			break
+		}
+		s = ns
+		h.Events = append(h.Events, Event(*next, int64(len(h.Events)+1)))
 	}
 	return h
 }

