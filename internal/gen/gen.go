@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"slices"
 	"strings"
 
 	"github.com/idemcheck/idemcheck/history"
@@ -141,9 +142,12 @@ func (o Options) withDefaults() (Options, error) {
 // ticket order "before-stage", the seed, and the expected verdict
 // ("Illegal" when a bug is injected, "Ok" otherwise).
 func (o Options) Header() history.Header {
+	if d, err := o.withDefaults(); err == nil {
+		o = d
+	}
 	h := history.Header{Format: history.FormatV1, Source: "gen", TicketOrder: "before-stage", Seed: o.Seed, Expect: "Ok"}
 	h.Description = fmt.Sprintf("synthetic: %d partitions, %d producers, %d batches each, in-flight %d, unknown rate %g, retries %d, epoch bumps %d",
-		max(o.Partitions, 1), max(o.Producers, 1), o.Batches, o.InFlight, o.UnknownRate, o.Retries, o.EpochBumps)
+		o.Partitions, o.Producers, o.Batches, o.InFlight, o.UnknownRate, o.Retries, o.EpochBumps)
 	if o.Inject != "" {
 		h.Expect = "Illegal"
 		h.Description += ", injected bug " + string(o.Inject)
@@ -266,7 +270,7 @@ func newSim(o Options, rec Recorder) *sim {
 				p.bumpAt = append(p.bumpAt, 1+s.rng.Intn(total-1))
 			}
 		}
-		sortInts(p.bumpAt)
+		slices.Sort(p.bumpAt)
 		s.prods = append(s.prods, p)
 	}
 	for part := range o.Partitions {
@@ -275,14 +279,6 @@ func newSim(o Options, rec Recorder) *sim {
 		}
 	}
 	return s
-}
-
-func sortInts(a []int) {
-	for i := 1; i < len(a); i++ {
-		for j := i; j > 0 && a[j] < a[j-1]; j-- {
-			a[j], a[j-1] = a[j-1], a[j]
-		}
-	}
 }
 
 func partName(i int) string { return fmt.Sprintf("p%d", i) }
