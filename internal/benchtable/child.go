@@ -4,12 +4,19 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime"
+	"time"
 
 	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
 )
 
-// childDecode reads path with the history reader and discards the events.
+// The children are the measured steps; each runs in its own process so
+// that its peak RSS and CPU time are its own. Each prints one line of
+// space-separated fields that the parent parses.
+
+// childDecode reads path with the history reader and discards the
+// events. It prints the number of events.
 func childDecode(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -36,8 +43,8 @@ func childDecode(path string) error {
 }
 
 // childCheck streams path through checker.CheckReader and prints the
-// verdict.
-func childCheck(path string, workers int) error {
+// verdict and the number of parts.
+func childCheck(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -47,10 +54,83 @@ func childCheck(path string, workers int) error {
 	if err != nil {
 		return err
 	}
-	res, err := checker.CheckReader(rd, checker.Options{Workers: workers})
+	res, err := checker.CheckReader(rd, checker.Options{})
 	if err != nil {
 		return err
 	}
 	fmt.Println(res.Verdict, len(res.Parts))
 	return nil
+}
+
+// plainMemLimit is the heap at which the plain porcupine child gives up.
+const plainMemLimit = 4 << 30
+
+// childInMemory loads path and times checker.Check on it alone (plain:
+// with Options.PlainSearch and the timeout). It prints the verdict and
+// the seconds the check took.
+func childInMemory(path string, plain bool, timeout time.Duration) error {
+	h, err := history.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	start := time.Now()
+	if plain {
+		// Plain porcupine's memory grows fast: give up at plainMemLimit
+		// rather than take the shared machine's memory.
+		go func() {
+			var ms runtime.MemStats
+			for range time.Tick(100 * time.Millisecond) {
+				runtime.ReadMemStats(&ms)
+				if ms.HeapAlloc > plainMemLimit {
+					fmt.Println("OutOfMemory", time.Since(start).Seconds())
+					os.Exit(0)
+				}
+			}
+		}()
+	}
+	res := checker.Check(h, checker.Options{PlainSearch: plain, Timeout: timeout})
+	fmt.Println(res.Verdict, time.Since(start).Seconds())
+	return nil
+}
+
+// childWitness streams path to a verdict, then loads it and shrinks it to
+// a minimal witness. It prints the verdict, the seconds to the verdict,
+// the seconds to load, the seconds Shrink took and the witness's
+// operations.
+func childWitness(path string) error {
+	start := time.Now()
+	if err := childCheckQuiet(path); err != nil {
+		return err
+	}
+	verdict := time.Since(start)
+	start = time.Now()
+	h, err := history.ReadFile(path)
+	if err != nil {
+		return err
+	}
+	load := time.Since(start)
+	start = time.Now()
+	w := checker.Shrink(h, checker.Options{})
+	shrink := time.Since(start)
+	res := checker.Check(w, checker.Options{})
+	name := "-"
+	if len(res.Violations) > 0 {
+		name = res.Violations[0].Name
+	}
+	fmt.Println(res.Verdict, verdict.Seconds(), load.Seconds(), shrink.Seconds(), len(checker.Operations(w)), name)
+	return nil
+}
+
+func childCheckQuiet(path string) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	rd, err := history.NewReader(f, path)
+	if err != nil {
+		return err
+	}
+	_, err = checker.CheckReader(rd, checker.Options{})
+	return err
 }

@@ -1,0 +1,39 @@
+package main
+
+// notes closes BENCHMARKS.md: how the figures come about, from the
+// profiles.
+const notes = `## Notes
+
+- **Decoding** is a hand-written scanner for the fixed JSONL schema
+  (history/jsonfast.go); a line it does not recognise exactly (white
+  space, escapes, unknown or repeated fields, floats, out-of-range
+  numbers) goes to encoding/json, so every error message and class is the
+  one encoding/json gave before. It allocates nothing per event; what is
+  left in its profile is the line scan (bufio, UTF-8 validation) and the
+  consistency check of every event (history.Stream, a map of open ops).
+- **Checking** replays each producer's operations in call order as soon
+  as they have returned (checker/stream.go): with the call-order
+  obligation the linearization order is fixed, so porcupine's search
+  reduces to stepping a small set of model states per operation (forked
+  only by ambiguous outcomes). Porcupine remains the fallback when that
+  set outgrows 4096 states, and explains nothing it does not have to: the
+  explanation of a failing producer is computed from its records at the
+  end. TestEquivalenceCorpus and TestEquivalenceGenerated (checker,
+  10,000 seeded histories by default, -equiv=N for more) check that the
+  verdicts, part verdicts and violations equal porcupine's.
+- **Streaming**: checker.CheckReader decodes on one goroutine and checks on
+  another, so on two cores the check mostly hides behind decoding. It
+  keeps a compact 64-byte record per operation (for the explanation of a
+  failing producer and the cross-producer offset check at the end) and
+  the frontier of each producer, not the events; the events are about 10
+  per operation and 150 bytes each in memory, which is what the CLI's
+  whole-file load costs.
+- **Plain porcupine** copies its linearized set at every step and its
+  cache grows with every distinct (set, state) pair, so its time grows
+  much faster than linearly with the operations it must consider together,
+  while the replay is linear.
+- **Shrink** first cuts the history to the failing producer, then to a
+  window before the operations the violation names, and only then runs
+  ddmin, whose every test then checks a few dozen operations instead of
+  the file.
+`
