@@ -110,11 +110,11 @@ func (s *sim) episode() error {
 		opA, opB := sc.overtake([2]int32{1, 2}, [2]int32{3, 3}, history.OutOfOrder, 0, history.Append, o+1)
 		sc.retErr(opB, history.OutOfOrderSequenceNumber)
 		sc.retOK(opA, o+1)
-		sc.fixed(1, 3, 3, history.Append, o+3)
+		sc.fixed(1, 3, 3, history.Append, o+2)
 		s.record(st, 0, 0, o)
 		s.record(st, 1, 2, o+1)
-		s.record(st, 3, 3, o+3)
-		s.offsets[0] = o + 4
+		s.record(st, 3, 3, o+2)
+		s.offsets[0] = o + 3
 		st.nextSeq, st.sent = 4, 3
 	case DuplicateAppend:
 		a := sc.call(1, 0, 0)

@@ -536,10 +536,11 @@ func (s *sim) decide(st *stream, epoch int16, first, last int32) (history.Decisi
 }
 
 // appendBatch appends a batch to its partition's log: its offset is the
-// log's next offset, and the log grows by one offset per record.
+// log's next offset, and the log grows by one offset per batch (as in
+// impl and the spec).
 func (s *sim) appendBatch(st *stream, first, last int32) int64 {
 	off := s.offsets[st.part]
-	s.offsets[st.part] += int64(last-first) + 1
+	s.offsets[st.part]++
 	s.record(st, first, last, off)
 	return off
 }
