@@ -48,6 +48,7 @@ func TestVerdicts(t *testing.T) {
 		{"MCBroker_fixed_1x3.cfg", "", "the fix, one producer, three batches"},
 		{"MCBroker_fixed_2x2.cfg", "", "the fix, two producers, two batches"},
 		{"MCBroker_fixed_env_1x2.cfg", "", "the fix with timeouts, a retry and an epoch bump"},
+		{"MCBroker_fixed_env_1x3.cfg", "", "the fix with timeouts, a retry and an epoch bump, three batches"},
 		{"MCBroker_fixed_2x3.cfg", "", "the fix, two producers, three batches (big)"},
 		{"MCBroker_prefix_ticket.cfg", spec.TicketOrderIsCallOrder, "pre-fix: the later call reserves first"},
 		{"MCBroker_prefix_1x2.cfg", spec.DecideInCallOrder, "pre-fix: the seed's interleaving"},
@@ -256,5 +257,25 @@ func TestParseConfigErrors(t *testing.T) {
 	}
 	if _, err := ParseConfig(string(good), "x.cfg"); err != nil {
 		t.Errorf("good config: %v", err)
+	}
+}
+
+// TestReadmeDiagram keeps the seed's diagram in spec/README.md equal to
+// what SequenceDiagram draws from the model checker's counterexample.
+func TestReadmeDiagram(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "spec", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	i := strings.Index(text, "<!-- seed-diagram -->\n```mermaid\n")
+	if i < 0 {
+		t.Fatal("spec/README.md has no seed-diagram block")
+	}
+	rest := text[i+len("<!-- seed-diagram -->\n```mermaid\n"):]
+	got := rest[:strings.Index(rest, "```")]
+	res := run(t, "MCBroker_prefix_1x2.cfg", Options{})
+	if want := SequenceDiagram(res.Violation.History()); got != want {
+		t.Errorf("spec/README.md diagram is out of date; the tool draws:\n%s", want)
 	}
 }
