@@ -2,6 +2,7 @@ package checker
 
 import (
 	"fmt"
+	"io"
 	"sort"
 	"strings"
 
@@ -200,4 +201,54 @@ func FormatWitness(h history.History) string {
 		fmt.Fprintf(&b, "%s%s\n", indent, e)
 	}
 	return b.String()
+}
+
+// ShrinkReader is [Shrink] for a history too big to hold: given the
+// violation v that [CheckReader] found in a history, it reads the same
+// history again from r keeping only the events of v's producer, of the
+// operations v names and the environment events that concern them, and
+// shrinks that to a minimal witness with v's violation. Its memory is that
+// of the kept events.
+func ShrinkReader(r history.Reader, v *Violation, opts Options) (history.History, error) {
+	keys := map[partKey]bool{{v.Partition, v.PID}: true}
+	named := map[int64]bool{}
+	for _, o := range v.Ops {
+		keys[partKey{o.Partition, o.PID}] = true
+		named[o.Op] = true
+	}
+	partitions, pids := map[string]bool{}, map[int64]bool{}
+	for k := range keys {
+		partitions[k.partition], pids[k.pid] = true, true
+	}
+	kept := map[int64]bool{}
+	h := history.History{Header: r.Header()}
+	for {
+		e, err := r.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return history.History{}, err
+		}
+		var k bool
+		switch {
+		case e.Kind == history.Replicate:
+			k = (e.Partition == v.Partition && e.PID == v.PID) || named[e.Op]
+			if k {
+				kept[e.Op] = true
+			}
+		case e.Kind == history.Return || e.Kind.Internal():
+			k = kept[e.Op]
+		case e.Kind == history.EvictProducer:
+			k = keys[partKey{e.Partition, e.PID}]
+		case e.Kind == history.ChangeTerm:
+			k = partitions[e.Partition]
+		case e.Kind == history.BumpEpoch:
+			k = pids[e.PID]
+		}
+		if k {
+			h.Events = append(h.Events, e)
+		}
+	}
+	return Shrink(h, opts), nil
 }

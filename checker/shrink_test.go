@@ -136,3 +136,49 @@ func TestDdmin(t *testing.T) {
 		t.Errorf("ddmin: got %v, want [3 7]", got)
 	}
 }
+
+// TestShrinkReader: shrinking from a second read of the file gives a
+// witness with the violation the streamed check found, as small as
+// Shrink's, on the padded seed history (DecideInCallOrder) and on a
+// cross-producer clash (AckedInLog).
+func TestShrinkReader(t *testing.T) {
+	seed := testSeed(t)
+	r := rand.New(rand.NewSource(seed))
+	lost := (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).call(2, "p0", 2, 0, 0, 0).ok(2, 0).
+		call(3, "p0", 3, 0, 0, 0).ok(3, 1).h()
+	for _, tc := range []struct {
+		name string
+		h    history.History
+		want string
+	}{
+		{"padded seed", paddedSeed(r, 30), DecideInCallOrder},
+		{"lost ack", lost, AckedInLog},
+	} {
+		var buf strings.Builder
+		if err := history.EncodeJSONL(&buf, tc.h); err != nil {
+			t.Fatal(err)
+		}
+		read := func() history.Reader {
+			rd, err := history.NewReader(strings.NewReader(buf.String()), "h.jsonl")
+			if err != nil {
+				t.Fatal(err)
+			}
+			return rd
+		}
+		res, err := CheckReader(read(), Options{})
+		if err != nil || res.Verdict != Illegal {
+			t.Fatalf("%s: seed %d: got %s, %v, want Illegal", tc.name, seed, res.Verdict, err)
+		}
+		w, err := ShrinkReader(read(), res.Violations[0], Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		wr := Check(w, Options{})
+		if wr.Verdict != Illegal || wr.Violations[0].Name != tc.want {
+			t.Fatalf("%s: seed %d: witness judged %s %v, want %s", tc.name, seed, wr.Verdict, wr.Violations, tc.want)
+		}
+		if got, want := len(Operations(w)), len(Operations(Shrink(tc.h, Options{}))); got > want {
+			t.Errorf("%s: seed %d: witness of %d operations, Shrink's has %d", tc.name, seed, got, want)
+		}
+	}
+}

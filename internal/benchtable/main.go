@@ -49,7 +49,7 @@ func main() {
 	flag.Float64Var(&c.unknown, "unknown", 0.02, "share of operations with an unknown outcome")
 	flag.StringVar(&growth, "growth", "10000,100000,1000000", "comma-separated operation counts of the growth row")
 	flag.BoolVar(&big, "big", false, "add 10,000,000 operations to the growth row (about 7 GB of JSONL)")
-	flag.StringVar(&plain, "plain", "1000,2000,5000,10000,20000", "comma-separated operation counts for plain porcupine vs idemcheck (row 2)")
+	flag.StringVar(&plain, "plain", "100,200,500,1000,2000", "comma-separated operation counts for plain porcupine vs idemcheck (row 2)")
 	flag.DurationVar(&c.plainTimeout, "plain-timeout", 2*time.Minute, "time limit of plain porcupine at each size")
 	flag.BoolVar(&c.mc, "mc", true, "measure the model checker on spec/tla/*.cfg (row 4)")
 	flag.DurationVar(&c.mcTimeout, "mc-timeout", 3*time.Minute, "time limit of one model-checker run")
