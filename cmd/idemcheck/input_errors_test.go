@@ -194,7 +194,10 @@ file and the CLI disagree, so every message below is exactly what the CLI
 prints on stderr (with the file given as a relative path; on stdin the
 name is ` + "`<stdin>`" + `). Every class exits with code **2** and prints nothing on
 stdout. ` + "`idemcheck validate`" + ` reads input the same way and prints the same
-messages with the prefix ` + "`idemcheck validate:`" + `.
+messages with the prefix ` + "`idemcheck validate:`" + ` (` + "`TestValidateBadInput`" + `), except
+that a history without internal events is reported by validate as such
+(` + "`cannot be validated: history has no ReserveTicket events ...`" + `) at its first
+operation, before a reading problem further down.
 
 Each message names the file and the line (` + "`FILE:LINE:`" + `), then the field when
 one field is at fault (` + "`field \"NAME\":`" + `), then the class of problem (the
