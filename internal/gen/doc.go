@@ -18,9 +18,10 @@
 // original offset; offsets of a partition increase with every append.
 //
 // With [Options.Inject] set, a short scripted episode at the start of
-// partition p0 (producers 1 and 2) shows the chosen bug in its
-// client-visible outcome, and the random traffic goes on after it. The
-// episodes are described on the [Bug] constants.
+// partition p0 (producer 1, plus a producer id of its own for lost-ack)
+// shows the chosen bug in its client-visible outcome, and the random
+// traffic goes on after it. The episodes are described on the [Bug]
+// constants.
 //
 // Generation streams: events go to a [Recorder] as they happen, and the
 // generator's memory grows with the requests still in flight, not with
