@@ -76,4 +76,3 @@ func TestCheckerDetectsPrefixOrdering(t *testing.T) {
 		t.Errorf("pre-fix ordering: 0/%d seeds flagged, want a detection rate above zero", len(seeds))
 	}
 }
-
