@@ -40,8 +40,10 @@ var (
 // Options tune [Check]. The zero value checks with the call-order
 // obligation, no timeout and GOMAXPROCS workers.
 type Options struct {
-	// Timeout bounds the search for each part; 0 means none. A part whose
-	// search times out is Unknown.
+	// Timeout bounds the porcupine search of each part (the fallback of
+	// the call-order replay, and every part under NoCallOrder); 0 means
+	// none. A part whose search times out is Unknown. The replay itself
+	// is linear and not bounded.
 	Timeout time.Duration
 	// NoCallOrder drops the call-order obligation: a producer's requests
 	// may then be decided in any order consistent with real time (plain

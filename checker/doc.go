@@ -10,8 +10,7 @@
 // operation without a Return, or with Return result "unknown", has an
 // unknown outcome and an infinite return time, as in etcd's robustness
 // tests. [Check] splits the operations by (partition, producer id) and
-// checks each part with porcupine, in parallel (bounded by
-// [Options.Workers]), against a nondeterministic sequential model of one
+// judges each part against a nondeterministic sequential model of one
 // producer on one partition:
 //
 //   - the producer's requests are decided in the order Replicate was
@@ -32,22 +31,40 @@
 // batches are never acked at the same offset.
 //
 // With the call-order obligation the linearization order of a part is
-// fixed, so the only search is over ambiguous outcomes; a part the model
-// rejects is replayed in call order to find the first operation that no
-// branch of the model explains, which names the violation with the shared
-// invariant names (DecideInCallOrder, NoSpuriousOutOfOrder,
-// ContiguousAppends, NoDuplicateAppend, AckedInLog). A part that is
-// rejected with the obligation but accepted without it violates
-// DecideInCallOrder.
+// fixed (call order always respects real time), so porcupine's search
+// reduces to a replay in call order over the set of model states that the
+// ambiguous outcomes fork: linear in the part's length. This replay is
+// the decision procedure of [Check] and [CheckReader]; porcupine is the
+// fallback for a part whose set of states outgrows 4096, and a part
+// with recorded evictions is replayed once all its inputs are known (an
+// eviction widens what earlier unknown outcomes may have done). The
+// equivalence tests (equiv_test.go) check on the traces/ corpus and on
+// 10,000 generated histories that verdicts and violations equal those of
+// porcupine's search.
+//
+// A part the model rejects is replayed in call order to find the first
+// operation that no branch of the model explains, which names the
+// violation with the shared invariant names (DecideInCallOrder,
+// NoSpuriousOutOfOrder, ContiguousAppends, NoDuplicateAppend,
+// AckedInLog). A part that is rejected with the obligation but accepted
+// without it, around that operation, violates DecideInCallOrder.
+//
+// # Streaming
+//
+// [CheckReader] reads a [history.Reader] on one goroutine and replays on
+// another, deciding each operation as soon as it and every earlier call of
+// its producer have returned. It keeps a compact record of each operation
+// (for explanations and the cross-producer check), not the events, so a
+// history of millions of operations is checked at about the speed it is
+// decoded; BENCHMARKS.md has the figures. [ShrinkReader] makes the
+// witness from a second read, keeping only the failing producer.
 //
 // # Cost
 //
-// Porcupine copies its set of linearized operations at every step, which
-// is quadratic in a part's length, so under the call-order obligation a
-// part of more than 4096 operations is checked by the equivalent linear
-// replay in call order over the sets of model states (the order is fixed,
-// so porcupine's search reduces to it; a randomized test checks that the
-// two agree). Without the obligation every part goes to porcupine.
+// Without the obligation ([Options.NoCallOrder]) every part goes to
+// porcupine, whose memory is quadratic in a part's length.
+// [Options.PlainSearch] runs porcupine alone over all operations at once,
+// to measure what the replay and the split save.
 //
 // # Verdicts
 //
@@ -57,7 +74,9 @@
 // # Witnesses and pictures
 //
 // [Shrink] reduces an Illegal history by delta debugging over whole
-// operations to a small witness with the same violation, [FormatWitness]
+// operations to a small witness with the same violation (after cutting
+// it to the failing producer and a window before the operations the
+// violation names), [FormatWitness]
 // prints it, and [Visualize] writes porcupine's HTML picture with the
 // internal events as annotations. Package checkertest wraps all three for
 // tests.

@@ -2,6 +2,7 @@ package checker_test
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
@@ -31,4 +32,47 @@ func Example() {
 	// DecideInCallOrder
 	// batch [0,0] (op 1) was called before batch [1,1] (op 2) but the partition decided op 2 first: op 2 was accepted through the unknown-producer path at offset 0 and op 1 then got OUT_OF_ORDER_SEQUENCE_NUMBER; in call order op 1 was next in sequence
 	// Ok
+}
+
+// ExampleCheckReader checks a JSON Lines history as it is read, then
+// makes the minimal witness from a second read.
+func ExampleCheckReader() {
+	const file = `{"kind":"Replicate","t":1,"op":1,"partition":"p0","pid":1,"epoch":0,"first":0,"last":0}
+{"kind":"Replicate","t":2,"op":2,"partition":"p0","pid":1,"epoch":0,"first":1,"last":1}
+{"kind":"Replicate","t":3,"op":3,"partition":"p0","pid":2,"epoch":0,"first":0,"last":0}
+{"kind":"Return","t":4,"op":2,"result":"ok","offset":0}
+{"kind":"Return","t":5,"op":3,"result":"ok","offset":1}
+{"kind":"Return","t":6,"op":1,"result":"error","error":45}
+`
+	read := func() history.Reader {
+		rd, err := history.NewReader(strings.NewReader(file), "h.jsonl")
+		if err != nil {
+			panic(err)
+		}
+		return rd
+	}
+	res, err := checker.CheckReader(read(), checker.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(res.Summary())
+	w, err := checker.ShrinkReader(read(), res.Violations[0], checker.Options{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Print(checker.FormatWitness(w))
+	// Output:
+	// Illegal: 2 parts, 1 illegal, 0 unknown
+	//   partition "p0" pid 1: 2 ops, Illegal (DecideInCallOrder)
+	//   partition "p0" pid 2: 1 ops, Ok
+	// 2 operations:
+	//   op 1: "p0" pid=1 epoch=0 [0,0] -> OUT_OF_ORDER_SEQUENCE_NUMBER (t=1..6)
+	//   op 2: "p0" pid=1 epoch=0 [1,1] -> ok at offset 0 (t=2..4)
+	// events:
+	//   Replicate op=1 partition="p0" pid=1 epoch=0 seq=[0,0] t=1
+	//   Replicate op=2 partition="p0" pid=1 epoch=0 seq=[1,1] t=2
+	//   Return op=2 ok offset=0 t=4
+	//   Return op=1 error=OUT_OF_ORDER_SEQUENCE_NUMBER t=6
 }
