@@ -37,6 +37,9 @@ type Result struct {
 	// Diameter is the length of the longest shortest path from the
 	// initial state (TLC reports Diameter+1 as "depth").
 	Diameter int
+	// Left is the number of states still on the queue when the search
+	// stopped (0 when the state space was exhausted).
+	Left int64
 	// Violation is the first violation found (nil when none).
 	Violation *Violation
 	// Duration is the wall time of the search.
@@ -162,6 +165,9 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 	}
 	finish := func(v *Violation) (Result, error) {
 		res.Violation = v
+		if v != nil {
+			res.Left = int64(len(frontier))
+		}
 		res.Duration = time.Since(start)
 		progress(res.Diameter, true)
 		return res, nil

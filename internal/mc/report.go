@@ -34,7 +34,7 @@ func (r Result) Report(w io.Writer) {
 		fmt.Fprintln(w, "Model checking completed. No error has been found.")
 	}
 	fmt.Fprintf(w, "Liveness (%s): %s\n", spec.EveryCallReturns, r.Liveness)
-	fmt.Fprintf(w, "%d states generated, %d distinct states found, 0 states left on queue.\n", r.Generated, r.Distinct)
+	fmt.Fprintf(w, "%d states generated, %d distinct states found, %d states left on queue.\n", r.Generated, r.Distinct, r.Left)
 	fmt.Fprintf(w, "The depth of the complete state graph search is %d.\n", r.Diameter+1)
 	rate := float64(r.Generated) / max(r.Duration.Seconds(), 1e-9)
 	fmt.Fprintf(w, "Finished in %s (%.0f states/s).\n", r.Duration.Round(1e6), rate)
