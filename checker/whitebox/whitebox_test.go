@@ -273,6 +273,13 @@ FenceEpoch 2 ok
 Decide 2 append 0
 ReleaseTicket 2
 Return 2 ok 0`},
+		{name: "an abort while waiting for the ticket releases it before any decision (DOMAIN.md §6.3)", script: `
+Replicate 1 p0 1 0 0 0
+ReserveTicket 1
+StageWriteStart 1
+StageWriteDone 1 ok
+UploadDone 1 ok
+ReleaseTicket 1`, line: 6, want: []string{"ReleaseTicket for op 1 while it is uploaded: the ticket is released after rm_stm decides or after a failure"}},
 		{name: "two partitions interleaved", script: `
 Replicate 1 p0 1 0 0 0
 ReserveTicket 1
