@@ -277,9 +277,17 @@ Return 2 ok 0`},
 Replicate 1 p0 1 0 0 0
 ReserveTicket 1
 StageWriteStart 1
+Replicate 2 p0 2 0 0 0
+ReserveTicket 2
+StageWriteStart 2
+StageWriteDone 2 ok
+UploadDone 2 ok
+RedeemTicket 2
+FenceEpoch 2 ok
+Decide 2 append 0
 StageWriteDone 1 ok
 UploadDone 1 ok
-ReleaseTicket 1`, line: 6, want: []string{"ReleaseTicket for op 1 while it is uploaded: the ticket is released after rm_stm decides or after a failure"}},
+ReleaseTicket 1`, line: 14, want: []string{"ReleaseTicket for op 1 while it is uploaded: the ticket is released after rm_stm decides or after a failure"}},
 		{name: "two partitions interleaved", script: `
 Replicate 1 p0 1 0 0 0
 ReserveTicket 1
