@@ -25,9 +25,13 @@ const notes = `## Notes
   another, so on two cores the check mostly hides behind decoding. It
   keeps a compact 64-byte record per operation (for the explanation of a
   failing producer and the cross-producer offset check at the end) and
-  the frontier of each producer, not the events; the events are about 10
-  per operation and 150 bytes each in memory, which is what the CLI's
-  whole-file load costs.
+  the frontier of each producer, not the events (about 10 per operation,
+  150 bytes each once decoded: what a whole-file load costs, see the
+  in-memory rows of section 3). So its memory grows with the operations
+  (about 200 bytes each at peak RSS, garbage included), not with the
+  events or the file; bounding it by the open operations alone would
+  need the explanation of a late failure without the producer's earlier
+  records, which the exact explanation (same as porcupine's) uses.
 - **Plain porcupine** copies its linearized set at every step and its
   cache grows with every distinct (set, state) pair, so its time grows
   much faster than linearly with the operations it must consider together,

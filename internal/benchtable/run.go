@@ -151,6 +151,17 @@ func run(c config) error {
 	t.p("")
 	if lastDone > 0 {
 		t.p("- At the largest size porcupine finished (%s operations) idemcheck is **%.0f×** faster (goal ≥ 100×: %s).", human(lastDone), lastRatio, goal(lastRatio >= 100))
+		p, _ := generate(c.dir, lastDone, min(c.producers, lastDone), c.unknown, "")
+		pprofPath := filepath.Join(c.dir, "plain.prof")
+		measure(c.plainTimeout+time.Minute, self, "-child", "plain", "-cpuprofile", pprofPath, p, c.plainTimeout.String())
+		if top := pprofTop(self, pprofPath); top != "" {
+			t.p("")
+			t.p("CPU profile of plain porcupine at %s operations (`BT -child plain -cpuprofile P H %v`) (the state of every producer is compared, copied and hashed at each step, and porcupine caches its linearized sets):", human(lastDone), c.plainTimeout)
+			t.p("")
+			t.p("```")
+			t.p("%s", top)
+			t.p("```")
+		}
 	} else {
 		t.p("- Porcupine finished at none of the sizes.")
 	}
