@@ -40,6 +40,7 @@ func TestEnabledSteps(t *testing.T) {
 		{Producers: 1, Batches: 3, ClientTimeout: true, MaxRetries: 2, Bug: BugDupLatestOffset},
 		{Producers: 1, Batches: 3, UploadFailure: true, Bug: BugLeakTicket},
 	}
+	var scratch State
 	for ci, cfg := range cfgs {
 		for walk := 0; walk < 200; walk++ {
 			s := Init(cfg)
@@ -66,6 +67,15 @@ func TestEnabledSteps(t *testing.T) {
 				m := s.Clone()
 				if err := m.Apply(cfg, a); err != nil || !bytes.Equal(m.AppendBinary(nil), n.AppendBinary(nil)) {
 					t.Fatalf("seed %d config %d: Apply(%s) differs from Step: %v", seed, ci, a, err)
+				}
+				// A scratch state reused through CopyFrom (as the model
+				// checker does) gives the same successor and leaves s alone.
+				scratch.CopyFrom(&s)
+				if err := scratch.Apply(cfg, a); err != nil || !bytes.Equal(scratch.AppendBinary(nil), n.AppendBinary(nil)) {
+					t.Fatalf("seed %d config %d: CopyFrom+Apply(%s) differs from Step: %v", seed, ci, a, err)
+				}
+				if !bytes.Equal(before, s.AppendBinary(nil)) {
+					t.Fatalf("seed %d config %d: CopyFrom+Apply(%s) changed its source", seed, ci, a)
 				}
 				s = n
 			}

@@ -182,6 +182,29 @@ func (s State) Clone() State {
 	return c
 }
 
+// CopyFrom makes s a deep copy of src, reusing s's memory where it can:
+// a model checker can then compute successors in one scratch state and
+// keep only the new ones. s must not share memory with another state.
+func (s *State) CopyFrom(src *State) {
+	prods, ops, log := s.Producers, s.Ops, s.Log
+	*s = *src
+	if cap(prods) < len(src.Producers) {
+		prods = make([]Producer, len(src.Producers))
+	}
+	prods = prods[:len(src.Producers)]
+	for i := range src.Producers {
+		sp, dp := &src.Producers[i], &prods[i]
+		reqs, queue, above := dp.Reqs, dp.Queue, dp.AppAbove
+		*dp = *sp
+		dp.Reqs = append(reqs[:0], sp.Reqs...)
+		dp.Queue = append(queue[:0], sp.Queue...)
+		dp.AppAbove = append(above[:0], sp.AppAbove...)
+	}
+	s.Producers = prods
+	s.Ops = append(ops[:0], src.Ops...)
+	s.Log = append(log[:0], src.Log...)
+}
+
 func cloneSlice[T any](s []T) []T {
 	if s == nil {
 		return nil

@@ -197,6 +197,9 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 			go func(o *out, part []node) {
 				defer wg.Done()
 				var buf []byte
+				// Successors are computed in a scratch state; only new
+				// ones keep it (most successors were seen before).
+				var next spec.State
 				for _, n := range part {
 					acts := spec.Enabled(cfg.Spec, n.state)
 					if stuck(&n.state, acts) {
@@ -205,8 +208,8 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 					pm := n.state.Progress()
 					for _, a := range acts {
 						o.generated++
-						next, err := spec.Step(cfg.Spec, n.state, a)
-						if err != nil {
+						next.CopyFrom(&n.state)
+						if err := next.Apply(cfg.Spec, a); err != nil {
 							o.err = fmt.Errorf("mc: the spec enables %s but Step refuses it: %w", a, err)
 							return
 						}
@@ -219,6 +222,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 							continue // read-only during this phase
 						}
 						o.succs = append(o.succs, succ{fp: fp, parent: n.fp, state: next, broken: brokenIn(&next)})
+						next = spec.State{}
 					}
 				}
 			}(&outs[w], frontier[lo:hi])
