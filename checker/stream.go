@@ -17,12 +17,40 @@ type opRec struct {
 	call, ret   int64
 	off         int64
 	first, last int32
-	evictMin    int32
 	epoch       int16
 	code        history.ErrorCode
 	res         resCode
 	closed      bool
 }
+
+// recList is a part's records in chunks of recChunk, so that growing it
+// never copies (a doubling slice would briefly hold three times the
+// records, and leave the old arrays to the collector).
+type recList struct {
+	chunks [][]opRec
+	n      int
+}
+
+const recChunk = 256
+
+func (l *recList) add(r opRec) {
+	if l.n%recChunk == 0 {
+		c := recChunk
+		if l.n == 0 {
+			c = 4 // most parts of small histories are short
+		}
+		l.chunks = append(l.chunks, make([]opRec, 0, c))
+	}
+	last := &l.chunks[len(l.chunks)-1]
+	if len(*last) == cap(*last) {
+		// Only the first chunk starts small.
+		*last = append(make([]opRec, 0, recChunk), *last...)
+	}
+	*last = append(*last, r)
+	l.n++
+}
+
+func (l *recList) at(i int) *opRec { return &l.chunks[i/recChunk][i%recChunk] }
 
 // resCode is a history.Result in one byte.
 type resCode uint8
@@ -46,7 +74,7 @@ func (c resCode) result() history.Result {
 // sPart is one (partition, pid) of the streaming check.
 type sPart struct {
 	key  partKey
-	recs []opRec
+	recs recList
 	// done ops are replayed into front; the replay is the call-order
 	// decision procedure, exact for parts without evictions.
 	done  int
@@ -97,22 +125,16 @@ func (st *streamer) add(e history.Event) {
 			st.parts[k] = p
 			st.order = append(st.order, p)
 		}
-		var emin int32
-		for _, t := range st.evictions[k] {
-			if t < e.Time {
-				emin++
-			}
-		}
-		p.recs = append(p.recs, opRec{op: e.Op, client: e.Client, call: e.Time, ret: math.MaxInt64,
-			first: e.First, last: e.Last, epoch: e.Epoch, evictMin: emin})
-		st.open[e.Op] = opRef{p, int32(len(p.recs) - 1)}
+		p.recs.add(opRec{op: e.Op, client: e.Client, call: e.Time, ret: math.MaxInt64,
+			first: e.First, last: e.Last, epoch: e.Epoch})
+		st.open[e.Op] = opRef{p, int32(p.recs.n - 1)}
 	case history.Return:
 		ref, ok := st.open[e.Op]
 		if !ok {
 			return
 		}
 		delete(st.open, e.Op)
-		r := &ref.p.recs[ref.i]
+		r := ref.p.recs.at(int(ref.i))
 		r.closed = true
 		switch e.Result {
 		case history.OK:
@@ -134,8 +156,8 @@ func (st *streamer) advance(p *sPart) {
 	if p.failed || p.tooMany || len(st.evictions[p.key]) > 0 {
 		return // decided at the end from the records
 	}
-	for p.done < len(p.recs) && p.recs[p.done].closed {
-		r := &p.recs[p.done]
+	for p.done < p.recs.n && p.recs.at(p.done).closed {
+		r := p.recs.at(p.done)
 		in := recInput(int32(p.done), r)
 		if !st.step(p, &in) {
 			return
@@ -219,15 +241,15 @@ func (st *streamer) finish(opts Options) Result {
 	for i, p := range ps {
 		evs := st.evictions[p.key]
 		pr := &res.Parts[i]
-		pr.Partition, pr.PID, pr.Ops = p.key.partition, p.key.pid, len(p.recs)
+		pr.Partition, pr.PID, pr.Ops = p.key.partition, p.key.pid, p.recs.n
 		if len(evs) > 0 || p.failed || p.tooMany {
 			full[i] = p.part(evs)
 			slow = append(slow, i)
 			continue
 		}
 		// Operations still open at the end have unknown outcomes.
-		for p.done < len(p.recs) {
-			in := recInput(int32(p.done), &p.recs[p.done])
+		for p.done < p.recs.n {
+			in := recInput(int32(p.done), p.recs.at(p.done))
 			if !st.step(p, &in) {
 				full[i] = p.part(evs)
 				slow = append(slow, i)
@@ -235,7 +257,7 @@ func (st *streamer) finish(opts Options) Result {
 			}
 			p.done++
 		}
-		if p.done == len(p.recs) {
+		if p.done == p.recs.n {
 			pr.Verdict = Ok
 		}
 	}
@@ -254,7 +276,7 @@ func (st *streamer) finish(opts Options) Result {
 			p := ps[i]
 			if p.failed && len(st.evictions[p.key]) == 0 {
 				// The replay is exact: no need to search again.
-				res.Parts[i] = PartResult{Partition: p.key.partition, PID: p.key.pid, Ops: len(p.recs),
+				res.Parts[i] = PartResult{Partition: p.key.partition, PID: p.key.pid, Ops: p.recs.n,
 					Verdict: Illegal, Violation: explain(full[i], opts)}
 				return
 			}
@@ -271,19 +293,20 @@ func (st *streamer) finish(opts Options) Result {
 }
 
 func (p *sPart) partKey() partKey { return p.key }
-func (p *sPart) len() int         { return len(p.recs) }
+func (p *sPart) len() int         { return p.recs.n }
 func (p *sPart) acked(j int) (int64, bool) {
-	return p.recs[j].off, p.recs[j].res == resOK
+	r := p.recs.at(j)
+	return r.off, r.res == resOK
 }
 func (p *sPart) operation(j int) Operation {
-	return p.recs[j].operation(p.key.partition, p.key.pid)
+	return p.recs.at(j).operation(p.key.partition, p.key.pid)
 }
 
 // part rebuilds the batch form of p (as [split] makes it).
 func (p *sPart) part(evictions []int64) *part {
-	q := &part{key: p.key, ops: make([]Operation, len(p.recs)), in: make([]*input, len(p.recs)), evictions: evictions}
-	for i := range p.recs {
-		q.ops[i] = p.recs[i].operation(p.key.partition, p.key.pid)
+	q := &part{key: p.key, ops: make([]Operation, p.recs.n), in: make([]*input, p.recs.n), evictions: evictions}
+	for i := range p.recs.n {
+		q.ops[i] = p.recs.at(i).operation(p.key.partition, p.key.pid)
 	}
 	attachInputs(q)
 	return q

@@ -15,7 +15,14 @@ import (
 
 // table collects the document as it is measured.
 type table struct {
-	b strings.Builder
+	b     strings.Builder
+	goals []string // one line per goal, for the summary
+}
+
+// goal records a goal's outcome for the summary and returns the cell.
+func (t *table) goal(name string, met bool, figure string) string {
+	t.goals = append(t.goals, fmt.Sprintf("| %s | %s | %s |", name, figure, goal(met)))
+	return goal(met)
 }
 
 func (t *table) p(format string, args ...any) { fmt.Fprintf(&t.b, format+"\n", args...) }
@@ -62,6 +69,8 @@ func run(c config) error {
 	t.p("")
 	t.p("Machine: %s.", machine())
 	t.p("")
+	t.p("%%GOALS%%")
+	t.p("")
 	t.p("Histories come from `idemcheck gen` (internal/gen, seed 1): one partition, %d producers, in-flight 5, %g%% unknown outcomes (client timeouts), one retry; the batches per producer set the size. Every history is JSON Lines with the internal events of the fixed write path, about 10 events and 650 bytes per operation. Each step runs in a child process: *wall* is its elapsed time, *CPU* its user+system time, *RSS* its peak resident set (getrusage). `BT` below is `go run ./internal/benchtable`; `BT -child STEP FILE` runs one measured step by hand.", c.producers, c.unknown*100)
 	t.p("")
 
@@ -96,8 +105,8 @@ func run(c config) error {
 	t.p("")
 	onTop := (chk.wall.Seconds() - dec.wall.Seconds()) / dec.wall.Seconds()
 	t.p("- Check time on top of decoding: (%s − %s) / %s = **%.2f×** decode time (goal ≤ 1×: %s). Check / decode = %.2f.",
-		secs(chk.wall), secs(dec.wall), secs(dec.wall), onTop, goal(onTop <= 1), chk.wall.Seconds()/dec.wall.Seconds())
-	t.p("- Peak RSS of the streamed check: **%.0f MB** (goal ≤ 1 GB: %s). The CLI's `idemcheck check --no-shrink`: %.0f MB (%s).", chk.rssMB, goal(chk.rssMB <= 1024), cli.rssMB, goalNote(cli.rssMB <= 1024, "see its row"))
+		secs(chk.wall), secs(dec.wall), secs(dec.wall), onTop, t.goal("1. check time on top of decoding ≤ 1× decode", onTop <= 1, fmt.Sprintf("%.2f×", onTop)), chk.wall.Seconds()/dec.wall.Seconds())
+	t.p("- Peak RSS of the streamed check: **%.0f MB** (goal ≤ 1 GB: %s). The CLI's `idemcheck check --no-shrink`: %.0f MB (%s).", chk.rssMB, t.goal("1. peak RSS ≤ 1 GB", chk.rssMB <= 1024, fmt.Sprintf("%.0f MB", chk.rssMB)), cli.rssMB, goalNote(cli.rssMB <= 1024, "see its row"))
 	if top := pprofTop(self, prof); top != "" {
 		t.p("")
 		t.p("CPU profile of the streamed check (`BT -child check -cpuprofile P H.jsonl; go tool pprof -top P`), heaviest functions:")
@@ -150,7 +159,7 @@ func run(c config) error {
 	}
 	t.p("")
 	if lastDone > 0 {
-		t.p("- At the largest size porcupine finished (%s operations) idemcheck is **%.0f×** faster (goal ≥ 100×: %s).", human(lastDone), lastRatio, goal(lastRatio >= 100))
+		t.p("- At the largest size porcupine finished (%s operations) idemcheck is **%.0f×** faster (goal ≥ 100×: %s).", human(lastDone), lastRatio, t.goal("2. ≥ 100× plain porcupine at its largest size", lastRatio >= 100, fmt.Sprintf("%.0f× at %s operations", lastRatio, human(lastDone))))
 		p, _ := generate(c.dir, lastDone, min(c.producers, lastDone), c.unknown, "")
 		pprofPath := filepath.Join(c.dir, "plain.prof")
 		measure(c.plainTimeout+time.Minute, self, "-child", "plain", "-cpuprofile", pprofPath, p, c.plainTimeout.String())
@@ -201,7 +210,7 @@ func run(c config) error {
 	t.p("| in memory instead: checker.Shrink on the loaded history | %.2f s |", shrinkS)
 	t.p("| `idemcheck check --html OUT.html BAD.jsonl` end to end (the CLI: streamed verdict, then the whole file read again for checker.Shrink and the picture), peak RSS %.0f MB | %s |", cb.rssMB, secs(cb.wall))
 	t.p("")
-	t.p("- Time to verdict %.2f s (goal ≤ 5 s: %s); time to minimal witness %.2f s (goal ≤ 5 s: %s). Both are bounded by reading %.0f MB of JSON (row 1: decode alone takes %s); the shrinking itself is a few milliseconds once the failing producer is cut out.", verdictS, goal(verdictS <= 5), toWitness, goal(toWitness <= 5), float64(fi.Size())/1e6, secs(dec.wall))
+	t.p("- Time to verdict %.2f s (goal ≤ 5 s: %s); time to minimal witness %.2f s (goal ≤ 5 s: %s). Both are bounded by reading %.0f MB of JSON (row 1: decode alone takes %s); the shrinking itself is a few milliseconds once the failing producer is cut out.", verdictS, t.goal("3. Illegal history: verdict ≤ 5 s", verdictS <= 5, fmt.Sprintf("%.2f s", verdictS)), toWitness, t.goal("3. Illegal history: minimal witness ≤ 5 s", toWitness <= 5, fmt.Sprintf("%.2f s", toWitness)), float64(fi.Size())/1e6, secs(dec.wall))
 	t.p("")
 
 	// Row 4.
@@ -228,7 +237,7 @@ func run(c config) error {
 	t.p("## 6. HTML picture of the largest failing history")
 	t.p("")
 	if hi, err := os.Stat(html); err == nil {
-		t.p("`idemcheck check --html OUT.html BAD.jsonl` on the row 3 history (%s operations): **%.0f KB** (goal ≤ 1 MB by default: %s).", human(c.ops), float64(hi.Size())/1024, goal(hi.Size() <= 1<<20))
+		t.p("`idemcheck check --html OUT.html BAD.jsonl` on the row 3 history (%s operations): **%.0f KB** (goal ≤ 1 MB by default: %s).", human(c.ops), float64(hi.Size())/1024, t.goal("6. HTML ≤ 1 MB", hi.Size() <= 1<<20, fmt.Sprintf("%.0f KB", float64(hi.Size())/1024)))
 	} else {
 		t.p("No picture was written: %v.", err)
 	}
@@ -261,6 +270,8 @@ func run(c config) error {
 	t.p("")
 	t.p("%s", notes)
 	doc := strings.Replace(t.b.String(), "%DURATION%", time.Since(started).Round(time.Second).String(), 1)
+	summary := "| goal | measured | |\n|---|---|---|\n" + strings.Join(t.goals, "\n")
+	doc = strings.Replace(doc, "%GOALS%", "Goals, as measured in this run (details and reasons in each section):\n\n"+summary, 1)
 	return os.WriteFile(c.out, []byte(doc), 0o644)
 }
 
@@ -323,7 +334,7 @@ func whiteboxRow(t *table) {
 		return
 	}
 	v, _ := strconv.ParseFloat(m[1], 64)
-	t.p("`go %s`: **%.2fM events/s** (goal ≥ 1M events/s: %s).", strings.Join(cmd, " "), v/1e6, goal(v >= 1e6))
+	t.p("`go %s`: **%.2fM events/s** (goal ≥ 1M events/s: %s).", strings.Join(cmd, " "), v/1e6, t.goal("5. white-box validation ≥ 1M events/s", v >= 1e6, fmt.Sprintf("%.2fM events/s", v/1e6)))
 	for _, l := range strings.Split(string(out), "\n") {
 		if strings.HasPrefix(l, "BenchmarkValidate") {
 			t.p("")
