@@ -198,3 +198,21 @@ func TestPlainSearchAgrees(t *testing.T) {
 		}
 	}
 }
+
+// TestEquivalenceLongParts: parts longer than a chunk of records (256)
+// and the first chunk's growth, valid and reordered, agree with the
+// porcupine search, in memory and streamed.
+func TestEquivalenceLongParts(t *testing.T) {
+	seed := testSeed(t)
+	r := rand.New(rand.NewSource(seed))
+	for i, tc := range []struct {
+		ops, producers int
+		reorder        bool
+	}{{700, 1, false}, {900, 2, false}, {600, 1, true}, {1200, 3, true}} {
+		s := &simBroker{r: r, b: &hb{}, reorder: tc.reorder}
+		h := s.run(tc.ops, tc.producers, 0)
+		if _, d := equivalent(t, h, true); d != "" {
+			t.Fatalf("seed %d, case %d (%d ops, %d producers, reorder %v): %s", seed, i, tc.ops, tc.producers, tc.reorder, d)
+		}
+	}
+}

@@ -23,7 +23,7 @@ const notes = `## Notes
   verdicts, part verdicts and violations equal porcupine's.
 - **Streaming**: checker.CheckReader decodes on one goroutine and checks on
   another, so on two cores the check mostly hides behind decoding. It
-  keeps a compact 64-byte record per operation (for the explanation of a
+  keeps a compact 56-byte record per operation (for the explanation of a
   failing producer and the cross-producer offset check at the end) and
   the frontier of each producer, not the events (about 10 per operation,
   150 bytes each once decoded: what a whole-file load costs, see the
