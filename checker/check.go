@@ -4,6 +4,7 @@ import (
 	"cmp"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strings"
@@ -129,8 +130,8 @@ func Check(h history.History, opts Options) Result {
 		return checkSearch(h, opts)
 	}
 	st := newStreamer()
-	for _, e := range h.Events {
-		st.add(e)
+	for i := range h.Events {
+		st.add(&h.Events[i])
 	}
 	return st.finish(opts)
 }
@@ -308,13 +309,46 @@ func crossCheck(parts []ackView) []*Violation {
 	}
 	var out []*Violation
 	var all []acked
+	var seen, dup []uint64
 	for i := 0; i < len(parts); {
 		j := i
-		all = all[:0]
 		for ; j < len(parts) && parts[j].partKey().partition == parts[i].partKey().partition; j++ {
-			for k, n := 0, parts[j].len(); k < n; k++ {
-				if off, ok := parts[j].acked(k); ok {
-					all = append(all, acked{off, int32(j), int32(k)})
+		}
+		// A clash needs an offset acked twice: find those offsets with a
+		// bitmap over the offsets' range, and sort only their acks.
+		lo, hi, n := int64(math.MaxInt64), int64(math.MinInt64), 0
+		for q := i; q < j; q++ {
+			for k, m := 0, parts[q].len(); k < m; k++ {
+				if off, ok := parts[q].acked(k); ok {
+					lo, hi, n = min(lo, off), max(hi, off), n+1
+				}
+			}
+		}
+		filter := n > 0 && uint64(hi-lo) < 1<<32 && uint64(hi-lo) < 64*uint64(n)
+		if filter {
+			words := int((uint64(hi-lo) >> 6) + 1)
+			seen = append(seen[:0], make([]uint64, words)...)
+			dup = append(dup[:0], make([]uint64, words)...)
+			for q := i; q < j; q++ {
+				for k, m := 0, parts[q].len(); k < m; k++ {
+					if off, ok := parts[q].acked(k); ok {
+						b := uint64(off - lo)
+						if seen[b>>6]&(1<<(b&63)) != 0 {
+							dup[b>>6] |= 1 << (b & 63)
+						}
+						seen[b>>6] |= 1 << (b & 63)
+					}
+				}
+			}
+		}
+		all = all[:0]
+		for q := i; q < j; q++ {
+			for k, m := 0, parts[q].len(); k < m; k++ {
+				if off, ok := parts[q].acked(k); ok {
+					if b := uint64(off - lo); filter && dup[b>>6]&(1<<(b&63)) == 0 {
+						continue
+					}
+					all = append(all, acked{off, int32(q), int32(k)})
 				}
 			}
 		}

@@ -60,20 +60,30 @@ func newInput(idx int32, o Operation, evictMin, evictMax int32) *input {
 	switch {
 	case o.Result == history.OK:
 		in.out = outOK
-	case o.Ambiguous():
+	case o.Result == history.Failed:
+		in.out = outcomeOf(o.Error)
+	default:
 		in.out = outAmbiguous
-	case o.Error == history.OutOfOrderSequenceNumber:
-		in.out = outOutOfOrder
-	case o.Error == history.InvalidProducerEpoch:
-		in.out = outStaleEpoch
-	case o.Error == history.DuplicateSequenceNumber:
-		in.out = outDupSeq
-	case o.Error == history.InvalidRequestCode:
-		in.out = outInvalid
-	default: // UnknownProducerID, PolicyViolation
-		in.out = outNoProducer
 	}
 	return in
+}
+
+// outcomeOf classifies a failed Return's error code, as
+// [Operation.Ambiguous] does for the ambiguous ones.
+func outcomeOf(code history.ErrorCode) outcome {
+	switch code {
+	case history.OutOfOrderSequenceNumber:
+		return outOutOfOrder
+	case history.InvalidProducerEpoch:
+		return outStaleEpoch
+	case history.DuplicateSequenceNumber:
+		return outDupSeq
+	case history.InvalidRequestCode:
+		return outInvalid
+	case history.UnknownProducerID, history.PolicyViolation:
+		return outNoProducer
+	}
+	return outAmbiguous
 }
 
 func (in *input) batch() string { return fmt.Sprintf("[%d,%d]", in.first, in.last) }

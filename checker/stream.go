@@ -114,7 +114,7 @@ func newStreamer() *streamer {
 }
 
 // add takes in one event.
-func (st *streamer) add(e history.Event) {
+func (st *streamer) add(e *history.Event) {
 	switch e.Kind {
 	case history.Replicate:
 		st.calls++
@@ -216,11 +216,19 @@ func (st *streamer) step(p *sPart, in *input) bool {
 	return true
 }
 
-// recInput is newInput for a record of a part without evictions.
+// recInput is newInput for a record of a part without evictions,
+// without allocating.
 func recInput(idx int32, r *opRec) input {
-	o := r.operation("", 0)
-	in := newInput(idx, o, 0, 0)
-	return *in
+	in := input{idx: idx, epoch: r.epoch, first: r.first, last: r.last, off: r.off, op: r.op, code: r.code}
+	switch r.res {
+	case resOK:
+		in.out = outOK
+	case resFailed:
+		in.out = outcomeOf(r.code)
+	default:
+		in.out = outAmbiguous
+	}
+	return in
 }
 
 func (r *opRec) operation(partition string, pid int64) Operation {
@@ -378,7 +386,7 @@ func CheckReader(r history.Reader, opts Options) (Result, error) {
 	st := newStreamer()
 	for b := range batches {
 		for i := range b {
-			st.add(b[i])
+			st.add(&b[i])
 		}
 		select {
 		case free <- b:
