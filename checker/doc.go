@@ -35,9 +35,12 @@
 // reduces to a replay in call order over the set of model states that the
 // ambiguous outcomes fork: linear in the part's length. This replay is
 // the decision procedure of [Check] and [CheckReader]; porcupine is the
-// fallback for a part whose set of states outgrows 4096, and a part
-// with recorded evictions is replayed once all its inputs are known (an
-// eviction widens what earlier unknown outcomes may have done). The
+// fallback for a part whose set of states outgrows 4096. For a producer
+// with recorded evictions an operation is replayed once every eviction
+// its decision may follow is known: when this or a later call has
+// returned and time has passed that return (an eviction widens what
+// earlier decisions may have seen); an eviction that comes after the
+// replay assumed none sends the producer to a replay at the end. The
 // equivalence tests (equiv_test.go) check on the traces/ corpus and on
 // 10,000 generated histories that verdicts and violations equal those of
 // porcupine's search.

@@ -216,3 +216,33 @@ func TestEquivalenceLongParts(t *testing.T) {
 		}
 	}
 }
+
+// TestEquivalenceCoversEvictionModes: the generated histories of
+// TestEquivalenceGenerated reach both ways the streaming check handles a
+// recorded eviction: replaying on with eviction bounds, and deciding the
+// part again at the end because the eviction came after the replay had
+// assumed none (redo).
+func TestEquivalenceCoversEvictionModes(t *testing.T) {
+	seed := testSeed(t)
+	r := rand.New(rand.NewSource(seed))
+	evicted, redo := 0, 0
+	for i := 0; i < 2000; i++ {
+		h, _ := randomHistory(r, i)
+		st := newStreamer()
+		for j := range h.Events {
+			st.add(&h.Events[j])
+		}
+		for _, p := range st.order {
+			switch {
+			case p.redo:
+				redo++
+			case p.evicted && p.done > 0:
+				evicted++
+			}
+		}
+	}
+	if evicted == 0 || redo == 0 {
+		t.Errorf("seed %d: %d parts replayed with evictions, %d decided again: want both > 0", seed, evicted, redo)
+	}
+	t.Logf("seed %d: %d parts replayed with evictions, %d decided again", seed, evicted, redo)
+}

@@ -82,6 +82,12 @@ type sPart struct {
 	// failed: the replay found an operation no state explains; tooMany:
 	// the frontier outgrew maxFrontier (porcupine decides at the end).
 	failed, tooMany bool
+	// evicted: the part has recorded evictions; an operation is then
+	// replayed only once the evictions its decision may follow are
+	// known (see evictInput). redo: an eviction came after the replay
+	// had assumed there were none; the part is decided at the end.
+	evicted, redo bool
+	waiting       bool // in streamer.waiting
 }
 
 // streamer is the state of one streaming check: the open operations and
@@ -93,6 +99,10 @@ type streamer struct {
 	open      map[int64]opRef
 	evictions map[partKey][]int64
 	calls     int
+	// now is the time of the latest event; waiting are evicted parts
+	// whose next operation waits for time to pass a return.
+	now     int64
+	waiting []*sPart
 	// scratch
 	next []state
 	br   []branch
@@ -115,13 +125,24 @@ func newStreamer() *streamer {
 
 // add takes in one event.
 func (st *streamer) add(e *history.Event) {
+	if e.Time > st.now {
+		st.now = e.Time
+		if len(st.waiting) > 0 {
+			w := st.waiting
+			st.waiting = nil
+			for _, p := range w {
+				p.waiting = false
+				st.advance(p)
+			}
+		}
+	}
 	switch e.Kind {
 	case history.Replicate:
 		st.calls++
 		k := partKey{e.Partition, e.PID}
 		p := st.parts[k]
 		if p == nil {
-			p = &sPart{key: k, front: []state{initState(0)}}
+			p = &sPart{key: k, front: []state{initState(0)}, evicted: len(st.evictions[k]) > 0}
 			st.parts[k] = p
 			st.order = append(st.order, p)
 		}
@@ -142,28 +163,77 @@ func (st *streamer) add(e *history.Event) {
 		case history.Failed:
 			r.ret, r.res, r.code = e.Time, resFailed, e.Error
 		}
-		if int(ref.i) == ref.p.done {
+		if int(ref.i) == ref.p.done || ref.p.evicted {
 			st.advance(ref.p)
 		}
 	case history.EvictProducer:
 		k := partKey{e.Partition, e.PID}
 		st.evictions[k] = append(st.evictions[k], e.Time)
+		if p := st.parts[k]; p != nil && !p.evicted {
+			p.evicted = true
+			// The replay so far assumed no eviction could come before
+			// the decisions it made. That holds if a call at or after the
+			// last one replayed returned before this eviction: its
+			// decision, and so every earlier one, came before it.
+			if p.done > 0 {
+				if ret, ok := p.minReturn(p.done - 1); !ok || ret >= e.Time {
+					p.redo = true
+				}
+			}
+		}
 	}
+}
+
+// minReturn returns the earliest known return time among the calls from
+// i on, if one has returned with a known outcome.
+func (p *sPart) minReturn(i int) (int64, bool) {
+	m, ok := int64(math.MaxInt64), false
+	for j := i; j < p.recs.n; j++ {
+		if r := p.recs.at(j); r.closed && r.res != resUnknown && r.ret < m {
+			m, ok = r.ret, true
+		}
+	}
+	return m, ok
 }
 
 // advance replays the closed operations at the head of p.
 func (st *streamer) advance(p *sPart) {
-	if p.failed || p.tooMany || len(st.evictions[p.key]) > 0 {
+	if p.failed || p.tooMany || p.redo {
 		return // decided at the end from the records
 	}
 	for p.done < p.recs.n && p.recs.at(p.done).closed {
 		r := p.recs.at(p.done)
 		in := recInput(int32(p.done), r)
+		if p.evicted {
+			ret, ok := p.minReturn(p.done)
+			if !ok || ret >= st.now {
+				// Not every eviction that may precede this decision is
+				// known yet.
+				if ok && !p.waiting {
+					p.waiting = true
+					st.waiting = append(st.waiting, p)
+				}
+				return
+			}
+			st.evictInput(&in, p, r, ret)
+		}
 		if !st.step(p, &in) {
 			return
 		}
 		p.done++
 	}
+}
+
+// evictInput sets the eviction bounds of in (call order): evictions
+// recorded before the call must have been applied; the decision came
+// before the earliest known return of this or a later call (a later call
+// is decided after this one), so no eviction recorded after that return
+// may have been. ret is that return (math.MaxInt64: none, at the end).
+func (st *streamer) evictInput(in *input, p *sPart, r *opRec, ret int64) {
+	evs := st.evictions[p.key]
+	in.evictMin = int32(sort.Search(len(evs), func(j int) bool { return evs[j] >= r.call }))
+	in.evictOrd = int32(sort.Search(len(evs), func(j int) bool { return evs[j] > ret }))
+	in.evictMax = in.evictOrd
 }
 
 // step moves p's frontier over in; false when the part failed or its
@@ -250,14 +320,19 @@ func (st *streamer) finish(opts Options) Result {
 		evs := st.evictions[p.key]
 		pr := &res.Parts[i]
 		pr.Partition, pr.PID, pr.Ops = p.key.partition, p.key.pid, p.recs.n
-		if len(evs) > 0 || p.failed || p.tooMany {
+		if p.redo || p.failed || p.tooMany {
 			full[i] = p.part(evs)
 			slow = append(slow, i)
 			continue
 		}
 		// Operations still open at the end have unknown outcomes.
 		for p.done < p.recs.n {
-			in := recInput(int32(p.done), p.recs.at(p.done))
+			r := p.recs.at(p.done)
+			in := recInput(int32(p.done), r)
+			if p.evicted {
+				ret, _ := p.minReturn(p.done)
+				st.evictInput(&in, p, r, ret)
+			}
 			if !st.step(p, &in) {
 				full[i] = p.part(evs)
 				slow = append(slow, i)
