@@ -52,7 +52,9 @@ type Options struct {
 	// search is then porcupine's, whose memory is quadratic in a part's
 	// length: parts longer than 20000 operations are Unknown.
 	NoCallOrder bool
-	// Workers bounds the parts checked at once; 0 means GOMAXPROCS.
+	// Workers bounds the parts searched by porcupine or explained at
+	// once; 0 means GOMAXPROCS. (The call-order replay of every part
+	// runs on one goroutine, beside the decoding one in CheckReader.)
 	Workers int
 	// PlainSearch checks with porcupine alone: one search over all
 	// operations, with no replay and no split into producers, and no

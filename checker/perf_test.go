@@ -10,9 +10,10 @@ import (
 
 var bigFlag = flag.Int("big", 0, "run TestBig on histories of this many operations (e.g. 1000000)")
 
-// TestBig measures Check on large histories of a correct broker, with
-// many small parts (porcupine) and with a few long parts (linear replay).
-// It runs only with -big=N.
+// TestBig measures Check on large histories of a correct broker (with
+// evictions), with many short parts and with a few long ones. It runs
+// only with -big=N; BENCHMARKS.md has the measured figures
+// (go run ./internal/benchtable).
 func TestBig(t *testing.T) {
 	if *bigFlag == 0 {
 		t.Skip("set -big=N to run")
