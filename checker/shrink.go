@@ -210,11 +210,50 @@ func FormatWitness(h history.History) string {
 // shrinks that to a minimal witness with v's violation. Its memory is that
 // of the kept events.
 func ShrinkReader(r history.Reader, v *Violation, opts Options) (history.History, error) {
-	keys := map[partKey]bool{{v.Partition, v.PID}: true}
-	named := map[int64]bool{}
-	for _, o := range v.Ops {
+	h, err := readKept(r, []partKey{{v.Partition, v.PID}}, v.Ops)
+	if err != nil {
+		return history.History{}, err
+	}
+	return Shrink(h, opts), nil
+}
+
+// FailingHistory reads again, from r, the history that res judged (from
+// [CheckReader] or [Check]) and keeps what explains its verdict: every
+// event of each part that is not Ok, of the operations its violations
+// name, and the environment events of their producers and partitions
+// (all of the history when every part is Ok). [Shrink] and [Visualize]
+// give on it what they give on the whole history, within the memory of
+// the failing producers.
+func FailingHistory(r history.Reader, res Result) (history.History, error) {
+	var keys []partKey
+	var named []Operation
+	for _, p := range res.Parts {
+		if p.Verdict != Ok {
+			keys = append(keys, partKey{p.Partition, p.PID})
+		}
+	}
+	for _, v := range res.Violations {
+		named = append(named, v.Ops...)
+	}
+	if len(keys) == 0 {
+		return readKept(r, nil, nil)
+	}
+	return readKept(r, keys, named)
+}
+
+// readKept reads r and keeps the events of the operations of the parts
+// keys and of the named operations, and the environment events of their
+// producers and partitions; nil keys keep everything.
+func readKept(r history.Reader, keyList []partKey, named []Operation) (history.History, error) {
+	all := keyList == nil
+	keys, parts := map[partKey]bool{}, map[partKey]bool{}
+	for _, k := range keyList {
+		keys[k], parts[k] = true, true
+	}
+	ids := map[int64]bool{}
+	for _, o := range named {
 		keys[partKey{o.Partition, o.PID}] = true
-		named[o.Op] = true
+		ids[o.Op] = true
 	}
 	partitions, pids := map[string]bool{}, map[int64]bool{}
 	for k := range keys {
@@ -230,14 +269,16 @@ func ShrinkReader(r history.Reader, v *Violation, opts Options) (history.History
 		if err != nil {
 			return history.History{}, err
 		}
-		var k bool
+		k := all
 		switch {
+		case all:
 		case e.Kind == history.Replicate:
-			k = (e.Partition == v.Partition && e.PID == v.PID) || named[e.Op]
+			k = ids[e.Op] || parts[partKey{e.Partition, e.PID}]
 			if k {
 				kept[e.Op] = true
 			}
 		case e.Kind == history.Return || e.Kind.Internal():
+			// (Internal events may follow an unknown Return.)
 			k = kept[e.Op]
 		case e.Kind == history.EvictProducer:
 			k = keys[partKey{e.Partition, e.PID}]
@@ -250,5 +291,5 @@ func ShrinkReader(r history.Reader, v *Violation, opts Options) (history.History
 			h.Events = append(h.Events, e)
 		}
 	}
-	return Shrink(h, opts), nil
+	return h, nil
 }

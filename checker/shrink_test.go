@@ -1,8 +1,10 @@
 package checker
 
 import (
+	"bytes"
 	"flag"
 	"math/rand"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -179,6 +181,55 @@ func TestShrinkReader(t *testing.T) {
 		}
 		if got, want := len(Operations(w)), len(Operations(Shrink(tc.h, Options{}))); got > want {
 			t.Errorf("%s: seed %d: witness of %d operations, Shrink's has %d", tc.name, seed, got, want)
+		}
+	}
+}
+
+// TestFailingHistory: the failing producers read again give the same
+// verdict, violations and minimal witness as the whole history, and the
+// same picture; an Ok history is kept whole.
+func TestFailingHistory(t *testing.T) {
+	seed := testSeed(t)
+	r := rand.New(rand.NewSource(seed))
+	lost := (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).call(2, "p0", 2, 0, 0, 0).ok(2, 0).
+		call(3, "p0", 3, 0, 0, 0).ok(3, 1).h()
+	ok := (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).call(2, "p1", 2, 0, 0, 0).unknown(2).h()
+	for _, tc := range []struct {
+		name string
+		h    history.History
+	}{{"padded seed", paddedSeed(r, 30)}, {"lost ack", lost}, {"ok", ok}} {
+		var buf strings.Builder
+		if err := history.EncodeJSONL(&buf, tc.h); err != nil {
+			t.Fatal(err)
+		}
+		rd, err := history.NewReader(strings.NewReader(buf.String()), "h.jsonl")
+		if err != nil {
+			t.Fatal(err)
+		}
+		res := Check(tc.h, Options{})
+		f, err := FailingHistory(rd, res)
+		if err != nil {
+			t.Fatal(err)
+		}
+		fres := Check(f, Options{})
+		if d := diffResults(fres, res); res.Verdict == Illegal && !reflect.DeepEqual(fres.Violations, res.Violations) {
+			t.Errorf("%s: seed %d: violations differ: %s", tc.name, seed, d)
+		}
+		if res.Verdict == Ok && len(f.Events) != len(tc.h.Events) {
+			t.Errorf("%s: seed %d: Ok history kept %d of %d events", tc.name, seed, len(f.Events), len(tc.h.Events))
+		}
+		if got, want := FormatWitness(Shrink(f, Options{})), FormatWitness(Shrink(tc.h, Options{})); got != want {
+			t.Errorf("%s: seed %d: witness\n%s\nwant\n%s", tc.name, seed, got, want)
+		}
+		var a, b bytes.Buffer
+		if err := Visualize(&a, f, res, VisualizeOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if err := Visualize(&b, tc.h, res, VisualizeOptions{}); err != nil {
+			t.Fatal(err)
+		}
+		if res.Verdict == Illegal && a.String() != b.String() {
+			t.Errorf("%s: seed %d: pictures differ (%d and %d bytes)", tc.name, seed, a.Len(), b.Len())
 		}
 	}
 }
