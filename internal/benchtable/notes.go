@@ -22,16 +22,19 @@ const notes = `## Notes
   10,000 seeded histories by default, -equiv=N for more) check that the
   verdicts, part verdicts and violations equal porcupine's.
 - **Streaming**: checker.CheckReader decodes on one goroutine and checks on
-  another, so on two cores the check mostly hides behind decoding. It
-  keeps a compact 56-byte record per operation (for the explanation of a
-  failing producer and the cross-producer offset check at the end) and
-  the frontier of each producer, not the events (about 10 per operation,
-  150 bytes each once decoded: what a whole-file load costs, see the
-  in-memory rows of section 3). So its memory grows with the operations
-  (about 200 bytes each at peak RSS, garbage included), not with the
-  events or the file; bounding it by the open operations alone would
-  need the explanation of a late failure without the producer's earlier
-  records, which the exact explanation (same as porcupine's) uses.
+  another (only Replicate, Return and EvictProducer events cross over), so
+  on two free cores the check hides behind decoding; on this shared
+  machine another process often held one core, which is why wall time is
+  close to CPU time in some rows. A producer with recorded evictions is
+  replayed as soon as the evictions its decisions may follow are known.
+  The check keeps, per operation, a 56-byte record (not the ~10 events
+  of 150 bytes each that a whole-file load holds), so its memory grows
+  with the operations, not with the events or the file: about 60 bytes
+  per operation at peak RSS (see the growth table). It is not bounded by
+  the open operations alone: the exact explanation of a failure (the one
+  porcupine's path gives) reads the failing producer's earlier records,
+  and the cross-producer check (two producers acked at one offset) needs
+  every acked offset with its operation.
 - **Plain porcupine** copies its linearized set at every step and its
   cache grows with every distinct (set, state) pair, so its time grows
   much faster than linearly with the operations it must consider together,
