@@ -1,11 +1,16 @@
 package checker
 
 import (
+	"bytes"
 	"flag"
+	"io"
 	"math/rand"
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/internal/gen"
 )
 
 var bigFlag = flag.Int("big", 0, "run TestBig on histories of this many operations (e.g. 1000000)")
@@ -56,4 +61,62 @@ func BenchmarkCheck(b *testing.B) {
 			}
 		})
 	}
+}
+
+// genJSONL is a gen history of ops operations (100 producers, 2% unknown
+// outcomes) as JSON Lines.
+func genJSONL(b *testing.B, ops int) []byte {
+	b.Helper()
+	var buf bytes.Buffer
+	o := gen.Options{Seed: 1, Producers: 100, Batches: ops / 100, UnknownRate: 0.02, Retries: 1}
+	w, err := history.NewJSONLWriter(&buf, o.Header())
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := gen.Generate(o, w); err != nil {
+		b.Fatal(err)
+	}
+	if err := w.Flush(); err != nil {
+		b.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
+// BenchmarkDecodeVsCheckReader decodes a 100k-operation JSONL history and
+// checks it streamed, reporting events/s of each: the check's goal is to
+// run at about the speed of decoding (BENCHMARKS.md, row 1).
+func BenchmarkDecodeVsCheckReader(b *testing.B) {
+	data := genJSONL(b, 100000)
+	b.Run("decode", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		events := 0
+		for b.Loop() {
+			rd, err := history.NewReader(bytes.NewReader(data), "h.jsonl")
+			if err != nil {
+				b.Fatal(err)
+			}
+			events = 0
+			for {
+				if _, err := rd.Next(); err == io.EOF {
+					break
+				} else if err != nil {
+					b.Fatal(err)
+				}
+				events++
+			}
+		}
+		b.ReportMetric(float64(events)*float64(b.N)/b.Elapsed().Seconds(), "events/s")
+	})
+	b.Run("CheckReader", func(b *testing.B) {
+		b.SetBytes(int64(len(data)))
+		for b.Loop() {
+			rd, err := history.NewReader(bytes.NewReader(data), "h.jsonl")
+			if err != nil {
+				b.Fatal(err)
+			}
+			if res, err := CheckReader(rd, Options{}); err != nil || res.Verdict != Ok {
+				b.Fatalf("got %s, %v", res.Verdict, err)
+			}
+		}
+	})
 }
