@@ -2,6 +2,7 @@ package history
 
 import (
 	"bufio"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -58,13 +59,28 @@ func appendYAMLEvent(buf []byte, e Event) []byte {
 		first = false
 		buf = append(buf, key...)
 		buf = append(buf, ": "...)
-		buf = append(buf, rest[:vend]...)
+		buf = appendYAMLScalar(buf, rest[:vend])
 		inner = rest[vend:]
 		if len(inner) > 0 && inner[0] == ',' {
 			inner = inner[1:]
 		}
 	}
 	return append(buf, "}\n"...)
+}
+
+// appendYAMLScalar appends the JSON scalar v as a YAML scalar. Strings
+// are re-quoted with ASCII-only escapes: JSON leaves DEL and the C1
+// control characters raw, and YAML refuses them raw but accepts every
+// escape strconv.QuoteToASCII writes.
+func appendYAMLScalar(buf []byte, v string) []byte {
+	if v == "" || v[0] != '"' {
+		return append(buf, v...)
+	}
+	var s string
+	if err := json.Unmarshal([]byte(v), &s); err != nil {
+		return append(buf, v...) // AppendJSON wrote it: cannot happen
+	}
+	return strconv.AppendQuoteToASCII(buf, s)
 }
 
 // valueEnd returns the length of the JSON scalar at the start of s.
