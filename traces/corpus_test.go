@@ -157,6 +157,14 @@ func FuzzCheck(f *testing.F) {
 			t.Fatalf("Decode accepted the input but NewReader did not: %v", err)
 		}
 		sres, err := checker.CheckReader(rd, checker.Options{Timeout: time.Second, Workers: 1})
+		if res.Err != nil {
+			// Check reports unusable input in Result.Err, CheckReader as
+			// its error: both must refuse it.
+			if err == nil {
+				t.Fatalf("Check refused the history (%v) but CheckReader accepted it: %s", res.Err, sres.Verdict)
+			}
+			return
+		}
 		if err != nil {
 			t.Fatalf("CheckReader: %v (Check: %s)", err, res.Verdict)
 		}
