@@ -260,10 +260,14 @@ func (s State) OpenCalls() int {
 }
 
 // Retire drops the operations that are over (returned, at the end of
-// their path, ticket released) and the log entries no remaining
-// operation refers to, so that a long replay keeps only what is open.
-// The invariant summaries stay; only their details go. retired, if not
-// nil, is called with the id of each dropped operation.
+// their path, ticket released) and the log entries that nothing still
+// refers to, so that a long replay keeps only what is open. A log entry
+// stays while a remaining operation was decided at its offset or a
+// producer's idempotency window (Producer.Reqs) holds its offset: a
+// later retry answered as a duplicate is acked with that offset, and
+// AckedInLog reads the entry there. The invariant summaries stay; only
+// their details go. retired, if not nil, is called with the id of each
+// dropped operation.
 func (s *State) Retire(retired func(id int64)) {
 	n := 0
 	for _, o := range s.Ops {
@@ -282,6 +286,13 @@ func (s *State) Retire(retired func(id int64)) {
 	for i := range s.Ops {
 		if o := &s.Ops[i]; o.Phase == PhaseDecided {
 			if ei := s.entry(o.Offset); ei >= 0 {
+				keep[ei] = true
+			}
+		}
+	}
+	for i := range s.Producers {
+		for _, r := range s.Producers[i].Reqs {
+			if ei := s.entry(r.Offset); ei >= 0 {
 				keep[ei] = true
 			}
 		}
