@@ -4,7 +4,13 @@ package spec
 // and switches, in a fixed order (operations by id, then new calls and
 // retries by producer, then environment steps). [Step] accepts each.
 func Enabled(cfg Config, s State) []Action {
-	var out []Action
+	return AppendEnabled(nil, cfg, &s)
+}
+
+// AppendEnabled appends the actions [Enabled] returns for s to out and
+// returns the extended slice: a model checker reuses one slice for
+// every state it expands.
+func AppendEnabled(out []Action, cfg Config, s *State) []Action {
 	if s.Sync != 0 {
 		o := &s.Ops[s.op(s.Sync)]
 		return append(out, Action{Name: syncNext(cfg, o), Op: o.ID})
