@@ -2,11 +2,14 @@ package mc
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"math/bits"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/idemcheck/idemcheck/spec"
@@ -79,22 +82,18 @@ type TraceStep struct {
 // liveness check would not be sound.
 var ErrUnsound = errors.New("mc: a step did not increase the progress measure")
 
-type succ struct {
-	fp     uint64
-	parent uint64
-	state  spec.State
-	broken string // first checked invariant the state breaks
-	stuck  bool   // no fair action enabled and a call is open
-}
-
-type node struct {
-	fp    uint64
-	state spec.State
-}
-
 // Run checks cfg breadth-first, so the first violation found has a
 // shortest trace. It stops at the first violation, at ctx's end (with
 // ctx's error) or when the state space is exhausted.
+//
+// The hot path allocates nothing per state: a BFS level is one byte
+// arena of encoded states ([spec.State.AppendBinary]), each worker
+// decodes a state into a scratch [spec.State], computes its successors
+// in a second scratch state and appends the encodings of the ones not
+// seen in earlier levels to its own arena; the seen set is an
+// open-addressing table of fingerprints. The per-worker results are
+// merged in frontier order, so counts, verdicts and traces do not
+// depend on the number of workers.
 func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 	start := time.Now()
 	if err := cfg.Spec.Validate(); err != nil {
@@ -124,35 +123,16 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 	if liveness {
 		res.Liveness = "checked: every state with an open call has an enabled fair action, and every step increases the progress measure (so fair behaviours end in states without open calls)"
 	}
-	brokenIn := func(s *spec.State) string {
-		if s.Viol == 0 {
-			return ""
-		}
-		for _, iv := range order {
-			if iv.Check(*s) != nil {
-				return iv.Name
-			}
-		}
-		return ""
-	}
-	stuck := func(s *spec.State, acts []spec.Action) bool {
-		if !liveness || s.OpenCalls() == 0 {
-			return false
-		}
-		for _, a := range acts {
-			if a.Fair() {
-				return false
-			}
-		}
-		return true
-	}
+	e := &expander{cfg: cfg, order: order, liveness: liveness}
 
 	init := spec.Init(cfg.Spec)
 	var buf []byte
 	initFP := fingerprint(&init, &buf)
-	parents := map[uint64]uint64{initFP: initFP}
+	seen := newSeenSet()
+	seen.insert(initFP, initFP)
 	res.Distinct, res.Generated = 1, 1
-	frontier := []node{{initFP, init}}
+	frontier, next := &level{}, &level{}
+	frontier.add(init.AppendBinary(nil), initFP)
 	lastPrint := time.Now()
 	progress := func(depth int, final bool) {
 		if opts.Progress == nil || (!final && time.Since(lastPrint) < every) {
@@ -161,125 +141,331 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 		lastPrint = time.Now()
 		el := time.Since(start).Seconds()
 		fmt.Fprintf(opts.Progress, "mc: depth %d: %d states generated, %d distinct states found, %d states left on queue (%.0f states/s)\n",
-			depth, res.Generated, res.Distinct, len(frontier), float64(res.Generated)/max(el, 1e-9))
+			depth, res.Generated, res.Distinct, frontier.len(), float64(res.Generated)/max(el, 1e-9))
 	}
 	finish := func(v *Violation) (Result, error) {
 		res.Violation = v
 		if v != nil {
-			res.Left = int64(len(frontier))
+			res.Left = int64(frontier.len())
 		}
 		res.Duration = time.Since(start)
 		progress(res.Diameter, true)
 		return res, nil
 	}
-	if name := brokenIn(&init); name != "" {
-		return finish(buildViolation(cfg, name, []uint64{initFP}, parents))
+	if bi := e.broken(&init); bi >= 0 {
+		return finish(buildViolation(cfg, order[bi].Name, []uint64{initFP}))
 	}
 
-	type out struct {
-		succs     []succ
-		generated int64
-		err       error
-	}
-	for depth := 0; len(frontier) > 0; depth++ {
+	scratch := make([]worker, workers)
+	var chunks []chunk
+	for depth := 0; frontier.len() > 0; depth++ {
 		if err := ctx.Err(); err != nil {
 			return res, err
 		}
-		outs := make([]out, workers)
-		chunk := (len(frontier) + workers - 1) / workers
+		// Split the level into chunks that the workers take in turn;
+		// small enough to balance, big enough to amortize.
+		n := frontier.len()
+		size := min(max(n/(8*workers), 16), 4096)
+		nchunks := (n + size - 1) / size
+		if cap(chunks) < nchunks {
+			chunks = append(chunks[:cap(chunks)], make([]chunk, nchunks-cap(chunks))...)
+		}
+		chunks = chunks[:nchunks]
+		for i := range chunks {
+			c := &chunks[i]
+			c.lo, c.hi = i*size, min((i+1)*size, n)
+			c.arena, c.recs, c.generated, c.err = c.arena[:0], c.recs[:0], 0, nil
+		}
+		var taken atomic.Int64
 		var wg sync.WaitGroup
-		for w := 0; w < workers; w++ {
-			lo, hi := w*chunk, min((w+1)*chunk, len(frontier))
-			if lo >= hi {
-				continue
-			}
+		for w := range min(workers, nchunks) {
 			wg.Add(1)
-			go func(o *out, part []node) {
+			go func(wk *worker) {
 				defer wg.Done()
-				var buf []byte
-				// Successors are computed in a scratch state; only new
-				// ones keep it (most successors were seen before).
-				var next spec.State
-				for _, n := range part {
-					acts := spec.Enabled(cfg.Spec, n.state)
-					if stuck(&n.state, acts) {
-						o.succs = append(o.succs, succ{fp: n.fp, stuck: true})
+				for {
+					i := int(taken.Add(1)) - 1
+					if i >= len(chunks) {
+						return
 					}
-					pm := n.state.Progress()
-					for _, a := range acts {
-						o.generated++
-						next.CopyFrom(&n.state)
-						if err := next.Apply(cfg.Spec, a); err != nil {
-							o.err = fmt.Errorf("mc: the spec enables %s but Step refuses it: %w", a, err)
-							return
-						}
-						if liveness && next.Progress() <= pm {
-							o.err = fmt.Errorf("%w: %s", ErrUnsound, a)
-							return
-						}
-						fp := fingerprint(&next, &buf)
-						if _, seen := parents[fp]; seen {
-							continue // read-only during this phase
-						}
-						o.succs = append(o.succs, succ{fp: fp, parent: n.fp, state: next, broken: brokenIn(&next)})
-						next = spec.State{}
+					if ctx.Err() != nil {
+						chunks[i].err = ctx.Err()
+						continue
 					}
+					e.expand(wk, frontier, seen, &chunks[i])
 				}
-			}(&outs[w], frontier[lo:hi])
+			}(&scratch[w])
 		}
 		wg.Wait()
-		var next []node
-		for _, o := range outs {
-			if o.err != nil {
-				return res, o.err
+		for i := range chunks {
+			if chunks[i].err != nil {
+				return res, chunks[i].err
 			}
-			res.Generated += o.generated
+			res.Generated += chunks[i].generated
 		}
-		for _, o := range outs {
-			for _, s := range o.succs {
-				if s.stuck {
-					path := pathTo(s.fp, parents)
-					v := buildViolation(cfg, spec.EveryCallReturns, path, parents)
+		next.reset()
+		for i := range chunks {
+			c := &chunks[i]
+			for _, r := range c.recs {
+				if r.stuck {
+					path := pathTo(r.fp, seen)
+					v := buildViolation(cfg, spec.EveryCallReturns, path)
 					v.Message = "a call never returns: in the last state no fair action is enabled but a call is still open"
 					return finish(v)
 				}
-				if _, seen := parents[s.fp]; seen {
-					continue
+				if !seen.insert(r.fp, r.parent) {
+					continue // reached earlier in this level
 				}
-				parents[s.fp] = s.parent
 				res.Distinct++
 				res.Diameter = depth + 1
-				if s.broken != "" {
-					return finish(buildViolation(cfg, s.broken, pathTo(s.fp, parents), parents))
+				if r.broken >= 0 {
+					return finish(buildViolation(cfg, order[r.broken].Name, pathTo(r.fp, seen)))
 				}
-				next = append(next, node{s.fp, s.state})
+				next.add(c.arena[r.start:r.end], r.fp)
 			}
 		}
 		if opts.MaxDistinct > 0 && res.Distinct > opts.MaxDistinct {
 			return res, fmt.Errorf("mc: more than %d distinct states", opts.MaxDistinct)
 		}
-		frontier = next
+		frontier, next = next, frontier
 		progress(depth+1, false)
 	}
 	return finish(nil)
 }
 
-// fingerprint is FNV-1a (64 bit) over the canonical encoding.
+// level is one BFS level: encoded states back to back in one arena.
+type level struct {
+	data []byte
+	ends []int // state i is data[ends[i-1]:ends[i]]
+	fps  []uint64
+}
+
+func (l *level) len() int { return len(l.fps) }
+
+func (l *level) reset() { l.data, l.ends, l.fps = l.data[:0], l.ends[:0], l.fps[:0] }
+
+func (l *level) add(enc []byte, fp uint64) {
+	l.data = append(l.data, enc...)
+	l.ends = append(l.ends, len(l.data))
+	l.fps = append(l.fps, fp)
+}
+
+func (l *level) state(i int) []byte {
+	lo := 0
+	if i > 0 {
+		lo = l.ends[i-1]
+	}
+	return l.data[lo:l.ends[i]]
+}
+
+// rec is one successor not seen in earlier levels (or a stuck state).
+type rec struct {
+	fp, parent uint64
+	start, end int  // its encoding in the chunk's arena
+	broken     int  // index of the first broken checked invariant, or -1
+	stuck      bool // no fair action enabled and a call is open (fp is the state's own)
+}
+
+// chunk is a slice [lo,hi) of a level and what expanding it found.
+type chunk struct {
+	lo, hi    int
+	arena     []byte
+	recs      []rec
+	generated int64
+	err       error
+}
+
+// worker is one goroutine's scratch memory, reused for every state.
+type worker struct {
+	cur, next spec.State
+	acts      []spec.Action
+}
+
+// expander computes successors.
+type expander struct {
+	cfg      Config
+	order    []spec.Invariant
+	liveness bool
+}
+
+// broken returns the index in e.order of the first invariant s breaks,
+// or -1.
+func (e *expander) broken(s *spec.State) int {
+	if s.Viol == 0 {
+		return -1
+	}
+	for i, iv := range e.order {
+		if iv.Check(*s) != nil {
+			return i
+		}
+	}
+	return -1
+}
+
+// expand computes the successors of the states of chunk c of frontier
+// and records those that seen (read-only here) does not hold.
+func (e *expander) expand(w *worker, frontier *level, seen *seenSet, c *chunk) {
+	cfg := e.cfg.Spec
+	for i := c.lo; i < c.hi; i++ {
+		parent := frontier.fps[i]
+		if err := w.cur.UnmarshalBinary(frontier.state(i)); err != nil {
+			c.err = fmt.Errorf("mc: %w", err)
+			return
+		}
+		w.acts = spec.AppendEnabled(w.acts[:0], cfg, &w.cur)
+		if e.liveness && stuck(&w.cur, w.acts) {
+			c.recs = append(c.recs, rec{fp: parent, stuck: true, broken: -1})
+		}
+		var pm int64
+		if e.liveness {
+			pm = w.cur.Progress()
+		}
+		for _, a := range w.acts {
+			c.generated++
+			w.next.CopyFrom(&w.cur)
+			if err := w.next.Apply(cfg, a); err != nil {
+				c.err = fmt.Errorf("mc: the spec enables %s but Step refuses it: %w", a, err)
+				return
+			}
+			if e.liveness && w.next.Progress() <= pm {
+				c.err = fmt.Errorf("%w: %s", ErrUnsound, a)
+				return
+			}
+			start := len(c.arena)
+			c.arena = w.next.AppendBinary(c.arena)
+			fp := hashBytes(c.arena[start:])
+			if seen.has(fp) {
+				c.arena = c.arena[:start]
+				continue
+			}
+			c.recs = append(c.recs, rec{fp: fp, parent: parent, start: start, end: len(c.arena), broken: e.broken(&w.next)})
+		}
+	}
+}
+
+// stuck reports whether s has an open call and no fair action enabled.
+func stuck(s *spec.State, acts []spec.Action) bool {
+	if s.OpenCalls() == 0 {
+		return false
+	}
+	for _, a := range acts {
+		if a.Fair() {
+			return false
+		}
+	}
+	return true
+}
+
+// seenSet maps the fingerprint of every state found to the fingerprint
+// of the state it was first reached from (the initial state maps to
+// itself): an open-addressing table with linear probing, 16 bytes a
+// slot and no pointers, so the garbage collector never scans it.
+// Fingerprint 0 marks an empty slot; [hashBytes] never returns it.
+type seenSet struct {
+	keys, parents []uint64
+	n             int
+	mask          uint64
+}
+
+func newSeenSet() *seenSet {
+	t := &seenSet{}
+	t.alloc(1 << 12)
+	return t
+}
+
+func (t *seenSet) alloc(size int) {
+	t.keys, t.parents, t.mask = make([]uint64, size), make([]uint64, size), uint64(size-1)
+}
+
+// has reports whether fp is in the set.
+func (t *seenSet) has(fp uint64) bool {
+	for i := fp & t.mask; ; i = (i + 1) & t.mask {
+		switch t.keys[i] {
+		case fp:
+			return true
+		case 0:
+			return false
+		}
+	}
+}
+
+// parent returns the fingerprint fp was first reached from.
+func (t *seenSet) parent(fp uint64) (uint64, bool) {
+	for i := fp & t.mask; ; i = (i + 1) & t.mask {
+		switch t.keys[i] {
+		case fp:
+			return t.parents[i], true
+		case 0:
+			return 0, false
+		}
+	}
+}
+
+// insert adds fp, reached from parent, and reports whether it was new.
+func (t *seenSet) insert(fp, parent uint64) bool {
+	if 4*(t.n+1) > 3*len(t.keys) {
+		t.grow()
+	}
+	i := fp & t.mask
+	for ; t.keys[i] != 0; i = (i + 1) & t.mask {
+		if t.keys[i] == fp {
+			return false
+		}
+	}
+	t.keys[i], t.parents[i] = fp, parent
+	t.n++
+	return true
+}
+
+func (t *seenSet) grow() {
+	keys, parents := t.keys, t.parents
+	t.alloc(2 * len(keys))
+	for j, k := range keys {
+		if k == 0 {
+			continue
+		}
+		i := k & t.mask
+		for t.keys[i] != 0 {
+			i = (i + 1) & t.mask
+		}
+		t.keys[i], t.parents[i] = k, parents[j]
+	}
+}
+
+// fingerprint hashes the canonical encoding of s.
 func fingerprint(s *spec.State, buf *[]byte) uint64 {
 	*buf = s.AppendBinary((*buf)[:0])
-	h := uint64(14695981039346656037)
-	for _, c := range *buf {
-		h ^= uint64(c)
-		h *= 1099511628211
+	return hashBytes(*buf)
+}
+
+// hashBytes is a 64-bit hash of b in the style of wyhash (16 bytes per
+// 64×64→128-bit multiply), never 0.
+func hashBytes(b []byte) uint64 {
+	const p0, p1, p2 = 0xa0761d6478bd642f, 0xe7037ed1a0b428db, 0x8ebc6af09c88c6e3
+	h := uint64(len(b)) ^ p0
+	for len(b) >= 16 {
+		h = mum(binary.LittleEndian.Uint64(b)^p1, binary.LittleEndian.Uint64(b[8:])^h)
+		b = b[16:]
+	}
+	var tail [16]byte
+	copy(tail[:], b)
+	h = mum(binary.LittleEndian.Uint64(tail[:])^p1, binary.LittleEndian.Uint64(tail[8:])^h^p2)
+	h = mum(h^p2, h^p0)
+	if h == 0 {
+		h = 1
 	}
 	return h
 }
 
+func mum(a, b uint64) uint64 {
+	hi, lo := bits.Mul64(a, b)
+	return hi ^ lo
+}
+
 // pathTo returns the fingerprints from the initial state to fp.
-func pathTo(fp uint64, parents map[uint64]uint64) []uint64 {
+func pathTo(fp uint64, seen *seenSet) []uint64 {
 	path := []uint64{fp}
 	for {
-		p := parents[fp]
+		p, _ := seen.parent(fp)
 		if p == fp {
 			break
 		}
@@ -295,7 +481,7 @@ func pathTo(fp uint64, parents map[uint64]uint64) []uint64 {
 // buildViolation replays the fingerprint path from the initial state,
 // picking at each step the enabled action that leads to the next
 // fingerprint.
-func buildViolation(cfg Config, name string, path []uint64, _ map[uint64]uint64) *Violation {
+func buildViolation(cfg Config, name string, path []uint64) *Violation {
 	s := spec.Init(cfg.Spec)
 	v := &Violation{Invariant: name, Init: s, TicketOrder: orderOf(cfg.Spec), Spec: cfg.Spec}
 	var buf []byte
