@@ -2,11 +2,18 @@
 // (package spec): a breadth-first search over [spec.Enabled] and
 // [spec.Step], so the first violation found has a shortest trace.
 //
-// States are identified by 64-bit FNV-1a fingerprints of their canonical
-// encoding ([spec.State.AppendBinary]). Each BFS level is split among
-// worker goroutines that compute successors, fingerprints and invariant
-// checks in parallel; the results are merged in frontier order, so runs
-// are deterministic whatever the number of workers.
+// States are identified by 64-bit fingerprints (a wyhash-style hash) of
+// their canonical encoding ([spec.State.AppendBinary]), and kept in that
+// encoding: a BFS level is one byte arena, and the seen set is an
+// open-addressing table of fingerprints (each with the fingerprint of
+// its BFS parent, for traces), so the search allocates nothing per state
+// and the garbage collector has no pointers to scan. Each level is split
+// into chunks that worker goroutines take in turn; a worker decodes a
+// state into a scratch [spec.State] ([spec.State.UnmarshalBinary]),
+// computes its successors, fingerprints and invariant checks, and keeps
+// the encodings of the successors not seen in earlier levels. The chunks
+// are merged in frontier order, so counts, verdicts and traces are the
+// same whatever the number of workers.
 //
 // Models come from the same .cfg files as TLC ([LoadConfig]): the
 // constants of spec/tla/Broker.tla, the invariants and the liveness

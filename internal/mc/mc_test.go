@@ -13,7 +13,10 @@ import (
 	"github.com/idemcheck/idemcheck/spec"
 )
 
-var big = flag.Bool("mc.big", false, "also check the big bounds (MCBroker_fixed_2x3.cfg, about 30 s)")
+var (
+	big         = flag.Bool("mc.big", false, "also check the big bounds (MCBroker_fixed_2x3.cfg, a few seconds)")
+	workersFlag = flag.Int("mc.workers", 0, "workers of TestVerdicts (0: GOMAXPROCS)")
+)
 
 const tlaDir = "../../spec/tla"
 
@@ -40,25 +43,30 @@ func run(t *testing.T, name string, opts Options) Result {
 // config breaks exactly the invariant it was written for. Together they
 // show that no invariant (nor the liveness property) is vacuous.
 func TestVerdicts(t *testing.T) {
+	// The counts (distinct states, states generated, diameter; at the
+	// stop for a violation) are those of the first checker, which kept
+	// whole states and a Go map: a faster search must find the same.
 	tests := []struct {
-		cfg  string
-		want string // "" for no violation
-		why  string
+		cfg                 string
+		want                string // "" for no violation
+		why                 string
+		distinct, generated int64
+		diameter            int
 	}{
-		{"MCBroker_fixed_1x3.cfg", "", "the fix, one producer, three batches"},
-		{"MCBroker_fixed_2x2.cfg", "", "the fix, two producers, two batches"},
-		{"MCBroker_fixed_env_1x2.cfg", "", "the fix with timeouts, a retry and an epoch bump"},
-		{"MCBroker_fixed_env_1x3.cfg", "", "the fix with timeouts, a retry and an epoch bump, three batches"},
-		{"MCBroker_fixed_2x3.cfg", "", "the fix, two producers, three batches (big)"},
-		{"MCBroker_prefix_ticket.cfg", spec.TicketOrderIsCallOrder, "pre-fix: the later call reserves first"},
-		{"MCBroker_prefix_1x2.cfg", spec.DecideInCallOrder, "pre-fix: the seed's interleaving"},
-		{"MCBroker_bug_release.cfg", spec.DecideInCallOrder, "ticket released before the decision"},
-		{"MCBroker_uploadfail.cfg", spec.NoSpuriousOutOfOrder, "a failed upload frees the ticket (PR #30937)"},
-		{"MCBroker_stagefail.cfg", spec.NoSpuriousOutOfOrder, "a failed stage_write frees the ticket"},
-		{"MCBroker_evict_gap.cfg", spec.ContiguousAppends, "eviction after a failed upload"},
-		{"MCBroker_evict_dup.cfg", spec.NoDuplicateAppend, "eviction, then the retry of an appended batch"},
-		{"MCBroker_bug_dupoffset.cfg", spec.AckedInLog, "a duplicate answered with the wrong offset"},
-		{"MCBroker_bug_leak.cfg", spec.EveryCallReturns, "a failed request keeps its ticket"},
+		{"MCBroker_fixed_1x3.cfg", "", "the fix, one producer, three batches", 251, 453, 30},
+		{"MCBroker_fixed_2x2.cfg", "", "the fix, two producers, two batches", 18167, 44551, 40},
+		{"MCBroker_fixed_env_1x2.cfg", "", "the fix with timeouts, a retry and an epoch bump", 5449, 15641, 31},
+		{"MCBroker_fixed_env_1x3.cfg", "", "the fix with timeouts, a retry and an epoch bump, three batches", 82174, 304064, 41},
+		{"MCBroker_fixed_2x3.cfg", "", "the fix, two producers, three batches (big)", 1261095, 4043069, 60},
+		{"MCBroker_prefix_ticket.cfg", spec.TicketOrderIsCallOrder, "pre-fix: the later call reserves first", 27, 32, 8},
+		{"MCBroker_prefix_1x2.cfg", spec.DecideInCallOrder, "pre-fix: the seed's interleaving", 87, 123, 17},
+		{"MCBroker_bug_release.cfg", spec.DecideInCallOrder, "ticket released before the decision", 83, 131, 17},
+		{"MCBroker_uploadfail.cfg", spec.NoSpuriousOutOfOrder, "a failed upload frees the ticket (PR #30937)", 438, 715, 24},
+		{"MCBroker_stagefail.cfg", spec.NoSpuriousOutOfOrder, "a failed stage_write frees the ticket", 442, 715, 23},
+		{"MCBroker_evict_gap.cfg", spec.ContiguousAppends, "eviction after a failed upload", 1187, 2723, 24},
+		{"MCBroker_evict_dup.cfg", spec.NoDuplicateAppend, "eviction, then the retry of an appended batch", 108, 200, 19},
+		{"MCBroker_bug_dupoffset.cfg", spec.AckedInLog, "a duplicate answered with the wrong offset", 1562, 4037, 29},
+		{"MCBroker_bug_leak.cfg", spec.EveryCallReturns, "a failed request keeps its ticket", 69, 102, 12},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {
@@ -66,8 +74,13 @@ func TestVerdicts(t *testing.T) {
 			if strings.Contains(tt.why, "(big)") && !*big {
 				t.Skip("big bound: run with -mc.big")
 			}
-			res := run(t, tt.cfg, Options{})
-			t.Logf("%s: %d distinct states, %d generated, diameter %d, %s", tt.cfg, res.Distinct, res.Generated, res.Diameter, res.Duration)
+			res := run(t, tt.cfg, Options{Workers: *workersFlag})
+			t.Logf("%s: %d distinct states, %d generated, diameter %d, %s (%.0f states/s)", tt.cfg, res.Distinct, res.Generated, res.Diameter, res.Duration,
+				float64(res.Generated)/max(res.Duration.Seconds(), 1e-9))
+			if res.Distinct != tt.distinct || res.Generated != tt.generated || res.Diameter != tt.diameter {
+				t.Errorf("%s: %d distinct states, %d generated, diameter %d; want %d, %d, %d",
+					tt.cfg, res.Distinct, res.Generated, res.Diameter, tt.distinct, tt.generated, tt.diameter)
+			}
 			got := ""
 			if res.Violation != nil {
 				got = res.Violation.Invariant
