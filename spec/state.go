@@ -282,7 +282,13 @@ func (s *State) Retire(retired func(id int64)) {
 	}
 	clear(s.Ops[n:])
 	s.Ops = s.Ops[:n]
-	keep := make([]bool, len(s.Log))
+	var small [512]bool // no allocation for the usual log sizes
+	keep := small[:0]
+	if len(s.Log) <= len(small) {
+		keep = small[:len(s.Log)]
+	} else {
+		keep = make([]bool, len(s.Log))
+	}
 	for i := range s.Ops {
 		if o := &s.Ops[i]; o.Phase == PhaseDecided {
 			if ei := s.entry(o.Offset); ei >= 0 {
@@ -337,7 +343,13 @@ func b2i(b bool) int64 {
 // states are equal exactly when their encodings are. The model checker
 // fingerprints it.
 func (s *State) AppendBinary(buf []byte) []byte {
-	v := func(x int64) { buf = binary.AppendVarint(buf, x) }
+	v := func(x int64) {
+		if ux := uint64(x)<<1 ^ uint64(x>>63); ux < 0x80 { // one byte: most values
+			buf = append(buf, byte(ux))
+		} else {
+			buf = binary.AppendUvarint(buf, ux)
+		}
+	}
 	v(s.Term)
 	v(s.NextOffset)
 	v(s.LastOp)

@@ -55,3 +55,24 @@ func TestGeneratedWithRetries(t *testing.T) {
 		}
 	}
 }
+
+// TestValidateAllocs checks that the validator does not allocate per
+// event: its allocations (maps, producers, slices growing to their
+// working size) do not grow with the length of a replay in which
+// operations are retired over and over. Five times the events may cost
+// at most one allocation more per thousand events.
+func TestValidateAllocs(t *testing.T) {
+	allocs := func(ops int) (float64, int) {
+		h := longHistory(ops)
+		return testing.AllocsPerRun(2, func() {
+			if err := ValidateHistory(h, Options{}); err != nil {
+				t.Fatal(err)
+			}
+		}), len(h.Events)
+	}
+	small, ns := allocs(4000)
+	large, nl := allocs(20000)
+	if extra, limit := large-small, float64(nl-ns)/1000; extra > limit {
+		t.Errorf("%.0f allocations for %d events, %.0f for %d: %.0f more, want at most %.0f more", small, ns, large, nl, extra, limit)
+	}
+}
