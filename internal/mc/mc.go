@@ -202,6 +202,26 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 			}
 			res.Generated += chunks[i].generated
 		}
+		// Insert the candidates into the seen set in frontier order, each
+		// goroutine the shards of its own (so the first parent found
+		// sequentially is the one recorded), then take the new ones in
+		// frontier order.
+		groups := min(workers, nShards)
+		for g := range groups {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for i := range chunks {
+					recs := chunks[i].recs
+					for k := range recs {
+						if r := &recs[k]; !r.stuck && shardOf(r.fp)%groups == g {
+							r.isNew = seen.insert(r.fp, r.parent)
+						}
+					}
+				}
+			}()
+		}
+		wg.Wait()
 		next.reset()
 		for i := range chunks {
 			c := &chunks[i]
@@ -212,7 +232,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 					v.Message = "a call never returns: in the last state no fair action is enabled but a call is still open"
 					return finish(v)
 				}
-				if !seen.insert(r.fp, r.parent) {
+				if !r.isNew {
 					continue // reached earlier in this level
 				}
 				res.Distinct++
@@ -263,6 +283,7 @@ type rec struct {
 	start, end int  // its encoding in the chunk's arena
 	broken     int  // index of the first broken checked invariant, or -1
 	stuck      bool // no fair action enabled and a call is open (fp is the state's own)
+	isNew      bool // not reached earlier (set when merging)
 }
 
 // chunk is a slice [lo,hi) of a level and what expanding it found.
@@ -357,27 +378,50 @@ func stuck(s *spec.State, acts []spec.Action) bool {
 
 // seenSet maps the fingerprint of every state found to the fingerprint
 // of the state it was first reached from (the initial state maps to
-// itself): an open-addressing table with linear probing, 16 bytes a
-// slot and no pointers, so the garbage collector never scans it.
-// Fingerprint 0 marks an empty slot; [hashBytes] never returns it.
+// itself). It is split into shards by the top bits of the fingerprint,
+// so that goroutines can insert into different shards at once; each is
+// an open-addressing table with linear probing, 16 bytes a slot and no
+// pointers, so the garbage collector never scans it. Fingerprint 0
+// marks an empty slot; [hashBytes] never returns it.
 type seenSet struct {
+	shards [nShards]table
+}
+
+const shardBits = 4
+const nShards = 1 << shardBits
+
+func shardOf(fp uint64) int { return int(fp >> (64 - shardBits)) }
+
+func newSeenSet() *seenSet {
+	t := &seenSet{}
+	for i := range t.shards {
+		t.shards[i].alloc(1 << 10)
+	}
+	return t
+}
+
+// has reports whether fp is in the set.
+func (t *seenSet) has(fp uint64) bool { return t.shards[shardOf(fp)].has(fp) }
+
+// parent returns the fingerprint fp was first reached from.
+func (t *seenSet) parent(fp uint64) (uint64, bool) { return t.shards[shardOf(fp)].parent(fp) }
+
+// insert adds fp, reached from parent, and reports whether it was new.
+func (t *seenSet) insert(fp, parent uint64) bool { return t.shards[shardOf(fp)].insert(fp, parent) }
+
+// table is one shard of a seenSet.
+type table struct {
 	keys, parents []uint64
 	n             int
 	mask          uint64
 }
 
-func newSeenSet() *seenSet {
-	t := &seenSet{}
-	t.alloc(1 << 12)
-	return t
-}
-
-func (t *seenSet) alloc(size int) {
+func (t *table) alloc(size int) {
 	t.keys, t.parents, t.mask = make([]uint64, size), make([]uint64, size), uint64(size-1)
 }
 
 // has reports whether fp is in the set.
-func (t *seenSet) has(fp uint64) bool {
+func (t *table) has(fp uint64) bool {
 	for i := fp & t.mask; ; i = (i + 1) & t.mask {
 		switch t.keys[i] {
 		case fp:
@@ -389,7 +433,7 @@ func (t *seenSet) has(fp uint64) bool {
 }
 
 // parent returns the fingerprint fp was first reached from.
-func (t *seenSet) parent(fp uint64) (uint64, bool) {
+func (t *table) parent(fp uint64) (uint64, bool) {
 	for i := fp & t.mask; ; i = (i + 1) & t.mask {
 		switch t.keys[i] {
 		case fp:
@@ -401,7 +445,7 @@ func (t *seenSet) parent(fp uint64) (uint64, bool) {
 }
 
 // insert adds fp, reached from parent, and reports whether it was new.
-func (t *seenSet) insert(fp, parent uint64) bool {
+func (t *table) insert(fp, parent uint64) bool {
 	if 4*(t.n+1) > 3*len(t.keys) {
 		t.grow()
 	}
@@ -416,7 +460,7 @@ func (t *seenSet) insert(fp, parent uint64) bool {
 	return true
 }
 
-func (t *seenSet) grow() {
+func (t *table) grow() {
 	keys, parents := t.keys, t.parents
 	t.alloc(2 * len(keys))
 	for j, k := range keys {
