@@ -16,11 +16,14 @@ type decoder struct {
 }
 
 func (d *decoder) v() int64 {
-	if len(d.buf) > 0 && d.buf[0] < 0x80 { // one byte: most values
-		ux := uint64(d.buf[0])
-		d.buf = d.buf[1:]
-		return int64(ux>>1) ^ -int64(ux&1)
+	if b := d.buf; len(b) > 0 && b[0] < 0x80 { // one byte: most values
+		d.buf = b[1:]
+		return int64(b[0]>>1) ^ -int64(b[0]&1)
 	}
+	return d.slow()
+}
+
+func (d *decoder) slow() int64 {
 	x, n := binary.Varint(d.buf)
 	if n <= 0 {
 		d.err = true
