@@ -176,25 +176,34 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 			c.lo, c.hi = i*size, min((i+1)*size, n)
 			c.arena, c.recs, c.generated, c.err = c.arena[:0], c.recs[:0], 0, nil
 		}
-		var taken atomic.Int64
-		var wg sync.WaitGroup
-		for w := range min(workers, nchunks) {
-			wg.Add(1)
-			go func(wk *worker) {
-				defer wg.Done()
-				for {
-					i := int(taken.Add(1)) - 1
-					if i >= len(chunks) {
-						return
-					}
-					if ctx.Err() != nil {
-						chunks[i].err = ctx.Err()
-						continue
-					}
-					e.expand(wk, frontier, seen, &chunks[i])
-				}
-			}(&scratch[w])
+		// A small level is not worth the goroutines.
+		par := min(workers, nchunks)
+		if n < smallLevel {
+			par = 1
 		}
+		var taken atomic.Int64
+		work := func(wk *worker) {
+			for {
+				i := int(taken.Add(1)) - 1
+				if i >= len(chunks) {
+					return
+				}
+				if ctx.Err() != nil {
+					chunks[i].err = ctx.Err()
+					continue
+				}
+				e.expand(wk, frontier, seen, &chunks[i])
+			}
+		}
+		var wg sync.WaitGroup
+		for w := 1; w < par; w++ {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				work(&scratch[w])
+			}()
+		}
+		work(&scratch[0])
 		wg.Wait()
 		for i := range chunks {
 			if chunks[i].err != nil {
@@ -206,21 +215,25 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 		// goroutine the shards of its own (so the first parent found
 		// sequentially is the one recorded), then take the new ones in
 		// frontier order.
-		groups := min(workers, nShards)
-		for g := range groups {
+		groups := min(par, nShards)
+		insert := func(g int) {
+			for i := range chunks {
+				recs := chunks[i].recs
+				for k := range recs {
+					if r := &recs[k]; !r.stuck && shardOf(r.fp)%groups == g {
+						r.isNew = seen.insert(r.fp, r.parent)
+					}
+				}
+			}
+		}
+		for g := 1; g < groups; g++ {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
-				for i := range chunks {
-					recs := chunks[i].recs
-					for k := range recs {
-						if r := &recs[k]; !r.stuck && shardOf(r.fp)%groups == g {
-							r.isNew = seen.insert(r.fp, r.parent)
-						}
-					}
-				}
+				insert(g)
 			}()
 		}
+		insert(0)
 		wg.Wait()
 		next.reset()
 		for i := range chunks {
@@ -251,6 +264,10 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 	}
 	return finish(nil)
 }
+
+// smallLevel is the number of states below which a level is expanded
+// by one goroutine.
+const smallLevel = 512
 
 // level is one BFS level: encoded states back to back in one arena.
 type level struct {
