@@ -29,5 +29,9 @@
 // The package is pure: it imports only the standard library and does no
 // I/O, starts no goroutines and reads no clock or global random source.
 // States are plain values; [State.AppendBinary] is a canonical encoding
-// for fingerprints.
+// for fingerprints, and [State.UnmarshalBinary] its inverse, so that a
+// model checker can queue states as compact bytes. [AppendEnabled] and
+// [State.CopyFrom] let it compute successors without allocating.
+// [State.Retire] lets a long replay drop what is over while keeping what
+// the idempotency windows still refer to.
 package spec

@@ -11,6 +11,8 @@
 // its client-visible outcome happened to be fine.
 //
 // Validation streams: memory grows with the operations still open (and
-// the log entries they refer to), not with the length of the history;
+// the log entries they or a producer's idempotency window refer to, so
+// that a retry answered as a duplicate of a long-finished request is
+// still checked against the log), not with the length of the history;
 // the common path allocates nothing per event.
 package whitebox
