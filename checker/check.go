@@ -61,7 +61,16 @@ type Options struct {
 	// explanation of an Illegal verdict. It exists to measure what the
 	// replay and the split save (BENCHMARKS.md); Timeout bounds it.
 	PlainSearch bool
-	_           struct{}
+	// Bounded keeps the memory of [CheckReader] (and [Check]) bounded
+	// by the operations still open and a fixed amount per producer,
+	// instead of a compact record per operation: a producer's records
+	// are dropped once the replay has decided them and they are a chunk
+	// behind, and the clash of two producers acked at one offset is
+	// found as the acks arrive, with one bit per log offset (see
+	// doc.go). Verdicts are the same; an explanation may then name
+	// fewer of the operations involved, when they were dropped.
+	Bounded bool
+	_       struct{}
 }
 
 // Result is the outcome of [Check].
@@ -131,7 +140,7 @@ func Check(h history.History, opts Options) Result {
 	if opts.NoCallOrder {
 		return checkSearch(h, opts)
 	}
-	st := newStreamer()
+	st := newStreamer(opts)
 	for i := range h.Events {
 		st.add(&h.Events[i])
 	}
@@ -166,7 +175,7 @@ func checkSearch(h history.History, opts Options) Result {
 	for i, p := range parts {
 		views[i] = p
 	}
-	finishResult(&res, views)
+	finishResult(&res, crossCheck(views))
 	return res
 }
 
@@ -187,8 +196,8 @@ func (p *part) acked(j int) (int64, bool) {
 func (p *part) operation(j int) Operation { return p.ops[j] }
 
 // finishResult collects the parts' violations, adds the partition-level
-// clashes and sets the verdict.
-func finishResult(res *Result, parts []ackView) {
+// clashes cross and sets the verdict.
+func finishResult(res *Result, cross []*Violation) {
 	unknown := false
 	for i := range res.Parts {
 		pr := &res.Parts[i]
@@ -199,7 +208,7 @@ func finishResult(res *Result, parts []ackView) {
 			unknown = true
 		}
 	}
-	for _, v := range crossCheck(parts) {
+	for _, v := range cross {
 		res.Violations = append(res.Violations, v)
 		for i := range res.Parts {
 			pr := &res.Parts[i]
@@ -274,7 +283,7 @@ func checkPart(p *part, opts Options) PartResult {
 		if opts.Timeout > 0 {
 			deadline = time.Now().Add(opts.Timeout)
 		}
-		_, failAt, _ := replayPath(m, p.in, nil, initTrail(), false, deadline)
+		_, failAt, _ := replayPath(m, p.in, nil, p.initTrail(), false, deadline)
 		switch {
 		case failAt >= 0:
 			pr.Verdict = Illegal
@@ -293,7 +302,7 @@ func checkPart(p *part, opts Options) PartResult {
 		pr.Verdict = Unknown
 		return pr
 	}
-	r := porcupine.CheckOperationsTimeout(m.porcupine([]state{initState(0)}), porcupineOps(p, p.in, p.ops, nil), opts.Timeout)
+	r := porcupine.CheckOperationsTimeout(m.porcupine(p.initStates()), porcupineOps(p, p.in, p.ops, nil), opts.Timeout)
 	pr.Verdict = Verdict(r)
 	if r == porcupine.Illegal {
 		pr.Violation = explain(p, opts)

@@ -63,10 +63,10 @@ func diffResults(got, want Result) string {
 	return ""
 }
 
-// TestEquivalenceCorpus: on every history of traces/ the replay
-// decision gives the porcupine search's verdict and violation (name,
-// producer, explanation, operations), in memory and streamed.
-func TestEquivalenceCorpus(t *testing.T) {
+// corpusFiles lists the histories of traces/; the test skips without
+// them.
+func corpusFiles(t *testing.T) []string {
+	t.Helper()
 	var files []string
 	for _, pat := range []string{"*.jsonl", "*.yaml", "*.yml"} {
 		m, _ := filepath.Glob(filepath.Join("..", "traces", pat))
@@ -75,7 +75,14 @@ func TestEquivalenceCorpus(t *testing.T) {
 	if len(files) == 0 {
 		t.Skip("no traces yet")
 	}
-	for _, f := range files {
+	return files
+}
+
+// TestEquivalenceCorpus: on every history of traces/ the replay
+// decision gives the porcupine search's verdict and violation (name,
+// producer, explanation, operations), in memory and streamed.
+func TestEquivalenceCorpus(t *testing.T) {
+	for _, f := range corpusFiles(t) {
 		h, err := history.ReadFile(f)
 		if err != nil {
 			if _, statErr := os.Stat(f); statErr != nil {
@@ -228,7 +235,7 @@ func TestEquivalenceCoversEvictionModes(t *testing.T) {
 	evicted, redo := 0, 0
 	for i := 0; i < 2000; i++ {
 		h, _ := randomHistory(r, i)
-		st := newStreamer()
+		st := newStreamer(Options{})
 		for j := range h.Events {
 			st.add(&h.Events[j])
 		}

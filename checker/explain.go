@@ -110,13 +110,11 @@ func replayPath(m *model, ins []*input, order []int32, init []*trail, keepPath b
 	return front, -1, nil
 }
 
-func initTrail() []*trail { return []*trail{{s: initState(0)}} }
-
 // explain names and explains the violation of a part the model rejects.
 func explain(p *part, opts Options) *Violation {
 	v := &Violation{Partition: p.key.partition, PID: p.key.pid}
 	m := &model{callOrder: true}
-	_, failAt, f := replayPath(m, p.in, nil, initTrail(), false, time.Time{})
+	_, failAt, f := replayPath(m, p.in, nil, p.initTrail(), false, time.Time{})
 	if failAt < 0 {
 		// Too many states to replay, or (NoCallOrder) a porcupine verdict
 		// the call-order replay does not reproduce.
@@ -176,7 +174,7 @@ func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
 		we = min(we, failAt+orderWindow+1)
 	}
 	m := &model{callOrder: true}
-	start, fa, _ := replayPath(m, p.in[:ws], nil, initTrail(), false, time.Time{})
+	start, fa, _ := replayPath(m, p.in[:ws], nil, p.initTrail(), false, time.Time{})
 	if fa != -1 {
 		return nil
 	}

@@ -141,6 +141,28 @@ type part struct {
 	in []*input
 	// evictions are the times of the EvictProducer events of this part.
 	evictions []int64
+	// init is the set of model states before ops[0]; nil means the
+	// initial state. A part the bounded streaming check has cut holds
+	// only its later operations, and the replay's states before them.
+	init []state
+}
+
+// initStates returns the model states the part starts from.
+func (p *part) initStates() []state {
+	if p.init != nil {
+		return p.init
+	}
+	return []state{initState(0)}
+}
+
+// initTrail returns the part's start states as replay trails.
+func (p *part) initTrail() []*trail {
+	init := p.initStates()
+	t := make([]*trail, len(init))
+	for i, s := range init {
+		t[i] = &trail{s: s}
+	}
+	return t
 }
 
 // split groups ops by (partition, pid), sorted by key, and attaches the

@@ -4,6 +4,7 @@ import (
 	"io"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"sync"
 
@@ -52,6 +53,14 @@ func (l *recList) add(r opRec) {
 
 func (l *recList) at(i int) *opRec { return &l.chunks[i/recChunk][i%recChunk] }
 
+// drop frees the chunks of the records before upTo, a multiple of
+// recChunk; at must not be called for them again.
+func (l *recList) drop(upTo int) {
+	for c := 0; c < upTo/recChunk; c++ {
+		l.chunks[c] = nil
+	}
+}
+
 // resCode is a history.Result in one byte.
 type resCode uint8
 
@@ -88,12 +97,40 @@ type sPart struct {
 	// had assumed there were none; the part is decided at the end.
 	evicted, redo bool
 	waiting       bool // in streamer.waiting
+
+	// Bounded mode (Options.Bounded). The records before base are
+	// dropped; baseFront is the replay's frontier before record base,
+	// and snaps are the frontiers at later chunk boundaries, candidates
+	// for the next base. settled is the last decided record with a known
+	// outcome (-1: none): its return shows that it and every earlier
+	// record were decided before any event still to come.
+	base      int
+	baseFront []state
+	snaps     []snapshot
+	settled   int
+	// own holds the last distinct offsets at which the producer was
+	// acked, to tell its duplicates' acks from another producer's clash.
+	own           [ownAcks]int64
+	ownN, ownNext int
 }
+
+// snapshot is a part's replay frontier before record at.
+type snapshot struct {
+	at    int
+	front []state
+}
+
+// ownAcks is how many of a producer's acked offsets the bounded check
+// remembers: more than its window of batches, the only ones a duplicate
+// may be answered with.
+const ownAcks = 16
 
 // streamer is the state of one streaming check: the open operations and
 // the parts with their frontiers.
 type streamer struct {
 	m         model
+	bounded   bool
+	acks      map[string]*ackTracker // bounded mode, by partition
 	parts     map[partKey]*sPart
 	order     []*sPart
 	open      map[int64]opRef
@@ -114,9 +151,11 @@ type opRef struct {
 	i int32
 }
 
-func newStreamer() *streamer {
+func newStreamer(opts Options) *streamer {
 	return &streamer{
 		m:         model{callOrder: true},
+		bounded:   opts.Bounded,
+		acks:      make(map[string]*ackTracker),
 		parts:     make(map[partKey]*sPart),
 		open:      make(map[int64]opRef),
 		evictions: make(map[partKey][]int64),
@@ -142,7 +181,7 @@ func (st *streamer) add(e *history.Event) {
 		k := partKey{e.Partition, e.PID}
 		p := st.parts[k]
 		if p == nil {
-			p = &sPart{key: k, front: []state{initState(0)}, evicted: len(st.evictions[k]) > 0}
+			p = &sPart{key: k, front: []state{initState(0)}, evicted: len(st.evictions[k]) > 0, settled: -1}
 			st.parts[k] = p
 			st.order = append(st.order, p)
 		}
@@ -160,6 +199,9 @@ func (st *streamer) add(e *history.Event) {
 		switch e.Result {
 		case history.OK:
 			r.ret, r.res, r.off = e.Time, resOK, e.Offset
+			if st.bounded {
+				st.ack(ref.p, r)
+			}
 		case history.Failed:
 			r.ret, r.res, r.code = e.Time, resFailed, e.Error
 		}
@@ -220,7 +262,31 @@ func (st *streamer) advance(p *sPart) {
 		if !st.step(p, &in) {
 			return
 		}
+		if r.res != resUnknown {
+			p.settled = p.done
+		}
 		p.done++
+		if st.bounded && p.done%recChunk == 0 {
+			p.snaps = append(p.snaps, snapshot{p.done, slices.Clone(p.front)})
+			p.prune()
+		}
+	}
+}
+
+// prune drops the records that the bounded check no longer needs: those
+// more than a chunk behind the replay (the chunk kept lets explanations
+// name the operations before a failure), and only when they are settled,
+// so that an eviction recorded later cannot have come before their
+// decisions (see the redo case of add).
+func (p *sPart) prune() {
+	for len(p.snaps) > 0 {
+		s := p.snaps[0]
+		if s.at > p.done-recChunk || s.at > p.settled+1 {
+			return
+		}
+		p.recs.drop(s.at)
+		p.base, p.baseFront = s.at, s.front
+		p.snaps = p.snaps[1:]
 	}
 }
 
@@ -364,14 +430,19 @@ func (st *streamer) finish(opts Options) Result {
 				return
 			}
 			res.Parts[i] = checkPart(full[i], opts)
+			res.Parts[i].Ops = p.recs.n // (full[i] lacks the records dropped)
 		}()
 	}
 	wg.Wait()
+	if st.bounded {
+		finishResult(&res, st.clashes())
+		return res
+	}
 	views := make([]ackView, len(ps))
 	for i, p := range ps {
 		views[i] = p
 	}
-	finishResult(&res, views)
+	finishResult(&res, crossCheck(views))
 	return res
 }
 
@@ -385,13 +456,24 @@ func (p *sPart) operation(j int) Operation {
 	return p.recs.at(j).operation(p.key.partition, p.key.pid)
 }
 
-// part rebuilds the batch form of p (as [split] makes it).
+// part rebuilds the batch form of p (as [split] makes it), from the
+// first record kept.
 func (p *sPart) part(evictions []int64) *part {
-	q := &part{key: p.key, ops: make([]Operation, p.recs.n), in: make([]*input, p.recs.n), evictions: evictions}
-	for i := range p.recs.n {
-		q.ops[i] = p.recs.at(i).operation(p.key.partition, p.key.pid)
+	n := p.recs.n - p.base
+	q := &part{key: p.key, ops: make([]Operation, n), in: make([]*input, n), evictions: evictions}
+	for i := range n {
+		q.ops[i] = p.recs.at(p.base+i).operation(p.key.partition, p.key.pid)
 	}
 	attachInputs(q)
+	if p.base > 0 {
+		// The replay's states before the first record kept, with the
+		// call index counted from it.
+		q.init = make([]state, len(p.baseFront))
+		for i, s := range p.baseFront {
+			s.next -= int32(p.base)
+			q.init[i] = s
+		}
+	}
 	return q
 }
 
@@ -465,7 +547,7 @@ func CheckReader(r history.Reader, opts Options) (Result, error) {
 			}
 		}
 	}()
-	st := newStreamer()
+	st := newStreamer(opts)
 	for b := range batches {
 		for i := range b {
 			st.add(&b[i])

@@ -123,10 +123,10 @@ func draw(w io.Writer, h history.History, parts []*part, centers []int, viols []
 		}
 		// The model state before the window: the call-order replay of
 		// the operations before it.
-		start, fa, _ := replay(&model{callOrder: true}, p.in[:lo], nil, initTrail())
+		start, fa, _ := replay(&model{callOrder: true}, p.in[:lo], nil, p.initTrail())
 		if fa != -1 {
 			lo = 0
-			start = initTrail()
+			start = p.initTrail()
 		}
 		for _, t := range start {
 			s := t.s

@@ -1,0 +1,114 @@
+package checker
+
+import (
+	"fmt"
+	"sort"
+)
+
+// recentAcks is how many of a partition's latest acks the bounded check
+// keeps whole, to name the other operation of a clash.
+const recentAcks = 1024
+
+// ackTracker finds, for the bounded check, two producers acked at one
+// offset of a partition as the acks arrive (what [crossCheck] finds at the
+// end from every record). It keeps one bit per acked offset, in words
+// allocated as offsets are met, and the latest recentAcks acks whole.
+type ackTracker struct {
+	partition string
+	bits      map[int64]uint64 // offset>>6 -> the acked offsets among its 64
+	recent    map[int64]recentAck
+	ring      [recentAcks]int64 // offsets of recent, oldest at next
+	next, n   int
+	// clash is the clash at the lowest offset so far.
+	clash    *Violation
+	clashOff int64
+}
+
+type recentAck struct {
+	pid int64
+	rec opRec
+}
+
+// ack takes in the ack of r, an operation of p.
+func (st *streamer) ack(p *sPart, r *opRec) {
+	off := r.off
+	for i := 0; i < p.ownN; i++ {
+		if p.own[i] == off {
+			// The producer's own offset again: a duplicate's answer,
+			// judged by the producer's model.
+			return
+		}
+	}
+	p.own[p.ownNext] = off
+	p.ownNext = (p.ownNext + 1) % ownAcks
+	p.ownN = min(p.ownN+1, ownAcks)
+	t := st.acks[p.key.partition]
+	if t == nil {
+		t = &ackTracker{partition: p.key.partition, bits: make(map[int64]uint64), recent: make(map[int64]recentAck)}
+		st.acks[p.key.partition] = t
+	}
+	t.add(p.key.pid, r)
+}
+
+func (t *ackTracker) add(pid int64, r *opRec) {
+	off := r.off
+	w, b := off>>6, uint64(1)<<(uint64(off)&63)
+	if t.bits[w]&b != 0 && (t.clash == nil || off < t.clashOff) {
+		if other, ok := t.recent[off]; !ok {
+			t.clash, t.clashOff = t.unnamedClash(pid, r), off
+		} else if other.pid != pid {
+			t.clash, t.clashOff = t.namedClash(other, pid, r), off
+		}
+		// (The same producer again, beyond its own last offsets: its
+		// model rejects that ack, as its offsets must increase.)
+	}
+	t.bits[w] |= b
+	if _, ok := t.recent[off]; !ok {
+		if t.n == recentAcks {
+			delete(t.recent, t.ring[t.next])
+		} else {
+			t.n++
+		}
+		t.ring[t.next] = off
+		t.next = (t.next + 1) % recentAcks
+	}
+	t.recent[off] = recentAck{pid, *r}
+}
+
+// namedClash is crossCheck's violation for the two acks.
+func (t *ackTracker) namedClash(other recentAck, pid int64, r *opRec) *Violation {
+	a, b := other.rec.operation(t.partition, other.pid), r.operation(t.partition, pid)
+	if a.Op > b.Op {
+		a, b = b, a
+	}
+	return &Violation{
+		Name: AckedInLog, Partition: t.partition, PID: b.PID,
+		Explanation: fmt.Sprintf("batch %s of producer %d (op %d) and batch %s of producer %d (op %d) were both acked at offset %d: two different batches cannot sit at one offset, so one acked write is not in the log where it was acked",
+			a.batch(), a.PID, a.Op, b.batch(), b.PID, b.Op, b.Offset),
+		Ops: []Operation{a, b},
+	}
+}
+
+// unnamedClash is the violation when the earlier ack at the offset is no
+// longer held.
+func (t *ackTracker) unnamedClash(pid int64, r *opRec) *Violation {
+	b := r.operation(t.partition, pid)
+	return &Violation{
+		Name: AckedInLog, Partition: t.partition, PID: pid,
+		Explanation: fmt.Sprintf("batch %s of producer %d (op %d) was acked at offset %d, where another batch had been acked earlier: two different batches cannot sit at one offset, so one acked write is not in the log where it was acked (the bounded check no longer holds that earlier operation; check without --bounded to name it)",
+			b.batch(), pid, b.Op, b.Offset),
+		Ops: []Operation{b},
+	}
+}
+
+// clashes returns the clash found on each partition, by partition.
+func (st *streamer) clashes() []*Violation {
+	var out []*Violation
+	for _, t := range st.acks {
+		if t.clash != nil {
+			out = append(out, t.clash)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].Partition < out[j].Partition })
+	return out
+}

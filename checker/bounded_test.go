@@ -1,0 +1,259 @@
+package checker
+
+import (
+	"flag"
+	"fmt"
+	"math"
+	"strings"
+	"testing"
+
+	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/internal/gen"
+	"github.com/stretchr/testify/require"
+)
+
+var boundedSeeds = flag.Int("bounded.seeds", 12, "number of seeds TestBoundedSameVerdicts runs per injected bug")
+
+// longHistory is a generated history whose producers have parts long
+// enough for the bounded check to drop records (several chunks each).
+func longHistory(t *testing.T, seed int64, bug gen.Bug) history.History {
+	t.Helper()
+	h, err := gen.History(gen.Options{Seed: seed, Partitions: 2, Producers: 3, Batches: 1200,
+		UnknownRate: 0.03, Retries: 1, EpochBumps: 2, Inject: bug})
+	require.NoError(t, err)
+	return h
+}
+
+// checkBounded runs the bounded check on h and returns its result and
+// how many records it dropped.
+func checkBounded(h history.History) (Result, int) {
+	st := newStreamer(Options{Bounded: true})
+	for i := range h.Events {
+		st.add(&h.Events[i])
+	}
+	dropped := 0
+	for _, p := range st.order {
+		dropped += p.base
+	}
+	return st.finish(Options{Bounded: true}), dropped
+}
+
+// diffBounded compares the bounded check's result with the full one:
+// the same verdicts for the history and every part, and the same
+// violations (name, partition, producer); a producer's own violation has
+// the same explanation too. Only a clash of two producers may name fewer
+// operations, when the bounded check dropped the earlier one.
+func diffBounded(got, want Result) string {
+	if got.Verdict != want.Verdict {
+		return fmt.Sprintf("verdict %s, want %s (%v / %v)", got.Verdict, want.Verdict, got.Violations, want.Violations)
+	}
+	if len(got.Parts) != len(want.Parts) {
+		return fmt.Sprintf("%d parts, want %d", len(got.Parts), len(want.Parts))
+	}
+	for i, g := range got.Parts {
+		w := want.Parts[i]
+		if g.Partition != w.Partition || g.PID != w.PID || g.Ops != w.Ops || g.Verdict != w.Verdict {
+			return fmt.Sprintf("part %d: %s/%d %d ops %s, want %s/%d %d ops %s", i, g.Partition, g.PID, g.Ops, g.Verdict, w.Partition, w.PID, w.Ops, w.Verdict)
+		}
+	}
+	if len(got.Violations) != len(want.Violations) {
+		return fmt.Sprintf("violations %v, want %v", got.Violations, want.Violations)
+	}
+	for i, g := range got.Violations {
+		w := want.Violations[i]
+		if g.Name != w.Name || g.Partition != w.Partition || g.PID != w.PID {
+			return fmt.Sprintf("violation %d: %s on %s/%d, want %s on %s/%d", i, g.Name, g.Partition, g.PID, w.Name, w.Partition, w.PID)
+		}
+		if g.Name != AckedInLog && g.Explanation != w.Explanation {
+			return fmt.Sprintf("violation %d explained\n  %s\nwant\n  %s", i, g.Explanation, w.Explanation)
+		}
+	}
+	return ""
+}
+
+// TestBoundedSameVerdicts: the bounded check (Options.Bounded), which
+// drops decided records and finds clashes as acks arrive, gives the full
+// check's verdicts and violations on long generated histories, valid and
+// with each injectable bug, and on the traces/ corpus. The test also
+// asserts that records were dropped, so it does compare the two.
+func TestBoundedSameVerdicts(t *testing.T) {
+	bugs := append([]gen.Bug{""}, gen.Bugs()...)
+	for _, bug := range bugs {
+		for seed := int64(1); seed <= int64(*boundedSeeds); seed++ {
+			h := longHistory(t, seed, bug)
+			want := Check(h, Options{})
+			got, dropped := checkBounded(h)
+			if d := diffBounded(got, want); d != "" {
+				t.Fatalf("bug %q seed %d (rerun with -run TestBoundedSameVerdicts -bounded.seeds %d): %s", bug, seed, seed, d)
+			}
+			if dropped == 0 {
+				t.Fatalf("bug %q seed %d: the bounded check dropped no record, so it was not tested", bug, seed)
+			}
+		}
+	}
+	for _, f := range corpusFiles(t) {
+		h, err := history.ReadFile(f)
+		if err != nil {
+			continue // the corpus's broken inputs
+		}
+		if d := diffBounded(Check(h, Options{Bounded: true}), Check(h, Options{})); d != "" {
+			t.Errorf("%s: %s", f, d)
+		}
+	}
+}
+
+// appendOp appends a call and its return after the last event of h.
+func appendOp(h *history.History, partition string, pid int64, epoch int16, first, last int32, ret history.Event) {
+	end := h.Events[len(h.Events)-1].Time
+	var op int64
+	for _, e := range h.Events {
+		op = max(op, e.Op)
+	}
+	op++
+	h.Events = append(h.Events, history.Event{Kind: history.Replicate, Time: end + 1, Op: op, Client: pid,
+		Partition: partition, PID: pid, Epoch: epoch, First: first, Last: last})
+	ret.Kind, ret.Time, ret.Op = history.Return, end+2, op
+	h.Events = append(h.Events, ret)
+}
+
+// lastOp returns the last acked operation of (partition, pid) in h.
+func lastOp(h history.History, partition string, pid int64) Operation {
+	var last Operation
+	for _, o := range Operations(h) {
+		if o.Partition == partition && o.PID == pid && o.Result == history.OK && o.Offset >= last.Offset {
+			last = o
+		}
+	}
+	return last
+}
+
+// TestBoundedLateFailure: a producer that fails after thousands of
+// operations, long after its first records were dropped, is explained
+// from the records kept and the replay's states before them, with the
+// full check's explanation and operations.
+func TestBoundedLateFailure(t *testing.T) {
+	h := longHistory(t, 7, "")
+	last := lastOp(h, "p0", 1)
+	// The next batch, acked below the producer's last offset.
+	n := last.Last - last.First
+	appendOp(&h, "p0", 1, last.Epoch, last.Last+1, last.Last+1+n,
+		history.Event{Result: history.OK, Offset: last.Offset - 1})
+	want := Check(h, Options{})
+	require.Equal(t, Illegal, want.Verdict)
+	got, dropped := checkBounded(h)
+	require.NotZero(t, dropped)
+	require.Empty(t, diffBounded(got, want))
+	require.Equal(t, want.Violations[0].Ops, got.Violations[0].Ops, "the operations involved are among the records kept")
+	t.Logf("%s: %s", got.Violations[0].Name, got.Violations[0].Explanation)
+}
+
+// TestBoundedLateClash: a new producer acked at the offset of a batch
+// acked thousands of operations earlier is a clash (AckedInLog) for the
+// bounded check too; it no longer holds the earlier operation, and says
+// so instead of naming it.
+func TestBoundedLateClash(t *testing.T) {
+	h := longHistory(t, 3, "")
+	var early Operation
+	for _, o := range Operations(h) {
+		if o.Partition == "p1" && o.Result == history.OK {
+			early = o
+			break
+		}
+	}
+	appendOp(&h, "p1", 99, 0, 0, 0, history.Event{Result: history.OK, Offset: early.Offset})
+	want := Check(h, Options{})
+	require.Equal(t, Illegal, want.Verdict)
+	require.Len(t, want.Violations, 1)
+	require.Len(t, want.Violations[0].Ops, 2)
+	got, _ := checkBounded(h)
+	require.Empty(t, diffBounded(got, want))
+	v := got.Violations[0]
+	require.Len(t, v.Ops, 1, "only the later operation is still held")
+	require.Equal(t, int64(99), v.Ops[0].PID)
+	require.Contains(t, v.Explanation, "no longer holds that earlier operation")
+	t.Log(v.Explanation)
+}
+
+// TestAckTracker: the bounded clash detection on small cases: a
+// producer's duplicate answered at its own offset is no clash; another
+// producer at the same offset is, named while the earlier ack is recent;
+// the clash reported is the one at the lowest offset.
+func TestAckTracker(t *testing.T) {
+	type ack struct {
+		pid int64
+		off int64
+	}
+	for _, tc := range []struct {
+		name  string
+		acks  []ack
+		clash string // "" for none, else "off/pidA/pidB"
+	}{
+		{"distinct", []ack{{1, 0}, {2, 1}, {1, 2}}, ""},
+		{"own duplicate", []ack{{1, 0}, {2, 1}, {1, 0}}, ""},
+		{"two producers", []ack{{1, 0}, {2, 1}, {2, 0}}, "0/1/2"},
+		{"lowest offset wins", []ack{{1, 5}, {2, 3}, {3, 5}, {4, 3}}, "3/2/4"},
+		{"negative and far offsets", []ack{{1, -7}, {2, math.MaxInt64}, {3, -7}}, "-7/1/3"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			st := newStreamer(Options{Bounded: true})
+			for i, a := range tc.acks {
+				k := partKey{"p", a.pid}
+				p := st.parts[k]
+				if p == nil {
+					p = &sPart{key: k, settled: -1}
+					st.parts[k] = p
+				}
+				st.ack(p, &opRec{op: int64(i + 1), off: a.off, res: resOK, first: 0, last: 0})
+			}
+			cs := st.clashes()
+			if tc.clash == "" {
+				require.Empty(t, cs)
+				return
+			}
+			require.Len(t, cs, 1)
+			v := cs[0]
+			got := fmt.Sprintf("%d/%d/%d", v.Ops[0].Offset, v.Ops[0].PID, v.Ops[1].PID)
+			require.Equal(t, tc.clash, got, v.Explanation)
+			require.True(t, strings.HasPrefix(v.Explanation, "batch "))
+		})
+	}
+}
+
+// TestBoundedEvictionAfterPrune: an eviction recorded after the bounded
+// check dropped a producer's records may have come before decisions it
+// had replayed assuming none (an operation with an unknown outcome
+// returns before its decision is known). The check drops only records a
+// known outcome has settled, and keeps a chunk behind the replay, so
+// the part is judged again with the eviction as the full check judges
+// it. Here the history is Ok only if the eviction came before the
+// decision of the last operation with an unknown outcome, which then
+// went through the unknown-producer path, so that the next call's
+// OUT_OF_ORDER_SEQUENCE_NUMBER is right.
+func TestBoundedEvictionAfterPrune(t *testing.T) {
+	h := history.History{Header: history.Header{Format: history.FormatV1}}
+	now := int64(0)
+	op := int64(0)
+	call := func(first int32, ret history.Event) {
+		op++
+		now++
+		h.Events = append(h.Events, history.Event{Kind: history.Replicate, Time: now, Op: op, Partition: "p0", PID: 1, First: first, Last: first})
+		now++
+		ret.Kind, ret.Time, ret.Op = history.Return, now, op
+		h.Events = append(h.Events, ret)
+	}
+	// 767 batches acked in order, then a batch with a gap whose outcome
+	// is unknown: it completes the third chunk of records.
+	for i := range 3*recChunk - 1 {
+		call(int32(i), history.Event{Result: history.OK, Offset: int64(i)})
+	}
+	call(900, history.Event{Result: history.Unknown})
+	now++
+	h.Events = append(h.Events, history.Event{Kind: history.EvictProducer, Time: now, Partition: "p0", PID: 1})
+	call(905, history.Event{Result: history.Failed, Error: history.OutOfOrderSequenceNumber})
+
+	want := Check(h, Options{})
+	require.Equal(t, Ok, want.Verdict, "%v", want.Violations)
+	got, dropped := checkBounded(h)
+	require.NotZero(t, dropped)
+	require.Empty(t, diffBounded(got, want))
+}
