@@ -172,6 +172,21 @@ func TestBoundedLateClash(t *testing.T) {
 	require.Equal(t, int64(99), v.Ops[0].PID)
 	require.Contains(t, v.Explanation, "no longer holds that earlier operation")
 	t.Log(v.Explanation)
+
+	// Read again, the failing history keeps the earlier operation at
+	// that offset, so the witness has both.
+	var buf strings.Builder
+	require.NoError(t, history.EncodeJSONL(&buf, h))
+	rd, err := history.NewReader(strings.NewReader(buf.String()), "h.jsonl")
+	require.NoError(t, err)
+	f, err := FailingHistory(rd, got)
+	require.NoError(t, err)
+	w := Shrink(f, Options{})
+	wr := Check(w, Options{})
+	require.Equal(t, Illegal, wr.Verdict)
+	require.Equal(t, AckedInLog, wr.Violations[0].Name)
+	require.Len(t, Operations(w), 2, FormatWitness(w))
+	require.ElementsMatch(t, []int64{early.Op, v.Ops[0].Op}, []int64{Operations(w)[0].Op, Operations(w)[1].Op})
 }
 
 // TestAckTracker: the bounded clash detection on small cases: a

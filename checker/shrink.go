@@ -210,7 +210,11 @@ func FormatWitness(h history.History) string {
 // shrinks that to a minimal witness with v's violation. Its memory is that
 // of the kept events.
 func ShrinkReader(r history.Reader, v *Violation, opts Options) (history.History, error) {
-	h, err := readKept(r, []partKey{{v.Partition, v.PID}}, v.Ops)
+	var clashes []Operation
+	if v.Name == AckedInLog {
+		clashes = v.Ops
+	}
+	h, err := readKept(r, []partKey{{v.Partition, v.PID}}, v.Ops, clashes)
 	if err != nil {
 		return history.History{}, err
 	}
@@ -232,19 +236,26 @@ func FailingHistory(r history.Reader, res Result) (history.History, error) {
 			keys = append(keys, partKey{p.Partition, p.PID})
 		}
 	}
+	var clashes []Operation
 	for _, v := range res.Violations {
 		named = append(named, v.Ops...)
+		if v.Name == AckedInLog {
+			clashes = append(clashes, v.Ops...)
+		}
 	}
 	if len(keys) == 0 {
-		return readKept(r, nil, nil)
+		return readKept(r, nil, nil, nil)
 	}
-	return readKept(r, keys, named)
+	return readKept(r, keys, named, clashes)
 }
 
 // readKept reads r and keeps the events of the operations of the parts
 // keys and of the named operations, and the environment events of their
-// producers and partitions; nil keys keep everything.
-func readKept(r history.Reader, keyList []partKey, named []Operation) (history.History, error) {
+// producers and partitions; nil keys keep everything. It also keeps the
+// operations acked at the offsets of the clashes (acked operations of an
+// AckedInLog violation): a violation found by the bounded check may not
+// name the other operation at its offset.
+func readKept(r history.Reader, keyList []partKey, named, clashes []Operation) (history.History, error) {
 	all := keyList == nil
 	keys, parts := map[partKey]bool{}, map[partKey]bool{}
 	for _, k := range keyList {
@@ -261,13 +272,41 @@ func readKept(r history.Reader, keyList []partKey, named []Operation) (history.H
 	}
 	kept := map[int64]bool{}
 	h := history.History{Header: r.Header()}
-	for {
+	// The clash partners: calls of the clashes' partitions wait in
+	// pending for their return; those acked at a clash offset go to
+	// extra, merged back in input order (pos) at the end.
+	type clashKey struct {
+		partition string
+		off       int64
+	}
+	type placed struct {
+		pos int
+		e   history.Event
+	}
+	clashAt, clashParts := map[clashKey]bool{}, map[string]bool{}
+	for _, o := range clashes {
+		if o.Result == history.OK {
+			clashAt[clashKey{o.Partition, o.Offset}], clashParts[o.Partition] = true, true
+		}
+	}
+	pending := map[int64]placed{}
+	var extra []placed
+	var pos []int
+	for n := 0; ; n++ {
 		e, err := r.Next()
 		if err == io.EOF {
 			break
 		}
 		if err != nil {
 			return history.History{}, err
+		}
+		if c, ok := pending[e.Op]; ok && e.Kind == history.Return {
+			delete(pending, e.Op)
+			if e.Result == history.OK && clashAt[clashKey{c.e.Partition, e.Offset}] {
+				extra = append(extra, c, placed{n, e})
+				kept[e.Op] = true
+				continue
+			}
 		}
 		k := all
 		switch {
@@ -289,7 +328,24 @@ func readKept(r history.Reader, keyList []partKey, named []Operation) (history.H
 		}
 		if k {
 			h.Events = append(h.Events, e)
+			if len(clashAt) > 0 {
+				pos = append(pos, n)
+			}
+		} else if e.Kind == history.Replicate && clashParts[e.Partition] {
+			pending[e.Op] = placed{n, e}
 		}
+	}
+	if len(extra) > 0 {
+		sort.Slice(extra, func(i, j int) bool { return extra[i].pos < extra[j].pos })
+		merged := make([]history.Event, 0, len(h.Events)+len(extra))
+		i := 0
+		for _, x := range extra {
+			for ; i < len(h.Events) && pos[i] < x.pos; i++ {
+				merged = append(merged, h.Events[i])
+			}
+			merged = append(merged, x.e)
+		}
+		h.Events = append(merged, h.Events[i:]...)
 	}
 	return h, nil
 }

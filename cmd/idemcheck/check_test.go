@@ -28,31 +28,41 @@ func corpus(t *testing.T) []string {
 
 func TestCheckCorpusExitCodes(t *testing.T) {
 	// Exit code 0 for every -ok trace and 1 for every -bad trace, with the
-	// header's violation name and a minimal witness in the human summary.
+	// header's violation name and a minimal witness in the human summary;
+	// the same with --bounded.
 	for _, f := range corpus(t) {
-		t.Run(filepath.Base(f), func(t *testing.T) {
-			h, err := history.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
+		for _, args := range [][]string{{"check", f}, {"check", "--bounded", f}} {
+			t.Run(filepath.Base(f)+strings.Join(args[1:len(args)-1], ""), func(t *testing.T) {
+				checkCorpusFile(t, f, args)
+			})
+		}
+	}
+}
+
+// checkCorpusFile runs args (a check of the corpus file f) and asserts
+// the verdict the file's header expects.
+func checkCorpusFile(t *testing.T, f string, args []string) {
+	t.Helper()
+	h, err := history.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code, stdout, stderr := runCLI(t, nil, args...)
+	want := exitOK
+	if h.Header.Expect == "Illegal" {
+		want = exitViolation
+	}
+	if code != want {
+		t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, want, stdout, stderr)
+	}
+	if want == exitViolation {
+		for _, s := range []string{"Illegal", "violation " + h.Header.Violation, "minimal witness"} {
+			if !strings.Contains(stdout, s) {
+				t.Errorf("stdout lacks %q:\n%s", s, stdout)
 			}
-			code, stdout, stderr := runCLI(t, nil, "check", f)
-			want := exitOK
-			if h.Header.Expect == "Illegal" {
-				want = exitViolation
-			}
-			if code != want {
-				t.Fatalf("exit %d, want %d\nstdout:\n%s\nstderr:\n%s", code, want, stdout, stderr)
-			}
-			if want == exitViolation {
-				for _, s := range []string{"Illegal", "violation " + h.Header.Violation, "minimal witness"} {
-					if !strings.Contains(stdout, s) {
-						t.Errorf("stdout lacks %q:\n%s", s, stdout)
-					}
-				}
-			} else if !strings.Contains(stdout, "Ok:") {
-				t.Errorf("stdout lacks the Ok verdict:\n%s", stdout)
-			}
-		})
+		}
+	} else if !strings.Contains(stdout, "Ok:") {
+		t.Errorf("stdout lacks the Ok verdict:\n%s", stdout)
 	}
 }
 
@@ -234,6 +244,7 @@ func TestCheckUsage(t *testing.T) {
 		{[]string{"check", "--html-full", "x"}, "--html-full needs --html FILE"},
 		{[]string{"check", "--no-shrink", "--witness", "w.jsonl", "x"}, "--witness needs the shrinking"},
 		{[]string{"check", "--timeout", "-1s", "x"}, "must not be negative"},
+		{[]string{"check", "--bounded", "--no-call-order", "x"}, "--bounded needs the call-order replay"},
 		{[]string{"check", "does-not-exist.jsonl"}, "idemcheck check: does-not-exist.jsonl: no such file or directory"},
 		{[]string{"check", "."}, "idemcheck check: .: is a directory, not a history file"},
 	}

@@ -26,6 +26,7 @@ type checkFlags struct {
 	progress    bool
 	noShrink    bool
 	noCallOrder bool
+	bounded     bool
 	workers     int
 }
 
@@ -125,6 +126,7 @@ func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.BoolVar(&f.noShrink, "no-shrink", false, "do not compute minimal witnesses")
 	fs.BoolVar(&f.noCallOrder, "no-call-order", false, "drop the call-order obligation (plain linearizability)")
 	fs.IntVar(&f.workers, "workers", 0, "parts checked at once (0: one per CPU)")
+	fs.BoolVar(&f.bounded, "bounded", false, "keep memory bounded by the open operations, for inputs larger than memory (same verdicts; an explanation may name fewer operations)")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -143,6 +145,10 @@ func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
 	}
 	if f.witness != "" && f.noShrink {
 		fmt.Fprintln(env.stderr, "idemcheck check: --witness needs the shrinking that --no-shrink turns off")
+		return exitUsage
+	}
+	if f.bounded && f.noCallOrder {
+		fmt.Fprintln(env.stderr, "idemcheck check: --bounded needs the call-order replay that --no-call-order turns off")
 		return exitUsage
 	}
 	if f.htmlFull && f.html == "" {
@@ -276,21 +282,35 @@ func (pr *progressReader) Next() (history.Event, error) {
 	return e, err
 }
 
-// reread reads the whole history of a checked input again: from the
-// named file, or from the spool of stdin.
-func reread(name, display string, spool *os.File) (history.History, error) {
+// reread reads a checked input again, from the named file or from the
+// spool of stdin: all of it when full or when res is Ok, else what
+// explains res ([checker.FailingHistory]).
+func reread(name, display string, spool *os.File, res checker.Result, full bool) (history.History, error) {
+	var r io.Reader
 	if spool != nil {
 		if _, err := spool.Seek(0, io.SeekStart); err != nil {
 			return history.History{}, fmt.Errorf("%s: spool: %w", display, err)
 		}
-		return history.Decode(spool, display)
+		r = spool
+	} else {
+		f, err := os.Open(name)
+		if err != nil {
+			return history.History{}, fmt.Errorf("%s: %w", display, unwrapPathError(err))
+		}
+		defer f.Close()
+		r = f
 	}
-	f, err := os.Open(name)
+	if full || res.Verdict == checker.Ok {
+		return history.Decode(r, display)
+	}
+	// Only the producers that are not Ok, and the operations the
+	// violations name: the witness and the picture are the same, in the
+	// memory of the failing producers.
+	rd, err := history.NewReader(r, display)
 	if err != nil {
-		return history.History{}, fmt.Errorf("%s: %w", display, unwrapPathError(err))
+		return history.History{}, err
 	}
-	defer f.Close()
-	return history.Decode(f, display)
+	return checker.FailingHistory(rd, res)
 }
 
 // checkOne checks one input and prints its human report unless f.json.
@@ -332,7 +352,7 @@ func checkOne(env *cmdEnv, name string, f checkFlags, htmlPath string, progress,
 		return fail(err)
 	}
 	pr := &progressReader{Reader: rd, p: p}
-	opts := checker.Options{Timeout: f.timeout, NoCallOrder: f.noCallOrder, Workers: f.workers}
+	opts := checker.Options{Timeout: f.timeout, NoCallOrder: f.noCallOrder, Workers: f.workers, Bounded: f.bounded}
 	res, err := checker.CheckReader(pr, opts)
 	rep.Events = pr.n
 	if err != nil {
@@ -348,7 +368,7 @@ func checkOne(env *cmdEnv, name string, f checkFlags, htmlPath string, progress,
 	n := pr.n
 	var h history.History
 	if needHistory && (res.Verdict == checker.Illegal || f.html != "") {
-		h, err = reread(name, display, spool)
+		h, err = reread(name, display, spool, res, f.htmlFull)
 		if err != nil {
 			return fail(err)
 		}
