@@ -159,6 +159,16 @@ func newJSONLReader(r *bufio.Reader, name string) (*jsonlReader, error) {
 		var hl struct {
 			Header *rawHeader `json:"header"`
 		}
+		var inner struct {
+			Header json.RawMessage `json:"header"`
+		}
+		err := checkJSONKeys(trimmed, isHeaderLineField)
+		if err == nil && json.Unmarshal(trimmed, &inner) == nil {
+			err = checkJSONKeys(inner.Header, isHeaderField)
+		}
+		if err != nil {
+			return nil, atLine(name, jr.line, err)
+		}
 		dec := json.NewDecoder(bytes.NewReader(trimmed))
 		dec.DisallowUnknownFields()
 		if err := dec.Decode(&hl); err != nil || hl.Header == nil {
@@ -250,6 +260,9 @@ func (jr *jsonlReader) Next() (Event, error) {
 }
 
 func decodeJSONEvent(line []byte) (Event, error) {
+	if err := checkJSONKeys(line, isEventField); err != nil {
+		return Event{}, err
+	}
 	var raw rawEvent
 	dec := json.NewDecoder(bytes.NewReader(line))
 	dec.DisallowUnknownFields()
@@ -260,6 +273,61 @@ func decodeJSONEvent(line []byte) (Event, error) {
 		return Event{}, fmt.Errorf("%w: more than one JSON value on the line", ErrSyntax)
 	}
 	return raw.event()
+}
+
+// isEventField and isHeaderField tell the JSON field names of an event
+// and of the header, exactly as spelt.
+func isEventField(name string) bool {
+	switch name {
+	case "kind", "t", "op", "client", "partition", "pid", "epoch", "first", "last",
+		"result", "offset", "error", "decision", "term":
+		return true
+	}
+	return false
+}
+
+func isHeaderField(name string) bool {
+	switch name {
+	case "format", "source", "ticket_order", "expect", "violation", "description", "seed":
+		return true
+	}
+	return false
+}
+
+func isHeaderLineField(name string) bool { return name == "header" }
+
+// checkJSONKeys refuses a field of the JSON object obj that is not in
+// allowed as spelt (encoding/json would match "Partition" or
+// "pArtition" to "partition") or that is repeated (encoding/json would
+// keep the last). What is not an object is left to the decoder's own
+// error.
+func checkJSONKeys(obj []byte, allowed func(string) bool) error {
+	dec := json.NewDecoder(bytes.NewReader(obj))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return nil
+	}
+	var seen []string
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return nil
+		}
+		name, _ := t.(string)
+		if !allowed(name) {
+			return fieldErr(name, ErrBadValue, "unknown field")
+		}
+		for _, s := range seen {
+			if s == name {
+				return fieldErr(name, ErrBadValue, "field given twice")
+			}
+		}
+		seen = append(seen, name)
+		var skip json.RawMessage
+		if err := dec.Decode(&skip); err != nil {
+			return nil
+		}
+	}
+	return nil
 }
 
 // jsonError turns an encoding/json error into a FieldError where it names
