@@ -42,9 +42,10 @@ func childDecode(path string) error {
 	return nil
 }
 
-// childCheck streams path through checker.CheckReader and prints the
-// verdict and the number of parts.
-func childCheck(path string) error {
+// childCheck streams path through checker.CheckReader (with
+// Options.Bounded when bounded) and prints the verdict and the number of
+// parts.
+func childCheck(path string, bounded bool) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -54,7 +55,7 @@ func childCheck(path string) error {
 	if err != nil {
 		return err
 	}
-	res, err := checker.CheckReader(rd, checker.Options{})
+	res, err := checker.CheckReader(rd, checker.Options{Bounded: bounded})
 	if err != nil {
 		return err
 	}

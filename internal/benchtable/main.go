@@ -112,8 +112,8 @@ func runChild(name, cpuprof string, args []string) int {
 	switch name {
 	case "decode":
 		err = childDecode(args[0])
-	case "check":
-		err = childCheck(args[0])
+	case "check", "check-bounded":
+		err = childCheck(args[0], name == "check-bounded")
 	case "memcheck", "plain":
 		var timeout time.Duration
 		if len(args) > 1 {
