@@ -60,7 +60,22 @@
 // (for explanations and the cross-producer check), not the events, so a
 // history of millions of operations is checked at about the speed it is
 // decoded; BENCHMARKS.md has the figures. [ShrinkReader] makes the
-// witness from a second read, keeping only the failing producer.
+// witness from a second read, keeping only the failing producer, and
+// [FailingHistory] keeps every producer that is not Ok, for [Shrink] and
+// [Visualize].
+//
+// With [Options.Bounded] the memory no longer grows with the operations:
+// a producer's records are dropped once the replay has decided them and
+// they are a chunk behind it (and an operation with a known outcome has
+// returned after them, so an eviction recorded later cannot have come
+// before their decisions); the replay's states at the cut are kept, and a
+// producer judged again (an explanation, the porcupine fallback, an
+// eviction that came late) starts from them. Two producers acked at one
+// offset are found as the acks arrive, with one bit per acked offset and
+// the partition's latest acks whole. What stays is the open operations,
+// a few hundred records per producer and those bits. The verdicts are
+// the same; a clash whose earlier operation is no longer held is
+// explained without naming it.
 //
 // # Cost
 //
