@@ -126,7 +126,7 @@ func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.BoolVar(&f.noShrink, "no-shrink", false, "do not compute minimal witnesses")
 	fs.BoolVar(&f.noCallOrder, "no-call-order", false, "drop the call-order obligation (plain linearizability)")
 	fs.IntVar(&f.workers, "workers", 0, "parts checked at once (0: one per CPU)")
-	fs.BoolVar(&f.bounded, "bounded", false, "keep memory bounded by the open operations, for inputs larger than memory (same verdicts; an explanation may name fewer operations)")
+	fs.BoolVar(&f.bounded, "bounded", true, "keep memory bounded by the open operations and a fixed amount per producer, whatever the input's size (same verdicts); --bounded=false keeps every operation's record (about 60 bytes each), so that every explanation names all its operations")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {
@@ -147,9 +147,14 @@ func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "idemcheck check: --witness needs the shrinking that --no-shrink turns off")
 		return exitUsage
 	}
-	if f.bounded && f.noCallOrder {
-		fmt.Fprintln(env.stderr, "idemcheck check: --bounded needs the call-order replay that --no-call-order turns off")
-		return exitUsage
+	if f.noCallOrder {
+		explicit := false
+		fs.Visit(func(fl *flag.Flag) { explicit = explicit || fl.Name == "bounded" })
+		if explicit && f.bounded {
+			fmt.Fprintln(env.stderr, "idemcheck check: --bounded needs the call-order replay that --no-call-order turns off")
+			return exitUsage
+		}
+		f.bounded = false // the search without the obligation needs every operation
 	}
 	if f.htmlFull && f.html == "" {
 		fmt.Fprintln(env.stderr, "idemcheck check: --html-full needs --html FILE")

@@ -33,7 +33,7 @@ const notes = `## Notes
   per operation at peak RSS (see the growth table). Those records give
   the exact explanation of a failure and the cross-producer check (two
   producers acked at one offset) at the end.
-- **Bounded** (checker.Options.Bounded; idemcheck check --bounded):
+- **Bounded** (checker.Options.Bounded; idemcheck check by default):
   a producer's records are dropped once the replay has decided them, a
   chunk of 256 behind it, keeping the replay's states at the cut; the
   cross-producer check runs as the acks arrive, on one bit per acked
