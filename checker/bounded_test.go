@@ -272,3 +272,42 @@ func TestBoundedEvictionAfterPrune(t *testing.T) {
 	require.NotZero(t, dropped)
 	require.Empty(t, diffBounded(got, want))
 }
+
+// TestBoundedFailedProducerKeepsLittle: a producer that fails early and
+// goes on for many operations is explained as the full check explains it,
+// while the bounded check keeps only the records the explanation reads
+// (a failure without eviction is final); the later calls are counted,
+// and their acks still take part in the clash check.
+func TestBoundedFailedProducerKeepsLittle(t *testing.T) {
+	h := history.History{Header: history.Header{Format: history.FormatV1}}
+	now, op := int64(0), int64(0)
+	call := func(pid int64, first int32, off int64) {
+		op++
+		now++
+		h.Events = append(h.Events, history.Event{Kind: history.Replicate, Time: now, Op: op, Partition: "p0", PID: pid, First: first, Last: first})
+		now++
+		h.Events = append(h.Events, history.Event{Kind: history.Return, Time: now, Op: op, Result: history.OK, Offset: off})
+	}
+	const n = 3 * keepAfterFailure
+	call(1, 0, 10)
+	call(1, 1, 5) // offsets must increase: producer 1 fails here
+	for i := 2; i < n; i++ {
+		call(1, int32(i), int64(10+i))
+	}
+	call(2, 0, int64(10+n-1)) // the offset of producer 1's last batch
+	want := Check(h, Options{})
+	require.Equal(t, Illegal, want.Verdict)
+	require.Len(t, want.Violations, 2, "%v", want.Violations)
+
+	st := newStreamer(Options{Bounded: true})
+	for i := range h.Events {
+		st.add(&h.Events[i])
+	}
+	p1 := st.parts[partKey{"p0", 1}]
+	require.True(t, p1.exactFail)
+	require.Equal(t, 1+1+keepAfterFailure, p1.recs.n, "records kept after the failure")
+	require.Equal(t, n, p1.opCount())
+	got := st.finish(Options{Bounded: true})
+	require.Empty(t, diffBounded(got, want))
+	require.Empty(t, st.unkept, "no unkept call left open")
+}

@@ -112,7 +112,23 @@ type sPart struct {
 	// acked, to tell its duplicates' acks from another producer's clash.
 	own           [ownAcks]int64
 	ownN, ownNext int
+	// failAt is the record the replay failed at; exactFail says the part
+	// had no eviction then, so the failure is final (the failing record
+	// returned with a known outcome, before any eviction still to come)
+	// and only the records the explanation reads are needed: the
+	// bounded check counts the later calls (unkept) without keeping
+	// them.
+	failAt    int
+	exactFail bool
+	unkept    int
 }
+
+// opCount is the number of operations of the part.
+func (p *sPart) opCount() int { return p.recs.n + p.unkept }
+
+// keepAfterFailure is how many records after a final failure the
+// explanation may read (see orderViolation).
+const keepAfterFailure = porcupineMaxOps + 1
 
 // snapshot is a part's replay frontier before record at.
 type snapshot struct {
@@ -131,6 +147,9 @@ type streamer struct {
 	m         model
 	bounded   bool
 	acks      map[string]*ackTracker // bounded mode, by partition
+	// unkept are the open calls of failed parts that the bounded check
+	// does not keep (see sPart.unkept); their acks still count.
+	unkept map[int64]unkeptCall
 	parts     map[partKey]*sPart
 	order     []*sPart
 	open      map[int64]opRef
@@ -151,11 +170,17 @@ type opRef struct {
 	i int32
 }
 
+type unkeptCall struct {
+	p   *sPart
+	rec opRec
+}
+
 func newStreamer(opts Options) *streamer {
 	return &streamer{
 		m:         model{callOrder: true},
 		bounded:   opts.Bounded,
 		acks:      make(map[string]*ackTracker),
+		unkept:    make(map[int64]unkeptCall),
 		parts:     make(map[partKey]*sPart),
 		open:      make(map[int64]opRef),
 		evictions: make(map[partKey][]int64),
@@ -185,12 +210,25 @@ func (st *streamer) add(e *history.Event) {
 			st.parts[k] = p
 			st.order = append(st.order, p)
 		}
-		p.recs.add(opRec{op: e.Op, client: e.Client, call: e.Time, ret: math.MaxInt64,
-			first: e.First, last: e.Last, epoch: e.Epoch})
+		r := opRec{op: e.Op, client: e.Client, call: e.Time, ret: math.MaxInt64,
+			first: e.First, last: e.Last, epoch: e.Epoch}
+		if st.bounded && p.exactFail && p.recs.n >= p.failAt+1+keepAfterFailure {
+			p.unkept++
+			st.unkept[e.Op] = unkeptCall{p, r}
+			return
+		}
+		p.recs.add(r)
 		st.open[e.Op] = opRef{p, int32(p.recs.n - 1)}
 	case history.Return:
 		ref, ok := st.open[e.Op]
 		if !ok {
+			if u, ok := st.unkept[e.Op]; ok {
+				delete(st.unkept, e.Op)
+				if e.Result == history.OK {
+					u.rec.res, u.rec.ret, u.rec.off = resOK, e.Time, e.Offset
+					st.ack(u.p, &u.rec)
+				}
+			}
 			return
 		}
 		delete(st.open, e.Op)
@@ -341,7 +379,7 @@ func (st *streamer) step(p *sPart, in *input) bool {
 	}
 	switch {
 	case len(next) == 0:
-		p.failed = true
+		p.failed, p.failAt, p.exactFail = true, p.done, !p.evicted
 		return false
 	case len(next) > maxFrontier:
 		p.tooMany = true
@@ -385,7 +423,7 @@ func (st *streamer) finish(opts Options) Result {
 	for i, p := range ps {
 		evs := st.evictions[p.key]
 		pr := &res.Parts[i]
-		pr.Partition, pr.PID, pr.Ops = p.key.partition, p.key.pid, p.recs.n
+		pr.Partition, pr.PID, pr.Ops = p.key.partition, p.key.pid, p.opCount()
 		if p.redo || p.failed || p.tooMany {
 			full[i] = p.part(evs)
 			slow = append(slow, i)
@@ -423,14 +461,14 @@ func (st *streamer) finish(opts Options) Result {
 			defer wg.Done()
 			defer func() { <-sem }()
 			p := ps[i]
-			if p.failed && len(st.evictions[p.key]) == 0 {
+			if p.failed && (len(st.evictions[p.key]) == 0 || p.exactFail) {
 				// The replay is exact: no need to search again.
-				res.Parts[i] = PartResult{Partition: p.key.partition, PID: p.key.pid, Ops: p.recs.n,
+				res.Parts[i] = PartResult{Partition: p.key.partition, PID: p.key.pid, Ops: p.opCount(),
 					Verdict: Illegal, Violation: explain(full[i], opts)}
 				return
 			}
 			res.Parts[i] = checkPart(full[i], opts)
-			res.Parts[i].Ops = p.recs.n // (full[i] lacks the records dropped)
+			res.Parts[i].Ops = p.opCount() // (full[i] lacks the records dropped)
 		}()
 	}
 	wg.Wait()
