@@ -144,12 +144,12 @@ const ownAcks = 16
 // streamer is the state of one streaming check: the open operations and
 // the parts with their frontiers.
 type streamer struct {
-	m         model
-	bounded   bool
-	acks      map[string]*ackTracker // bounded mode, by partition
+	m       model
+	bounded bool
+	acks    map[string]*ackTracker // bounded mode, by partition
 	// unkept are the open calls of failed parts that the bounded check
 	// does not keep (see sPart.unkept); their acks still count.
-	unkept map[int64]unkeptCall
+	unkept    map[int64]unkeptCall
 	parts     map[partKey]*sPart
 	order     []*sPart
 	open      map[int64]opRef
