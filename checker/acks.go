@@ -11,11 +11,11 @@ const recentAcks = 1024
 
 // ackTracker finds, for the bounded check, two producers acked at one
 // offset of a partition as the acks arrive (what [crossCheck] finds at the
-// end from every record). It keeps one bit per acked offset, in words
-// allocated as offsets are met, and the latest recentAcks acks whole.
+// end from every record). It keeps one bit per acked offset and the
+// latest recentAcks acks whole.
 type ackTracker struct {
 	partition string
-	bits      map[int64]uint64 // offset>>6 -> the acked offsets among its 64
+	bits      offsetSet
 	recent    map[int64]recentAck
 	ring      [recentAcks]int64 // offsets of recent, oldest at next
 	next, n   int
@@ -44,7 +44,7 @@ func (st *streamer) ack(p *sPart, r *opRec) {
 	p.ownN = min(p.ownN+1, ownAcks)
 	t := st.acks[p.key.partition]
 	if t == nil {
-		t = &ackTracker{partition: p.key.partition, bits: make(map[int64]uint64), recent: make(map[int64]recentAck)}
+		t = &ackTracker{partition: p.key.partition, recent: make(map[int64]recentAck)}
 		st.acks[p.key.partition] = t
 	}
 	t.add(p.key.pid, r)
@@ -52,8 +52,7 @@ func (st *streamer) ack(p *sPart, r *opRec) {
 
 func (t *ackTracker) add(pid int64, r *opRec) {
 	off := r.off
-	w, b := off>>6, uint64(1)<<(uint64(off)&63)
-	if t.bits[w]&b != 0 && (t.clash == nil || off < t.clashOff) {
+	if t.bits.add(off) && (t.clash == nil || off < t.clashOff) {
 		if other, ok := t.recent[off]; !ok {
 			t.clash, t.clashOff = t.unnamedClash(pid, r), off
 		} else if other.pid != pid {
@@ -62,7 +61,6 @@ func (t *ackTracker) add(pid int64, r *opRec) {
 		// (The same producer again, beyond its own last offsets: its
 		// model rejects that ack, as its offsets must increase.)
 	}
-	t.bits[w] |= b
 	if _, ok := t.recent[off]; !ok {
 		if t.n == recentAcks {
 			delete(t.recent, t.ring[t.next])
@@ -111,4 +109,50 @@ func (st *streamer) clashes() []*Violation {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Partition < out[j].Partition })
 	return out
+}
+
+// offsetSet is a set of log offsets, one bit each: a dense bitmap over
+// the range where a log's offsets are (a partition's acked offsets are
+// nearly contiguous), and 64-bit words in a map for offsets far from it,
+// so that scattered offsets cost a map entry each rather than a bitmap
+// across the gaps.
+type offsetSet struct {
+	dense  []uint64 // words from base
+	base   int64    // word index of dense[0]
+	n      int64    // offsets added
+	sparse map[int64]uint64
+}
+
+// denseSlack is how many words the dense bitmap may hold beyond one per
+// offset added (64 per offset: batches of up to 64 records on average
+// stay dense), and how far below the first offset it starts.
+const denseSlack = 1 << 14
+
+// add puts off in the set and reports whether it was there already.
+func (s *offsetSet) add(off int64) bool {
+	w, b := off>>6, uint64(1)<<(uint64(off)&63)
+	s.n++
+	if s.dense == nil && s.sparse == nil {
+		s.base = max(0, w-denseSlack/4)
+	}
+	if i := w - s.base; i >= 0 {
+		// (An offset added while it was beyond the bitmap stays in
+		// sparse when the bitmap grows over it.)
+		if i < int64(len(s.dense)) {
+			had := s.dense[i]&b != 0 || s.sparse[w]&b != 0
+			s.dense[i] |= b
+			return had
+		}
+		if i < s.n+denseSlack {
+			s.dense = append(s.dense, make([]uint64, i+1-int64(len(s.dense)))...)
+			s.dense[i] |= b
+			return s.sparse[w]&b != 0
+		}
+	}
+	if s.sparse == nil {
+		s.sparse = make(map[int64]uint64)
+	}
+	had := s.sparse[w]&b != 0
+	s.sparse[w] |= b
+	return had
 }

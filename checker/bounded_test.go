@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"math"
+	"math/rand"
 	"strings"
 	"testing"
 
@@ -310,4 +311,36 @@ func TestBoundedFailedProducerKeepsLittle(t *testing.T) {
 	got := st.finish(Options{Bounded: true})
 	require.Empty(t, diffBounded(got, want))
 	require.Empty(t, st.unkept, "no unkept call left open")
+}
+
+// TestOffsetSet: the bounded check's set of acked offsets answers as a
+// plain map does, for offsets that run on (the dense bitmap), jump far
+// ahead or fall below where it started (the sparse words), and that the
+// bitmap later grows over.
+func TestOffsetSet(t *testing.T) {
+	seed := testSeed(t)
+	r := rand.New(rand.NewSource(seed))
+	for round := 0; round < 20; round++ {
+		var s offsetSet
+		ref := map[int64]bool{}
+		next := r.Int63n(1 << 40)
+		for i := 0; i < 20000; i++ {
+			var off int64
+			switch k := r.Intn(100); {
+			case k < 80: // the log runs on
+				next += 1 + r.Int63n(5)
+				off = next
+			case k < 90: // a duplicate's answer or a clash nearby
+				off = max(0, next-r.Int63n(1000))
+			case k < 95: // far ahead, within reach of the bitmap later
+				off = next + 64*denseSlack + r.Int63n(1<<20)
+			default: // anywhere
+				off = r.Int63n(math.MaxInt64)
+			}
+			if got, want := s.add(off), ref[off]; got != want {
+				t.Fatalf("seed %d (rerun with -seed %d): round %d, add(%d) = %v, want %v", seed, seed, round, off, got, want)
+			}
+			ref[off] = true
+		}
+	}
 }

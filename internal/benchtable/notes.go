@@ -37,8 +37,8 @@ const notes = `## Notes
   a producer's records are dropped once the replay has decided them, a
   chunk of 256 behind it, keeping the replay's states at the cut; the
   cross-producer check runs as the acks arrive, on one bit per acked
-  offset (64-bit words in a hash map, under half a byte per log offset)
-  and the partition's last 1024 acks. What stays is the open operations,
+  offset (a bitmap over the log's range, 64-bit words in a map for
+  offsets far from it) and the partition's last 1024 acks. What stays is the open operations,
   at most about 512 records per producer and those bits, so the peak RSS
   stays flat as the input grows (growth table; TestCheckMemory in
   cmd/idemcheck, behind -bigops, pipes 0.67 GB and then 2.8 GB of
