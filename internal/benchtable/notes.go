@@ -42,8 +42,8 @@ const notes = `## Notes
   at most about 512 records per producer and those bits, so the peak RSS
   stays flat as the input grows (growth table; TestCheckMemory in
   cmd/idemcheck, behind -bigops, pipes 0.67 GB and then 2.8 GB of
-  generated JSONL through the CLI: peak live heap 21 and 27 MiB bounded,
-  105 and 396 MiB full). Verdicts are the same (TestBoundedSameVerdicts);
+  generated JSONL through the CLI: peak live heap 20 and 22 MiB bounded,
+  103 and 388 MiB full). Verdicts are the same (TestBoundedSameVerdicts);
   a clash whose earlier ack is no longer held is reported without
   naming it, and the CLI's witness finds it by reading again.
 - **Plain porcupine** copies its linearized set at every step and its
