@@ -119,8 +119,9 @@ func hasViolation(res checker.Result, name string) bool {
 // FuzzCheck feeds decoded inputs to the checker's entry points: they must
 // never panic, must give one of the three verdicts, an Illegal verdict
 // must name a shared violation, and the streaming CheckReader (what the
-// CLI uses) must agree with Check on the verdict and the violations
-// (unless one of them ran out of time). Seeded from every trace.
+// CLI uses) and the bounded check (the CLI's default) must agree with
+// Check on the verdict and the violations (unless one of them ran out of
+// time). Seeded from every trace.
 func FuzzCheck(f *testing.F) {
 	for _, name := range corpusFiles(f) {
 		b, err := os.ReadFile(name)
@@ -173,6 +174,10 @@ func FuzzCheck(f *testing.F) {
 		}
 		if sres.Verdict != res.Verdict || violationNames(sres) != violationNames(res) {
 			t.Fatalf("CheckReader says %s %s, Check says %s %s", sres.Verdict, violationNames(sres), res.Verdict, violationNames(res))
+		}
+		bres := checker.Check(h, checker.Options{Timeout: time.Second, Workers: 1, Bounded: true})
+		if bres.Verdict != checker.Unknown && (bres.Verdict != res.Verdict || violationNames(bres) != violationNames(res)) {
+			t.Fatalf("the bounded check says %s %s, Check says %s %s", bres.Verdict, violationNames(bres), res.Verdict, violationNames(res))
 		}
 	})
 }
