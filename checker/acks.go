@@ -17,8 +17,8 @@ type ackTracker struct {
 	partition string
 	bits      offsetSet
 	recent    map[int64]recentAck
-	ring      [recentAcks]int64 // offsets of recent, oldest at next
-	next, n   int
+	ring      [recentAcks]int64 // offsets of recent, oldest at next once full
+	next      int
 	// clash is the clash at the lowest offset so far.
 	clash    *Violation
 	clashOff int64
@@ -56,35 +56,19 @@ func (t *ackTracker) add(pid int64, r *opRec) {
 		if other, ok := t.recent[off]; !ok {
 			t.clash, t.clashOff = t.unnamedClash(pid, r), off
 		} else if other.pid != pid {
-			t.clash, t.clashOff = t.namedClash(other, pid, r), off
+			t.clash, t.clashOff = clashViolation(other.rec.operation(t.partition, other.pid), r.operation(t.partition, pid)), off
 		}
 		// (The same producer again, beyond its own last offsets: its
 		// model rejects that ack, as its offsets must increase.)
 	}
 	if _, ok := t.recent[off]; !ok {
-		if t.n == recentAcks {
+		if len(t.recent) == recentAcks {
 			delete(t.recent, t.ring[t.next])
-		} else {
-			t.n++
 		}
 		t.ring[t.next] = off
 		t.next = (t.next + 1) % recentAcks
 	}
 	t.recent[off] = recentAck{pid, *r}
-}
-
-// namedClash is crossCheck's violation for the two acks.
-func (t *ackTracker) namedClash(other recentAck, pid int64, r *opRec) *Violation {
-	a, b := other.rec.operation(t.partition, other.pid), r.operation(t.partition, pid)
-	if a.Op > b.Op {
-		a, b = b, a
-	}
-	return &Violation{
-		Name: AckedInLog, Partition: t.partition, PID: b.PID,
-		Explanation: fmt.Sprintf("batch %s of producer %d (op %d) and batch %s of producer %d (op %d) were both acked at offset %d: two different batches cannot sit at one offset, so one acked write is not in the log where it was acked",
-			a.batch(), a.PID, a.Op, b.batch(), b.PID, b.Op, b.Offset),
-		Ops: []Operation{a, b},
-	}
 }
 
 // unnamedClash is the violation when the earlier ack at the offset is no
@@ -93,7 +77,7 @@ func (t *ackTracker) unnamedClash(pid int64, r *opRec) *Violation {
 	b := r.operation(t.partition, pid)
 	return &Violation{
 		Name: AckedInLog, Partition: t.partition, PID: pid,
-		Explanation: fmt.Sprintf("batch %s of producer %d (op %d) was acked at offset %d, where another batch had been acked earlier: two different batches cannot sit at one offset, so one acked write is not in the log where it was acked (the bounded check no longer holds that earlier operation; check without --bounded to name it)",
+		Explanation: fmt.Sprintf("batch %s of producer %d (op %d) was acked at offset %d, where another batch had been acked earlier: two different batches cannot sit at one offset, so one acked write is not in the log where it was acked (the bounded check no longer holds that earlier operation; a check with Options.Bounded off, idemcheck check --bounded=false, names it)",
 			b.batch(), pid, b.Op, b.Offset),
 		Ops: []Operation{b},
 	}

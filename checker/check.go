@@ -377,21 +377,26 @@ func crossCheck(parts []ackView) []*Violation {
 			if x.off != y.off || parts[x.p].partKey().pid == parts[y.p].partKey().pid {
 				continue
 			}
-			a, b := parts[x.p].operation(int(x.j)), parts[y.p].operation(int(y.j))
-			if a.Op > b.Op {
-				a, b = b, a
-			}
-			out = append(out, &Violation{
-				Name: AckedInLog, Partition: b.Partition, PID: b.PID,
-				Explanation: fmt.Sprintf("batch %s of producer %d (op %d) and batch %s of producer %d (op %d) were both acked at offset %d: two different batches cannot sit at one offset, so one acked write is not in the log where it was acked",
-					a.batch(), a.PID, a.Op, b.batch(), b.PID, b.Op, b.Offset),
-				Ops: []Operation{a, b},
-			})
+			out = append(out, clashViolation(parts[x.p].operation(int(x.j)), parts[y.p].operation(int(y.j))))
 			break
 		}
 		i = j
 	}
 	return out
+}
+
+// clashViolation is the AckedInLog violation of two producers' batches
+// acked at one offset; it names the later call as the producer at fault.
+func clashViolation(a, b Operation) *Violation {
+	if a.Op > b.Op {
+		a, b = b, a
+	}
+	return &Violation{
+		Name: AckedInLog, Partition: b.Partition, PID: b.PID,
+		Explanation: fmt.Sprintf("batch %s of producer %d (op %d) and batch %s of producer %d (op %d) were both acked at offset %d: two different batches cannot sit at one offset, so one acked write is not in the log where it was acked",
+			a.batch(), a.PID, a.Op, b.batch(), b.PID, b.Op, b.Offset),
+		Ops: []Operation{a, b},
+	}
 }
 
 // Summary renders a short human summary: the verdict and one line per

@@ -210,11 +210,7 @@ func FormatWitness(h history.History) string {
 // shrinks that to a minimal witness with v's violation. Its memory is that
 // of the kept events.
 func ShrinkReader(r history.Reader, v *Violation, opts Options) (history.History, error) {
-	var clashes []Operation
-	if v.Name == AckedInLog {
-		clashes = v.Ops
-	}
-	h, err := readKept(r, []partKey{{v.Partition, v.PID}}, v.Ops, clashes)
+	h, err := readKept(r, []partKey{{v.Partition, v.PID}}, []*Violation{v})
 	if err != nil {
 		return history.History{}, err
 	}
@@ -230,32 +226,31 @@ func ShrinkReader(r history.Reader, v *Violation, opts Options) (history.History
 // the failing producers.
 func FailingHistory(r history.Reader, res Result) (history.History, error) {
 	var keys []partKey
-	var named []Operation
 	for _, p := range res.Parts {
 		if p.Verdict != Ok {
 			keys = append(keys, partKey{p.Partition, p.PID})
 		}
 	}
-	var clashes []Operation
-	for _, v := range res.Violations {
+	if len(keys) == 0 {
+		return readKept(r, nil, nil)
+	}
+	return readKept(r, keys, res.Violations)
+}
+
+// readKept reads r and keeps the events of the operations of the parts
+// keys and of the operations the violations vs name, and the environment
+// events of their producers and partitions; nil keys keep everything. It
+// also keeps the operations acked at the offset of an AckedInLog
+// violation: one found by the bounded check may not name the other
+// operation there.
+func readKept(r history.Reader, keyList []partKey, vs []*Violation) (history.History, error) {
+	var named, clashes []Operation
+	for _, v := range vs {
 		named = append(named, v.Ops...)
 		if v.Name == AckedInLog {
 			clashes = append(clashes, v.Ops...)
 		}
 	}
-	if len(keys) == 0 {
-		return readKept(r, nil, nil, nil)
-	}
-	return readKept(r, keys, named, clashes)
-}
-
-// readKept reads r and keeps the events of the operations of the parts
-// keys and of the named operations, and the environment events of their
-// producers and partitions; nil keys keep everything. It also keeps the
-// operations acked at the offsets of the clashes (acked operations of an
-// AckedInLog violation): a violation found by the bounded check may not
-// name the other operation at its offset.
-func readKept(r history.Reader, keyList []partKey, named, clashes []Operation) (history.History, error) {
 	all := keyList == nil
 	keys, parts := map[partKey]bool{}, map[partKey]bool{}
 	for _, k := range keyList {
