@@ -205,7 +205,7 @@ func configFromArgs(args map[string]string) (Config, error) {
 		b := v == "true"
 		switch k {
 		case "order":
-			c.TicketOrder = v
+			c.TicketOrder = TicketOrder(v)
 		case "producers":
 			c.Producers = n
 		case "batches":
@@ -271,7 +271,7 @@ func parseAction(line string) (Action, error) {
 		case "last":
 			a.Last, err = int32(n), num()
 		case "error":
-			a.Error, err = int16(n), num()
+			a.Error, err = ErrorCode(n), num()
 		case "offset":
 			a.Offset, err = n, num()
 		case "term":

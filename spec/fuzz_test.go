@@ -34,7 +34,7 @@ func FuzzStep(f *testing.F) {
 				a.Last = a.First + int32(next()%2)
 			case StageWriteDone, UploadDone, FenceEpoch, Return:
 				a.Result = results[int(next())%len(results)]
-				a.Offset, a.Error = next()%4, int16(next()%50)
+				a.Offset, a.Error = next()%4, ErrorCode(next()%50)
 			case Decide:
 				a.Decision, a.Offset = decisions[int(next())%len(decisions)], next()%4
 			case EvictProducer, BumpEpoch:

@@ -192,7 +192,7 @@ func (s *State) check(cfg Config, a Action) error {
 		case res == OK:
 			ok = a.Offset == off
 		case res == Failed:
-			ok = a.Error == code || (o.Phase == PhaseFailed && a.Error == ErrNotLeader)
+			ok = a.Error == code || (o.Phase == PhaseFailed && a.Error == NotLeaderForPartition)
 		}
 		if !ok {
 			want := Action{Name: Return, Op: o.ID, Result: res, Error: code, Offset: off}
@@ -229,55 +229,34 @@ func lastStepOf(o *Op) Name {
 }
 
 // outcome is the Return a finished op owes its client.
-func (o *Op) outcome() (Result, int16, int64) {
+func (o *Op) outcome() (Result, ErrorCode, int64) {
 	if o.Phase == PhaseFailed {
-		return Failed, ErrTimedOut, 0
+		return Failed, RequestTimedOut, 0
 	}
 	switch o.Decision {
 	case Append, AppendUnknown, Duplicate, DuplicateInFlight:
 		return OK, 0, o.Offset
 	case InvalidRequest:
-		return Failed, ErrInvalidRequest, 0
+		return Failed, InvalidRequestCode, 0
 	}
-	return Failed, ErrOutOfOrder, 0
+	return Failed, OutOfOrderSequenceNumber, 0
 }
 
-// decide computes rm_stm's decision for op o of producer p (DOMAIN.md
-// §3): the epoch reset, the skip path for unknown producers, the
-// duplicate match in the window (epoch ignored), and the sequence check.
+// decide computes rm_stm's decision for op o of producer p with the
+// project's one rule, [Classify], and the offset it answers with: the
+// log's next offset for an append, the matched request's for a duplicate.
 func (s *State) decide(cfg Config, p *Producer, o *Op) (Decision, int64) {
-	reqs := p.Reqs
-	if p.Known && o.Epoch > p.PEpoch {
-		reqs = nil // reset_with_new_epoch
-	}
-	if !p.Known {
-		reqs = nil
-	}
+	view := ProducerView{Known: p.Known, Epoch: p.PEpoch, Window: p.Reqs}
+	c, match, _ := Classify(view, Batch{PID: o.PID, Epoch: o.Epoch, First: o.First, Last: o.Last})
 	switch {
-	case o.First > o.Last:
-		return InvalidRequest, 0
-	case !p.Known && o.First > 0:
-		return AppendUnknown, s.NextOffset
+	case c.Appends():
+		return c.Decision(), s.NextOffset
+	case c == ClassDuplicate && cfg.bug(BugDupLatestOffset):
+		return Duplicate, p.Reqs[len(p.Reqs)-1].Offset
+	case c == ClassDuplicate:
+		return Duplicate, p.Reqs[match].Offset
 	}
-	for i := len(reqs) - 1; i >= 0; i-- {
-		if reqs[i].First == o.First && reqs[i].Last == o.Last {
-			if cfg.bug(BugDupLatestOffset) {
-				return Duplicate, reqs[len(reqs)-1].Offset
-			}
-			return Duplicate, reqs[i].Offset
-		}
-	}
-	if len(reqs) == 0 {
-		if o.First == 0 {
-			return Append, s.NextOffset
-		}
-		return OutOfOrder, 0
-	}
-	last := reqs[len(reqs)-1].Last
-	if int64(last)+1 == int64(o.First) || (last == math.MaxInt32 && o.First == 0) {
-		return Append, s.NextOffset
-	}
-	return OutOfOrder, 0
+	return c.Decision(), 0
 }
 
 // apply performs a, which check has allowed.
@@ -425,7 +404,7 @@ func (s *State) applyDecide(cfg Config, p *Producer, o *Op, a Action) {
 	}
 	p.Reqs = append(p.Reqs, Req{Epoch: o.Epoch, First: o.First, Last: o.Last, Offset: off})
 	s.Log = append(s.Log, Entry{Offset: off, PID: o.PID, Epoch: o.Epoch, First: o.First, Last: o.Last})
-	s.NextOffset = off + 1
+	s.NextOffset = off + RecordCount(o.First, o.Last)
 	o.Flags |= p.recordAppend(o)
 }
 

@@ -65,24 +65,6 @@ const (
 // appends reports whether d appends the batch to the log.
 func (d Decision) appends() bool { return d == Append || d == AppendUnknown }
 
-// Kafka error codes the spec returns.
-const (
-	ErrNotLeader      int16 = 6
-	ErrTimedOut       int16 = 7
-	ErrInvalidRequest int16 = 42
-	ErrOutOfOrder     int16 = 45
-)
-
-// Ticket orderings, the values of [Config.TicketOrder].
-const (
-	// BeforeStage is the fix of PR #30429: the ticket is reserved inside
-	// replicate(), before stage_write starts.
-	BeforeStage = "before-stage"
-	// AfterStage is the pre-fix ordering: the ticket is reserved in the
-	// continuation that runs when stage_write resolves.
-	AfterStage = "after-stage"
-)
-
 // Bugs that a [Config] can inject, so that every invariant can be shown
 // to fail (the values of [Config.Bug]).
 const (
@@ -106,7 +88,7 @@ const (
 // write path allows, so recorded histories can be replayed.
 type Config struct {
 	// TicketOrder is BeforeStage (the default when empty) or AfterStage.
-	TicketOrder string
+	TicketOrder TicketOrder
 	// Producers is the number of producer ids (1..Producers).
 	Producers int
 	// Batches is the number of new batches each producer sends (batch i
@@ -135,7 +117,7 @@ type Config struct {
 	// MaxTermChanges bounds ChangeTerm steps; 0 switches them off.
 	MaxTermChanges int
 	// Window is the number of finished requests rm_stm remembers per
-	// producer (requests_cached_max); 0 means 5.
+	// producer (requests_cached_max); 0 means [WindowSize].
 	Window int
 	// Bug injects a known bug (BugNone when empty).
 	Bug string
@@ -169,7 +151,7 @@ func (c Config) Validate() error {
 	return nil
 }
 
-func (c Config) order() string {
+func (c Config) order() TicketOrder {
 	if c.TicketOrder == "" {
 		return BeforeStage
 	}
@@ -178,7 +160,7 @@ func (c Config) order() string {
 
 func (c Config) window() int {
 	if c.Window == 0 {
-		return 5
+		return WindowSize
 	}
 	return c.Window
 }
@@ -202,7 +184,7 @@ type Action struct {
 	// and Return.
 	Result Result
 	// Error is the Kafka error code of a failed Return.
-	Error int16
+	Error ErrorCode
 	// Decision is the decision of Decide.
 	Decision Decision
 	// Offset is the log offset of Decide (appends and duplicates) and of

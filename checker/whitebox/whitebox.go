@@ -102,18 +102,13 @@ func kindIndex(k history.Kind) int {
 // ([Error.Missing]), not guessed. Errors reading r are returned as they
 // are.
 func Validate(r history.Reader, opts Options) error {
-	order := opts.TicketOrder
-	switch order {
-	case "":
-		order = spec.BeforeStage
-	case FromHeader:
-		order = r.Header().TicketOrder
-		if order == "" {
-			order = spec.BeforeStage
-		}
+	name := opts.TicketOrder
+	if name == FromHeader {
+		name = r.Header().TicketOrder
 	}
-	if order != spec.BeforeStage && order != spec.AfterStage {
-		return fmt.Errorf("%w %q (want %q, %q or %q)", ErrTicketOrder, order, spec.BeforeStage, spec.AfterStage, FromHeader)
+	order, ok := spec.ParseTicketOrder(name)
+	if !ok {
+		return fmt.Errorf("%w %q (want %q, %q or %q)", ErrTicketOrder, name, spec.BeforeStage, spec.AfterStage, FromHeader)
 	}
 	v := &validator{
 		cfg:  spec.Config{TicketOrder: order},
@@ -285,7 +280,7 @@ func action(e history.Event) spec.Action {
 		First:    e.First,
 		Last:     e.Last,
 		Result:   spec.Result(e.Result),
-		Error:    int16(e.Error),
+		Error:    spec.ErrorCode(e.Error),
 		Decision: spec.Decision(e.Decision),
 		Offset:   e.Offset,
 		Term:     e.Term,

@@ -171,9 +171,9 @@ func TestValidate(t *testing.T) {
 		{name: "fixed ordering, B staged first, both appended", script: fixedAB},
 		{name: "pre-fix history with a fine outcome is rejected at its ticket step (TicketOrderIsCallOrder cannot hold without the ticket in replicate())",
 			script: prefixOK, line: 2, want: []string{"StageWriteStart for op 1 before its ReserveTicket", "before-stage"}},
-		{name: "pre-fix history validated as after-stage passes when the order held", script: prefixOK, order: spec.AfterStage},
+		{name: "pre-fix history validated as after-stage passes when the order held", script: prefixOK, order: string(spec.AfterStage)},
 		{name: "the seed under its own (after-stage) ordering breaks TicketOrderIsCallOrder at op 1's ReserveTicket",
-			script: prefixSeed, order: FromHeader, header: spec.AfterStage, line: 8, inv: spec.TicketOrderIsCallOrder},
+			script: prefixSeed, order: FromHeader, header: string(spec.AfterStage), line: 8, inv: spec.TicketOrderIsCallOrder},
 		{name: "header without ticket order means before-stage", script: prefixSeed, order: FromHeader, line: 2,
 			want: []string{"before its ReserveTicket"}},
 		{name: "no ReserveTicket events at all", script: strings.ReplaceAll(strings.ReplaceAll(fixedAB, "ReserveTicket 1\n", ""), "ReserveTicket 2\n", ""),
@@ -351,7 +351,7 @@ ReserveTicket 1`, line: 2, want: []string{"op 1 is inside its synchronous replic
 // counts.
 func TestValidateJSONL(t *testing.T) {
 	h := parse(t, prefixOK)
-	h.Header.TicketOrder = spec.AfterStage
+	h.Header.TicketOrder = string(spec.AfterStage)
 	var b strings.Builder
 	if err := history.EncodeJSONL(&b, h); err != nil {
 		t.Fatal(err)

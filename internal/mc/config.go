@@ -47,7 +47,7 @@ func constants() map[string]constant {
 		return constant{kind: "string", set: func(c *spec.Config, v value) error { *f(c) = v.s; return nil }}
 	}
 	return map[string]constant{
-		"TicketOrder":    strc(func(c *spec.Config) *string { return &c.TicketOrder }),
+		"TicketOrder":    {kind: "string", set: func(c *spec.Config, v value) error { c.TicketOrder = spec.TicketOrder(v.s); return nil }},
 		"Producers":      intc(func(c *spec.Config) *int { return &c.Producers }),
 		"Batches":        intc(func(c *spec.Config) *int { return &c.Batches }),
 		"KnownProducers": boolc(func(c *spec.Config) *bool { return &c.KnownProducers }),

@@ -573,7 +573,7 @@ func buildViolation(cfg Config, name string, path []uint64) *Violation {
 
 func orderOf(c spec.Config) string {
 	if c.TicketOrder == "" {
-		return spec.BeforeStage
+		return string(spec.BeforeStage)
 	}
-	return c.TicketOrder
+	return string(c.TicketOrder)
 }
