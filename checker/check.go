@@ -13,6 +13,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 // Verdict is the outcome of a check: [Ok], [Illegal] or [Unknown].
@@ -70,7 +71,10 @@ type Options struct {
 	// doc.go). Verdicts are the same; an explanation may then name
 	// fewer of the operations involved, when they were dropped.
 	Bounded bool
-	_       struct{}
+	// Rules is the broker dialect whose answers are allowed
+	// ([spec.Redpanda] when empty, or [spec.Kafka]); see docs/CHECKING.md.
+	Rules spec.Rules
+	_     struct{}
 }
 
 // Result is the outcome of [Check].

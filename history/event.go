@@ -239,6 +239,10 @@ type Header struct {
 	// TicketOrder is the write path's ticket ordering when known:
 	// "before-stage" (fixed) or "after-stage" (pre-fix).
 	TicketOrder string
+	// Rules is the broker dialect the history should be judged by when
+	// known: "redpanda" or "kafka" (see spec.Rules). Corpus files use it
+	// to say which flags their expected verdict holds for.
+	Rules string
 	// Expect is the expected verdict ("Ok" or "Illegal") for corpus files.
 	Expect string
 	// Violation is the expected violation name for corpus files.

@@ -288,7 +288,7 @@ func isEventField(name string) bool {
 
 func isHeaderField(name string) bool {
 	switch name {
-	case "format", "source", "ticket_order", "expect", "violation", "description", "seed":
+	case "format", "source", "ticket_order", "rules", "expect", "violation", "description", "seed":
 		return true
 	}
 	return false

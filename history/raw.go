@@ -29,6 +29,7 @@ type rawHeader struct {
 	Format      string `json:"format,omitempty" yaml:"format,omitempty"`
 	Source      string `json:"source,omitempty" yaml:"source,omitempty"`
 	TicketOrder string `json:"ticket_order,omitempty" yaml:"ticket_order,omitempty"`
+	Rules       string `json:"rules,omitempty" yaml:"rules,omitempty"`
 	Expect      string `json:"expect,omitempty" yaml:"expect,omitempty"`
 	Violation   string `json:"violation,omitempty" yaml:"violation,omitempty"`
 	Description string `json:"description,omitempty" yaml:"description,omitempty"`
@@ -36,12 +37,12 @@ type rawHeader struct {
 }
 
 func (h rawHeader) header() Header {
-	return Header{Format: h.Format, Source: h.Source, TicketOrder: h.TicketOrder,
+	return Header{Format: h.Format, Source: h.Source, TicketOrder: h.TicketOrder, Rules: h.Rules,
 		Expect: h.Expect, Violation: h.Violation, Description: h.Description, Seed: h.Seed}
 }
 
 func toRawHeader(h Header) rawHeader {
-	return rawHeader{Format: h.Format, Source: h.Source, TicketOrder: h.TicketOrder,
+	return rawHeader{Format: h.Format, Source: h.Source, TicketOrder: h.TicketOrder, Rules: h.Rules,
 		Expect: h.Expect, Violation: h.Violation, Description: h.Description, Seed: h.Seed}
 }
 

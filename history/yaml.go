@@ -140,7 +140,7 @@ func newYAMLReader(r io.Reader, name string) (*yamlReader, error) {
 		switch k.Value {
 		case "header":
 			var h rawHeader
-			if err := decodeStrict(v, &h, []string{"format", "source", "ticket_order", "expect", "violation", "description", "seed"}); err != nil {
+			if err := decodeStrict(v, &h, []string{"format", "source", "ticket_order", "rules", "expect", "violation", "description", "seed"}); err != nil {
 				return nil, atLine(name, v.Line, err)
 			}
 			yr.header = h.header()
