@@ -11,6 +11,7 @@ import (
 
 	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 // maxWitnessOps is the largest minimal witness the corpus accepts.
@@ -34,7 +35,9 @@ func corpusFiles(t testing.TB) []string {
 // TestCorpus checks every trace: its header names the expected verdict
 // (Ok for NAME-ok.*, Illegal for NAME-bad.*) and, for a bad one, the
 // violation; the checker must agree on both, and the minimal witness of a
-// bad trace must keep the violation with at most 10 operations.
+// bad trace must keep the violation with at most 10 operations. A header
+// with "rules" names the broker dialect the verdict holds for (checked
+// with it as checker.Options.Rules; none means Redpanda's).
 func TestCorpus(t *testing.T) {
 	files := corpusFiles(t)
 	if len(files) < 20 {
@@ -45,13 +48,17 @@ func TestCorpus(t *testing.T) {
 		ops, witness    int
 	}
 	var rows []row
-	opts := checker.Options{Timeout: 30 * time.Second}
 	for _, f := range files {
 		t.Run(f, func(t *testing.T) {
 			h, err := history.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
 			}
+			rules, ok := spec.ParseRules(h.Header.Rules)
+			if !ok {
+				t.Fatalf("header names rules %q; want %q, %q or none", h.Header.Rules, spec.Redpanda, spec.Kafka)
+			}
+			opts := checker.Options{Timeout: 30 * time.Second, Rules: rules}
 			base := strings.TrimSuffix(f, filepath.Ext(f))
 			want := h.Header.Expect
 			switch {
@@ -137,7 +144,11 @@ func FuzzCheck(f *testing.F) {
 		if err != nil {
 			return
 		}
-		res := checker.Check(h, checker.Options{Timeout: time.Second, Workers: 1})
+		// A header's dialect applies as it does in TestCorpus (an unknown
+		// one: the default).
+		rules, _ := spec.ParseRules(h.Header.Rules)
+		opts := checker.Options{Timeout: time.Second, Workers: 1, Rules: rules}
+		res := checker.Check(h, opts)
 		switch res.Verdict {
 		case checker.Ok, checker.Unknown:
 		case checker.Illegal:
@@ -157,7 +168,7 @@ func FuzzCheck(f *testing.F) {
 		if err != nil {
 			t.Fatalf("Decode accepted the input but NewReader did not: %v", err)
 		}
-		sres, err := checker.CheckReader(rd, checker.Options{Timeout: time.Second, Workers: 1})
+		sres, err := checker.CheckReader(rd, opts)
 		if res.Err != nil {
 			// Check reports unusable input in Result.Err, CheckReader as
 			// its error: both must refuse it.
@@ -175,7 +186,9 @@ func FuzzCheck(f *testing.F) {
 		if sres.Verdict != res.Verdict || violationNames(sres) != violationNames(res) {
 			t.Fatalf("CheckReader says %s %s, Check says %s %s", sres.Verdict, violationNames(sres), res.Verdict, violationNames(res))
 		}
-		bres := checker.Check(h, checker.Options{Timeout: time.Second, Workers: 1, Bounded: true})
+		bopts := opts
+		bopts.Bounded = true
+		bres := checker.Check(h, bopts)
 		if bres.Verdict != checker.Unknown && (bres.Verdict != res.Verdict || violationNames(bres) != violationNames(res)) {
 			t.Fatalf("the bounded check says %s %s, Check says %s %s", bres.Verdict, violationNames(bres), res.Verdict, violationNames(res))
 		}
