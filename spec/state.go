@@ -527,7 +527,7 @@ func (o *Op) describe() string {
 	}
 	if o.Decision != "" {
 		fmt.Fprintf(&b, " decision=%s", o.Decision)
-		if o.Decision.appends() || o.Decision == Duplicate || o.Decision == DuplicateInFlight {
+		if o.Decision.HasOffset() {
 			fmt.Fprintf(&b, "@%d", o.Offset)
 		}
 	}

@@ -159,7 +159,7 @@ func (s *State) check(cfg Config, a Action) error {
 				"Decide for op %d (pid %d epoch %d seq [%d,%d]) recorded %s, but the idempotency rules give %s", o.ID, o.PID, o.Epoch, o.First, o.Last, a.Decision, dec)
 		}
 		switch {
-		case dec.appends() && a.Offset < off:
+		case dec.Appends() && a.Offset < off:
 			return stepErr(a, "next offset = "+itoa(off), nil, "Decide for op %d appends at offset %d, but the log already reaches offset %d", o.ID, a.Offset, off)
 		case dec == Duplicate && a.Offset != off:
 			return stepErr(a, "producer["+itoa(p.PID)+"].rm_stm = "+p.describeRM(), nil, "Decide for op %d is a duplicate of the request at offset %d, not %d", o.ID, off, a.Offset)
@@ -374,7 +374,7 @@ func (s *State) applyReplicate(cfg Config, a Action) {
 
 func (s *State) applyDecide(cfg Config, p *Producer, o *Op, a Action) {
 	dec, off := s.decide(cfg, p, o)
-	if dec.appends() {
+	if dec.Appends() {
 		off = a.Offset
 	}
 	if o.ID < p.MaxDecideOp {
@@ -395,7 +395,7 @@ func (s *State) applyDecide(cfg Config, p *Producer, o *Op, a Action) {
 		p.Reqs = p.Reqs[:0]
 	}
 	o.Phase, o.Decision, o.Offset = PhaseDecided, a.Decision, off
-	if !dec.appends() {
+	if !dec.Appends() {
 		return
 	}
 	if w := cfg.window(); len(p.Reqs) >= w {

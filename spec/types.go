@@ -37,33 +37,85 @@ func Names() []Name {
 		EvictProducer, BumpEpoch, ChangeTerm}
 }
 
+// Valid reports whether n is one of [Names].
+func (n Name) Valid() bool {
+	switch n {
+	case Replicate, ReserveTicket, StageWriteStart, StageWriteDone, UploadDone,
+		RedeemTicket, FenceEpoch, Decide, ReleaseTicket, Return,
+		EvictProducer, BumpEpoch, ChangeTerm:
+		return true
+	}
+	return false
+}
+
+// Internal reports whether n is an internal step of one operation: not
+// the client's Replicate or Return and not an environment step.
+func (n Name) Internal() bool {
+	switch n {
+	case ReserveTicket, StageWriteStart, StageWriteDone, UploadDone,
+		RedeemTicket, FenceEpoch, Decide, ReleaseTicket:
+		return true
+	}
+	return false
+}
+
 // Result is the outcome carried by Return, StageWriteDone, UploadDone and
-// FenceEpoch. The values are those of history.Result.
+// FenceEpoch (history.Result is this type).
 type Result string
 
 // Results.
 const (
-	OK      Result = "ok"
-	Failed  Result = "error"
+	// OK: the step succeeded; an ok Return carries the batch's base
+	// offset.
+	OK Result = "ok"
+	// Failed: for a Return, it carries a Kafka error code; for an
+	// internal step, the step failed.
+	Failed Result = "error"
+	// Unknown: the client does not know whether the batch was appended
+	// (a timeout or a dropped connection). Only a Return has it.
 	Unknown Result = "unknown"
 )
 
-// Decision is the idempotency decision of the rm_stm role. The values are
-// those of history.Decision.
+// Decision is the idempotency decision of the rm_stm role
+// (history.Decision is this type).
 type Decision string
 
-// Decisions (DOMAIN.md §3).
+// Decisions ([Class.Decision] maps the rule's classes to them).
 const (
-	Append            Decision = "append"
-	AppendUnknown     Decision = "append_unknown"
-	Duplicate         Decision = "duplicate"
+	// Append: next in sequence (or the first batch, or a new epoch);
+	// appended at the log's next offset, one offset per record.
+	Append Decision = "append"
+	// AppendUnknown: a producer the partition does not know, with
+	// first > 0; accepted through the skip path and appended.
+	AppendUnknown Decision = "append_unknown"
+	// Duplicate: an exact (first,last) match among the finished
+	// requests; answered with the original batch's base offset, nothing
+	// appended.
+	Duplicate Decision = "duplicate"
+	// DuplicateInFlight: an exact match of a request still in flight;
+	// answered with the original's base offset once it is known.
 	DuplicateInFlight Decision = "duplicate_inflight"
-	OutOfOrder        Decision = "out_of_order"
-	InvalidRequest    Decision = "invalid_request"
+	// OutOfOrder: a gap; OUT_OF_ORDER_SEQUENCE_NUMBER.
+	OutOfOrder Decision = "out_of_order"
+	// InvalidRequest: first > last; INVALID_REQUEST.
+	InvalidRequest Decision = "invalid_request"
 )
 
-// appends reports whether d appends the batch to the log.
-func (d Decision) appends() bool { return d == Append || d == AppendUnknown }
+// Valid reports whether d is one of the decisions.
+func (d Decision) Valid() bool {
+	switch d {
+	case Append, AppendUnknown, Duplicate, DuplicateInFlight, OutOfOrder, InvalidRequest:
+		return true
+	}
+	return false
+}
+
+// Appends reports whether d appends the batch to the log.
+func (d Decision) Appends() bool { return d == Append || d == AppendUnknown }
+
+// HasOffset reports whether a Decide of d carries an offset: the base
+// offset of the appended batch, or the original's for a duplicate.
+func (d Decision) HasOffset() bool { return d.Appends() || d == Duplicate || d == DuplicateInFlight }
 
 // Bugs that a [Config] can inject, so that every invariant can be shown
 // to fail (the values of [Config.Bug]).
@@ -71,14 +123,13 @@ const (
 	// BugNone injects nothing.
 	BugNone = "none"
 	// BugReleaseBeforeDecide releases the ticket right after redeem,
-	// before rm_stm has decided (DOMAIN.md §6.6).
+	// before rm_stm has decided.
 	BugReleaseBeforeDecide = "release-before-decide"
 	// BugDupLatestOffset answers a duplicate with the offset of the
 	// producer's latest request instead of the matched one.
 	BugDupLatestOffset = "dup-latest-offset"
 	// BugLeakTicket lets a failed request return without releasing its
-	// ticket, so its producer's later requests wait for ever (DOMAIN.md
-	// §6.6).
+	// ticket, so its producer's later requests wait for ever.
 	BugLeakTicket = "leak-ticket"
 )
 
@@ -208,7 +259,7 @@ func (a Action) String() string {
 		}
 		return fmt.Sprintf("Return op=%d %s", a.Op, a.Result)
 	case Decide:
-		if a.Decision.appends() || a.Decision == Duplicate || a.Decision == DuplicateInFlight {
+		if a.Decision.HasOffset() {
 			return fmt.Sprintf("Decide op=%d %s offset=%d", a.Op, a.Decision, a.Offset)
 		}
 		return fmt.Sprintf("Decide op=%d %s", a.Op, a.Decision)

@@ -5,6 +5,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -138,4 +139,107 @@ func keys(m map[string]bool) []string {
 		out = append(out, k)
 	}
 	return out
+}
+
+// numberDefs returns the definitions "Name == <integer>" of a TLA+
+// module.
+func numberDefs(src string) map[string]int64 {
+	out := map[string]int64{}
+	for _, m := range regexp.MustCompile(`(?m)^([A-Z]\w*) == (-?\d+)\s*$`).FindAllStringSubmatch(src, -1) {
+		n, _ := strconv.ParseInt(m[2], 10, 64)
+		out[m[1]] = n
+	}
+	return out
+}
+
+// TestTLAConstants checks that the numbers Broker.tla names are spec's:
+// the window size (and the Window every model config gives it), and
+// each Kafka error code, defined under the Go constant's name; and that
+// no error code is written as a bare number where a call's outcome is
+// stated.
+func TestTLAConstants(t *testing.T) {
+	src := readTLA(t, "Broker.tla")
+	defs := numberDefs(src)
+	if got, ok := defs["WindowSize"]; !ok || got != spec.WindowSize {
+		t.Errorf("Broker.tla WindowSize = %d (defined: %v), spec.WindowSize = %d", got, ok, spec.WindowSize)
+	}
+	codes := map[string]spec.ErrorCode{
+		"None": spec.None, "NotLeaderForPartition": spec.NotLeaderForPartition,
+		"RequestTimedOut": spec.RequestTimedOut, "InvalidRequestCode": spec.InvalidRequestCode,
+		"PolicyViolation": spec.PolicyViolation, "OutOfOrderSequenceNumber": spec.OutOfOrderSequenceNumber,
+		"DuplicateSequenceNumber": spec.DuplicateSequenceNumber, "InvalidProducerEpoch": spec.InvalidProducerEpoch,
+		"UnknownProducerID": spec.UnknownProducerID,
+	}
+	// The codes Outcome and TraceReturn use must be defined.
+	for _, name := range []string{"NotLeaderForPartition", "RequestTimedOut", "InvalidRequestCode", "OutOfOrderSequenceNumber"} {
+		if _, ok := defs[name]; !ok {
+			t.Errorf("Broker.tla does not define %s", name)
+		}
+	}
+	for name, n := range defs {
+		if c, ok := codes[name]; ok && int64(c) != n {
+			t.Errorf("Broker.tla %s == %d, spec.%s = %d (%s)", name, n, name, c, c)
+		}
+	}
+	bare := regexp.MustCompile(`code \|-> [1-9]|error = [0-9]`)
+	for _, f := range []string{"Broker.tla", "TraceBroker.tla"} {
+		if m := bare.FindString(readTLA(t, f)); m != "" {
+			t.Errorf("%s writes an error code as a number (%q): use the named constant", f, m)
+		}
+	}
+	cfgs, _ := filepath.Glob("tla/*.cfg")
+	window := regexp.MustCompile(`(?m)^\s+Window = (\d+)\s*$`)
+	for _, c := range cfgs {
+		b, _ := os.ReadFile(c)
+		m := window.FindStringSubmatch(string(b))
+		if m == nil {
+			t.Errorf("%s does not assign Window", c)
+			continue
+		}
+		if n, _ := strconv.Atoi(m[1]); n != spec.WindowSize {
+			t.Errorf("%s: Window = %d, spec.WindowSize = %d", c, n, spec.WindowSize)
+		}
+	}
+}
+
+// TestTLAFlagNames checks that the invariant names Broker.tla's actions
+// record in a call's flags, and that its invariants read with Broke, are
+// spec's invariant names, and the decisions it writes are spec's.
+func TestTLAFlagNames(t *testing.T) {
+	src := readTLA(t, "Broker.tla")
+	goNames := map[string]bool{}
+	for _, iv := range spec.Invariants() {
+		goNames[iv.Name] = true
+	}
+	flagged := map[string]bool{}
+	for _, m := range regexp.MustCompile(`\{"([A-Z]\w*)"\}|Broke\("([A-Z]\w*)"\)`).FindAllStringSubmatch(src, -1) {
+		flagged[m[1]+m[2]] = true
+	}
+	for n := range flagged {
+		if !goNames[n] {
+			t.Errorf("Broker.tla flags %q, which is not a spec invariant", n)
+		}
+	}
+	// AckedInLog is stated over the log, not over a flag.
+	for n := range goNames {
+		if !flagged[n] && n != spec.AckedInLog {
+			t.Errorf("Broker.tla never flags %s", n)
+		}
+	}
+	decisions := map[string]bool{}
+	for _, d := range []spec.Decision{spec.Append, spec.AppendUnknown, spec.Duplicate, spec.DuplicateInFlight, spec.OutOfOrder, spec.InvalidRequest} {
+		decisions[string(d)] = true
+	}
+	seen := map[string]bool{}
+	for _, name := range []string{"Appends", "WithOffset", "Decision(o)"} {
+		for _, m := range regexp.MustCompile(`"([a-z_]+)"`).FindAllStringSubmatch(definition(t, src, name), -1) {
+			seen[m[1]] = true
+			if !decisions[m[1]] {
+				t.Errorf("Broker.tla %s writes the decision %q, which is not a spec.Decision", name, m[1])
+			}
+		}
+	}
+	if len(seen) != len(decisions) {
+		t.Errorf("Broker.tla writes the decisions %v, spec has %v", sorted(keys(seen)), sorted(keys(decisions)))
+	}
 }

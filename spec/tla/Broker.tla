@@ -2,10 +2,10 @@
 (***************************************************************************)
 (* One partition of Redpanda's cloud-topics produce path, as far as the    *)
 (* idempotent producer is concerned (redpanda PR #30429 and the bugs       *)
-(* around it; see DOMAIN.md).                                              *)
+(* around it).                                                             *)
 (*                                                                         *)
 (* A producer (the Kafka client) calls replicate() for each record batch   *)
-(* of its sequence.  Inside the broker every call goes through            *)
+(* of its sequence.  Inside the broker every call goes through             *)
 (*                                                                         *)
 (*   Replicate -> ReserveTicket -> StageWriteStart -> StageWriteDone       *)
 (*     -> UploadDone -> RedeemTicket -> FenceEpoch -> Decide               *)
@@ -14,13 +14,13 @@
 (* stage_write and the L0 upload are asynchronous and complete in any      *)
 (* order; the per-producer ticket queue (producer_queue) is what restores  *)
 (* the call order before rm_stm decides.  With TicketOrder = "after-stage" *)
-(* (the code before the fix) the ticket is reserved only when stage_write *)
+(* (the code before the fix) the ticket is reserved only when stage_write  *)
 (* resolves, so a later call can take an earlier ticket.                   *)
 (*                                                                         *)
-(* The action names are the event kinds of the project's histories and    *)
+(* The action names are the event kinds of the project's histories and     *)
 (* the action names of the Go twin (package spec); a Go test keeps the     *)
 (* three sets equal.  The Go twin has the same variables (spec.State) so   *)
-(* that TLC and the Go model checker count the same distinct states.      *)
+(* that TLC and the Go model checker count the same distinct states.       *)
 (***************************************************************************)
 EXTENDS Naturals, Integers, Sequences, FiniteSets
 
@@ -37,7 +37,7 @@ CONSTANTS
     MaxEvictions,    \* EvictProducer steps (0: off)
     MaxEpochBumps,   \* BumpEpoch steps (0: off)
     MaxTermChanges,  \* ChangeTerm steps (0: off)
-    Window,          \* finished requests rm_stm remembers per producer (5)
+    Window,          \* finished requests rm_stm remembers per producer (WindowSize)
     Bug              \* "none" or an injected bug: "release-before-decide",
                      \* "dup-latest-offset", "leak-ticket"
 
@@ -46,6 +46,22 @@ ASSUME Bug \in {"none", "release-before-decide", "dup-latest-offset", "leak-tick
 ASSUME Window >= 1
 
 MaxInt32 == 2147483647
+
+\* The partition's idempotency window: Redpanda's requests_cached_max, the
+\* value the configs give Window (spec.WindowSize; a Go test keeps them equal).
+WindowSize == 5
+
+\* The Kafka error codes a call returns with (spec.ErrorCode; a Go test
+\* keeps the numbers equal).
+NotLeaderForPartition == 6
+RequestTimedOut == 7
+InvalidRequestCode == 42
+OutOfOrderSequenceNumber == 45
+
+\* The records of a batch with sequences [f, l] (spec.RecordCount): an
+\* append takes that many consecutive offsets from its base offset.
+RecordCount(f, l) == IF l >= f THEN l - f + 1 ELSE (MaxInt32 - f + 1) + (l + 1)
+
 Pids == 1..Producers
 MaxOps == Producers * (Batches + MaxRetries)
 Max(a, b) == IF a >= b THEN a ELSE b
@@ -55,7 +71,7 @@ WithOffset == {"append", "append_unknown", "duplicate", "duplicate_inflight"}
 
 VARIABLES
     term,        \* the partition's raft term
-    nextOffset,  \* the offset the next append takes
+    nextOffset,  \* the base offset the next append takes (one offset per record)
     lastOp,      \* the highest op id called (op ids are 1..lastOp, in call order)
     sync,        \* the op inside a synchronous step sequence (its replicate()
                  \* prologue, or the after-stage continuation of stage_write), 0 if none
@@ -65,14 +81,14 @@ VARIABLES
     queue,       \* queue[p]: op ids holding a ticket, in reservation order
     hist,        \* hist[p]: history summaries the invariants read (see below)
     ops,         \* ops[o]: the state of call o
-    log          \* the appended batches, in offset order
+    log          \* the appended batches with their base offsets, in offset order
 
 vars == <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, ops, log>>
 
 (* hist[p] holds the highest op id of p that reserved a ticket (maxTicket) *)
-(* and that was decided (maxDecide), and the sequences appended in the    *)
-(* latest appended epoch: every sequence below prefix, and the ranges in  *)
-(* above (has = FALSE until the first append).                            *)
+(* and that was decided (maxDecide), and the sequences appended in the     *)
+(* latest appended epoch: every sequence below prefix, and the ranges in   *)
+(* above (has = FALSE until the first append).                             *)
 
 NoHist == [maxTicket |-> 0, maxDecide |-> 0, has |-> FALSE, epoch |-> 0,
            maxLast |-> 0, prefix |-> 0, above |-> {}]
@@ -102,14 +118,14 @@ Free == sync = 0   \* no replicate() prologue is running
 
 \* The Return a finished call owes its client.
 Outcome(o) ==
-    IF ops[o].phase = "failed" THEN [res |-> "error", code |-> 7, offset |-> 0]
+    IF ops[o].phase = "failed" THEN [res |-> "error", code |-> RequestTimedOut, offset |-> 0]
     ELSE IF ops[o].decision \in WithOffset THEN [res |-> "ok", code |-> 0, offset |-> ops[o].offset]
-    ELSE IF ops[o].decision = "invalid_request" THEN [res |-> "error", code |-> 42, offset |-> 0]
-    ELSE [res |-> "error", code |-> 45, offset |-> 0]
+    ELSE IF ops[o].decision = "invalid_request" THEN [res |-> "error", code |-> InvalidRequestCode, offset |-> 0]
+    ELSE [res |-> "error", code |-> OutOfOrderSequenceNumber, offset |-> 0]
 
-(* rm_stm's decision (DOMAIN.md §3): reset on a higher epoch, the skip    *)
-(* path for an unknown producer with first > 0, the exact duplicate match *)
-(* in the window (epoch ignored), then the sequence check.               *)
+(* rm_stm's decision (spec.Classify, Redpanda's rules): reset on a higher  *)
+(* epoch, the skip path for an unknown producer with first > 0, the exact  *)
+(* duplicate match in the window (epoch ignored), then the sequence check. *)
 EffWindow(o) ==
     LET p == ops[o].pid IN
     IF rm[p].known /\ ops[o].epoch <= rm[p].epoch THEN rm[p].window ELSE << >>
@@ -192,7 +208,7 @@ AppendHist(h, op) ==
          IN [b EXCEPT !.maxLast = Max(b.maxLast, op.last), !.prefix = pa[1], !.above = pa[2]]
 
 -----------------------------------------------------------------------------
-(* Actions of one call.  Each is named after the event kind it records.   *)
+(* Actions of one call.  Each is named after the event kind it records.    *)
 
 \* The client calls replicate(pid, epoch, [f, l]) (any batch: the bounded
 \* model's choice is in Replicate below; TraceBroker uses this directly).
@@ -284,7 +300,7 @@ FenceEpoch(o) ==
     /\ UNCHANGED <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, log>>
 
 \* Decide: rm_stm decides in the term of the fence; an append takes the
-\* next offset.
+\* next offset as its base offset and one offset per record.
 Decide(o) ==
     LET p == ops[o].pid
         d == Decision(o)
@@ -305,7 +321,7 @@ Decide(o) ==
     /\ IF d \in Appends
        THEN /\ log' = Append(log, [offset |-> off, pid |-> p, epoch |-> ops[o].epoch,
                                    first |-> ops[o].first, last |-> ops[o].last])
-            /\ nextOffset' = off + 1
+            /\ nextOffset' = off + RecordCount(ops[o].first, ops[o].last)
        ELSE UNCHANGED <<log, nextOffset>>
     /\ UNCHANGED <<term, lastOp, sync, env, client, queue>>
 
@@ -344,7 +360,7 @@ Return(o) == ReturnResult(o) \/ ReturnUnknown(o)
 -----------------------------------------------------------------------------
 (* Environment actions. *)
 
-\* EvictProducer: rm_stm forgets an idle producer (DOMAIN.md §3).
+\* EvictProducer: rm_stm forgets an idle producer.
 EvictProducer(p) ==
     /\ Free
     /\ env.evictions < MaxEvictions
@@ -398,8 +414,8 @@ Fairness == \A o \in 1..MaxOps : WF_vars(BrokerStep(o))
 Spec == Init /\ [][Next]_vars /\ Fairness
 
 -----------------------------------------------------------------------------
-(* Invariants.  The order invariants read history variables the actions   *)
-(* keep: flags records, per call, which invariant its step broke.         *)
+(* Invariants.  The order invariants read history variables the actions    *)
+(* keep: flags records, per call, which invariant its step broke.          *)
 
 Broke(name) == \E o \in Ops : name \in ops[o].flags
 

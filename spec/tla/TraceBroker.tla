@@ -1,22 +1,23 @@
 ---------------------------- MODULE TraceBroker ----------------------------
 (***************************************************************************)
 (* Trace validation of a recorded history against Broker, in the style of  *)
-(* etcd-io/raft's Traceetcdraft.tla: a Trace spec whose next-state        *)
-(* relation may only take the Broker action that the next line of the     *)
-(* history names, with the values that line records.  If TLC cannot      *)
-(* consume the whole history, TraceMatched is violated and TLC's trace    *)
-(* ends at the first event Broker does not allow.                         *)
+(* etcd-io/raft's Traceetcdraft.tla: a Trace spec whose next-state         *)
+(* relation may only take the Broker action that the next line of the      *)
+(* history names, with the values that line records.  If TLC cannot        *)
+(* consume the whole history, TraceMatched is violated and TLC's trace     *)
+(* ends at the first event Broker does not allow.                          *)
 (*                                                                         *)
-(* The history is an idemcheck/v1 JSON Lines file (the header line is     *)
-(* skipped: it has no "kind").  One partition is validated at a time:    *)
+(* The history is an idemcheck/v1 JSON Lines file (the header line is      *)
+(* skipped: it has no "kind").  One partition is validated at a time:      *)
 (*                                                                         *)
 (*   JSON=history.jsonl PARTITION=p0 java -cp $IDEMCHECK_TLA2TOOLS \       *)
 (*       tlc2.TLC -config TraceBroker.cfg TraceBroker.tla                  *)
 (*                                                                         *)
-(* Restrictions compared with the Go validator (idemcheck validate):      *)
-(* producer ids must be 1..Producers (TraceBroker.cfg), appends must take *)
-(* consecutive offsets from 0 (Broker numbers one offset per batch), and  *)
-(* the bounds of TraceBroker.cfg must be large enough for the history.   *)
+(* Restrictions compared with the Go validator (idemcheck validate):       *)
+(* producer ids must be 1..Producers (TraceBroker.cfg), every append       *)
+(* must take the log's next offset from 0 (a batch [f,l] takes l-f+1       *)
+(* offsets, one per record), and the bounds of TraceBroker.cfg must be     *)
+(* large enough for the history.                                           *)
 (***************************************************************************)
 EXTENDS Broker, Json, IOUtils, Sequences, TLC
 
@@ -103,7 +104,7 @@ TraceReturn ==
             /\ logline.result = "ok" => Outcome(o).offset = logline.offset
             /\ logline.result = "error" =>
                   \/ Outcome(o).code = logline.error
-                  \/ ops[o].phase = "failed" /\ logline.error = 6
+                  \/ ops[o].phase = "failed" /\ logline.error = NotLeaderForPartition
     /\ Advance
 
 TraceEvictProducer == IsEvent("EvictProducer") /\ EvictProducer(logline.pid) /\ Advance
