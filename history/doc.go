@@ -1,7 +1,9 @@
 // Package history defines the events of a produce history and their
-// files: the vocabulary shared by the reference implementation (impl),
-// the spec (spec, spec/tla) and the checker, a self-checking recorder,
-// and JSON Lines and YAML codecs.
+// files: the events the reference implementation (impl), the spec (spec,
+// spec/tla) and the checker share, a self-checking recorder, and JSON
+// Lines and YAML codecs. The vocabulary is package spec's: [Kind],
+// [Result], [Decision] and [ErrorCode] are spec's types and their
+// constants are re-exported here.
 //
 // # Vocabulary
 //
@@ -24,12 +26,21 @@
 // ignored. Lines are at most [MaxLineBytes] long and must be valid UTF-8.
 //
 //	{"header":{"format":"idemcheck/v1","source":"impl","ticket_order":"after-stage",
-//	           "expect":"Illegal","violation":"CallOrder","description":"...","seed":1}}
-//	{"kind":"Replicate","t":0,"op":1,"client":1,"partition":"p0","pid":1,"epoch":0,"first":0,"last":0}
+//	           "rules":"redpanda","expect":"Illegal","violation":"CallOrder",
+//	           "description":"...","seed":1}}
+//	{"kind":"Replicate","t":0,"op":1,"client":1,"partition":"p0","pid":1,"epoch":0,"first":0,"last":2}
 //	{"kind":"ReserveTicket","t":1,"op":1}
 //	{"kind":"StageWriteDone","t":5,"op":1,"result":"ok"}
 //	{"kind":"Decide","t":9,"op":1,"decision":"append","offset":0}
 //	{"kind":"Return","t":10,"op":1,"result":"ok","offset":0}
+//
+// Header fields, all optional: format ("idemcheck/v1"); source (what wrote
+// the file: "impl", "mc", "record", "gen", ...); ticket_order
+// ("before-stage" or "after-stage", when known); rules, the broker dialect
+// of the idempotency rules the history is to be judged by: "redpanda" or
+// "kafka" (spec.ParseRules; any other value is refused with the file, the
+// line and the field); expect ("Ok" or "Illegal") and violation (the
+// expected verdict of a corpus file); description; seed.
 //
 // Fields, by kind (every event has "kind" and "t"; an event must carry
 // exactly the fields of its kind):
@@ -45,6 +56,16 @@
 //	EvictProducer    partition, pid
 //	BumpEpoch        pid, epoch (the new epoch)
 //	ChangeTerm       partition, term
+//
+// Offsets are Kafka's, one per record. The offset of an ok Return and of
+// a Decide that appends (append, append_unknown) is the batch's base
+// offset: the batch [first,last] of the operation's Replicate holds
+// spec.RecordCount(first, last) = last-first+1 records and occupies that
+// many consecutive offsets from its base offset, so the next batch
+// appended to the partition has a base offset at least that much higher
+// (in the example above, op 1 occupies offsets 0, 1 and 2). A duplicate
+// (duplicate, duplicate_inflight, and the ok Return after it) answers
+// with the original batch's base offset.
 //
 // Types and ranges: t, op, client, pid, offset and term are int64; epoch
 // and error (a Kafka error code, for example 45 for

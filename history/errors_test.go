@@ -40,6 +40,8 @@ func TestDecodeErrorClasses(t *testing.T) {
 		{"yaml field name case", "events:\n  - {kind: Replicate, t: 0, op: 1, Partition: p0, pid: 1, epoch: 0, first: 0, last: 0}\n", history.ErrBadValue, 2, "Partition"},
 		{"field twice", strings.Replace(rep0, `"pid":1`, `"pid":1,"pid":2`, 1), history.ErrBadValue, 1, "pid"},
 		{"header field name case", `{"header":{"Format":"idemcheck/v1"}}` + "\n" + rep0, history.ErrBadValue, 1, "Format"},
+		{"unknown rules", `{"header":{"rules":"kafak"}}` + "\n" + rep0, history.ErrBadValue, 1, "rules"},
+		{"yaml unknown rules", "header:\n  rules: kafak\nevents:\n  - {kind: Return, t: 1, op: 1, result: ok, offset: 0}\n", history.ErrBadValue, 2, "rules"},
 		{"header line key case", `{"Header":{"format":"idemcheck/v1"}}` + "\n" + rep0, history.ErrBadValue, 1, "Header"},
 		{"negative seq", strings.Replace(rep0, `"first":0`, `"first":-2`, 1), history.ErrBadValue, 1, "first"},
 		{"int32 overflow", strings.Replace(rep0, `"last":0`, `"last":4294967296`, 1), history.ErrBadValue, 1, "last"},

@@ -2,175 +2,113 @@ package history
 
 import (
 	"fmt"
-	"strconv"
+
+	"github.com/idemcheck/idemcheck/spec"
 )
 
-// Kind names one step of the produce path. The same strings are the
-// action names of the TLA+ spec (spec/tla/Broker.tla) and of the Go twin
-// ([spec.Action]); a test keeps the three sets equal.
-type Kind string
+// Kind names one step of the produce path. It is [spec.Name]: the same
+// strings are the action names of the TLA+ spec (spec/tla/Broker.tla) and
+// of the Go twin ([spec.Action]); a test keeps the TLA+ and Go sets equal.
+type Kind = spec.Name
 
 // Client-visible kinds: the two ends of one replicate operation.
 const (
 	// Replicate is the client's call of replicate for one record batch:
 	// producer id, epoch, partition and the batch's sequence range.
-	Replicate Kind = "Replicate"
+	Replicate = spec.Replicate
 	// Return is the client-visible end of an operation: an offset, a
 	// Kafka error, or unknown (the client timed out or lost the connection).
-	Return Kind = "Return"
+	Return = spec.Return
 )
 
 // Internal kinds: the steps of the cloud-topics write path in between.
 const (
 	// ReserveTicket reserves the operation's place in the producer queue.
-	ReserveTicket Kind = "ReserveTicket"
+	ReserveTicket = spec.ReserveTicket
 	// StageWriteStart starts the asynchronous stage_write of the batch.
-	StageWriteStart Kind = "StageWriteStart"
+	StageWriteStart = spec.StageWriteStart
 	// StageWriteDone is stage_write resolving, with Result ok or error.
-	StageWriteDone Kind = "StageWriteDone"
+	StageWriteDone = spec.StageWriteDone
 	// UploadDone is execute_write (the L0 upload) resolving, ok or error.
-	UploadDone Kind = "UploadDone"
+	UploadDone = spec.UploadDone
 	// RedeemTicket is the ticket becoming head of its producer's queue.
-	RedeemTicket Kind = "RedeemTicket"
+	RedeemTicket = spec.RedeemTicket
 	// FenceEpoch is the epoch fence taken after redeem, ok or error.
-	FenceEpoch Kind = "FenceEpoch"
+	FenceEpoch = spec.FenceEpoch
 	// Decide is the idempotency decision of the rm_stm role.
-	Decide Kind = "Decide"
+	Decide = spec.Decide
 	// ReleaseTicket releases the operation's ticket.
-	ReleaseTicket Kind = "ReleaseTicket"
+	ReleaseTicket = spec.ReleaseTicket
 )
 
 // Environment kinds: steps not tied to one operation.
 const (
 	// EvictProducer drops an idle producer's idempotency state.
-	EvictProducer Kind = "EvictProducer"
+	EvictProducer = spec.EvictProducer
 	// BumpEpoch is the producer moving to a new epoch (InitProducerId).
-	BumpEpoch Kind = "BumpEpoch"
+	BumpEpoch = spec.BumpEpoch
 	// ChangeTerm is a leadership change of the partition.
-	ChangeTerm Kind = "ChangeTerm"
+	ChangeTerm = spec.ChangeTerm
 )
 
-// Kinds lists every event kind in the order of the write path.
-func Kinds() []Kind {
-	return []Kind{Replicate, ReserveTicket, StageWriteStart, StageWriteDone,
-		UploadDone, RedeemTicket, FenceEpoch, Decide, ReleaseTicket, Return,
-		EvictProducer, BumpEpoch, ChangeTerm}
-}
-
-// Valid reports whether k is one of [Kinds].
-func (k Kind) Valid() bool {
-	switch k {
-	case Replicate, ReserveTicket, StageWriteStart, StageWriteDone, UploadDone,
-		RedeemTicket, FenceEpoch, Decide, ReleaseTicket, Return,
-		EvictProducer, BumpEpoch, ChangeTerm:
-		return true
-	}
-	return false
-}
-
-// Internal reports whether k is an internal step of one operation (not
-// client-visible and not an environment step).
-func (k Kind) Internal() bool {
-	switch k {
-	case ReserveTicket, StageWriteStart, StageWriteDone, UploadDone,
-		RedeemTicket, FenceEpoch, Decide, ReleaseTicket:
-		return true
-	}
-	return false
-}
+// Kinds lists every event kind in the order of the write path
+// ([spec.Names]).
+func Kinds() []Kind { return spec.Names() }
 
 // Result is the outcome of a [Return] or of an internal asynchronous step
-// ([StageWriteDone], [UploadDone], [FenceEpoch]).
-type Result string
+// ([StageWriteDone], [UploadDone], [FenceEpoch]): [spec.Result].
+type Result = spec.Result
 
-// Results.
+// Results (see [spec.OK]).
 const (
-	// OK: the step succeeded; for a Return, Offset holds the batch's offset.
-	OK Result = "ok"
+	// OK: the step succeeded; for a Return, Offset holds the batch's base
+	// offset.
+	OK = spec.OK
 	// Failed: for a Return, Error holds the Kafka error code; for an
 	// internal step, the step failed.
-	Failed Result = "error"
+	Failed = spec.Failed
 	// Unknown: the client does not know whether the batch was appended
 	// (a timeout or a dropped connection). Only valid on Return.
-	Unknown Result = "unknown"
+	Unknown = spec.Unknown
 )
 
-// Decision is what the idempotency rules decided for one batch.
-type Decision string
+// Decision is what the idempotency rules decided for one batch:
+// [spec.Decision].
+type Decision = spec.Decision
 
-// Decisions of the rm_stm role (DOMAIN.md §3).
+// Decisions of the rm_stm role (see [spec.Append]).
 const (
-	// Append: next in sequence (or first batch, or a new epoch); appended.
-	Append Decision = "append"
-	// AppendUnknown: unknown producer with first_seq > 0; accepted through
-	// the skip path and appended.
-	AppendUnknown Decision = "append_unknown"
-	// Duplicate: an exact (first,last) match among the finished requests;
-	// the cached offset is returned and nothing is appended.
-	Duplicate Decision = "duplicate"
-	// DuplicateInFlight: an exact match of a request still in flight; the
-	// result is the original's.
-	DuplicateInFlight Decision = "duplicate_inflight"
-	// OutOfOrder: a gap; OUT_OF_ORDER_SEQUENCE_NUMBER.
-	OutOfOrder Decision = "out_of_order"
-	// InvalidRequest: first > last.
-	InvalidRequest Decision = "invalid_request"
+	Append            = spec.Append
+	AppendUnknown     = spec.AppendUnknown
+	Duplicate         = spec.Duplicate
+	DuplicateInFlight = spec.DuplicateInFlight
+	OutOfOrder        = spec.OutOfOrder
+	InvalidRequest    = spec.InvalidRequest
 )
 
-// Valid reports whether d is a known decision.
-func (d Decision) Valid() bool {
-	switch d {
-	case Append, AppendUnknown, Duplicate, DuplicateInFlight, OutOfOrder, InvalidRequest:
-		return true
-	}
-	return false
-}
+// ErrorCode is a Kafka protocol error code: [spec.ErrorCode], which
+// defines the codes and their names.
+type ErrorCode = spec.ErrorCode
 
-// Appends reports whether the decision appends the batch to the log.
-func (d Decision) Appends() bool { return d == Append || d == AppendUnknown }
-
-// ErrorCode is a Kafka protocol error code.
-type ErrorCode int16
-
-// Kafka error codes that the produce path returns (DOMAIN.md §3).
+// Kafka error codes that the produce path returns (see [spec.None]).
 const (
-	None                     ErrorCode = 0
-	NotLeaderForPartition    ErrorCode = 6
-	RequestTimedOut          ErrorCode = 7
-	InvalidRequestCode       ErrorCode = 42
-	PolicyViolation          ErrorCode = 44
-	OutOfOrderSequenceNumber ErrorCode = 45
-	DuplicateSequenceNumber  ErrorCode = 46
-	InvalidProducerEpoch     ErrorCode = 47
-	UnknownProducerID        ErrorCode = 59
+	None                     = spec.None
+	NotLeaderForPartition    = spec.NotLeaderForPartition
+	RequestTimedOut          = spec.RequestTimedOut
+	InvalidRequestCode       = spec.InvalidRequestCode
+	PolicyViolation          = spec.PolicyViolation
+	OutOfOrderSequenceNumber = spec.OutOfOrderSequenceNumber
+	DuplicateSequenceNumber  = spec.DuplicateSequenceNumber
+	InvalidProducerEpoch     = spec.InvalidProducerEpoch
+	UnknownProducerID        = spec.UnknownProducerID
 )
-
-var errorNames = map[ErrorCode]string{
-	None:                     "NONE",
-	NotLeaderForPartition:    "NOT_LEADER_FOR_PARTITION",
-	RequestTimedOut:          "REQUEST_TIMED_OUT",
-	InvalidRequestCode:       "INVALID_REQUEST",
-	PolicyViolation:          "POLICY_VIOLATION",
-	OutOfOrderSequenceNumber: "OUT_OF_ORDER_SEQUENCE_NUMBER",
-	DuplicateSequenceNumber:  "DUPLICATE_SEQUENCE_NUMBER",
-	InvalidProducerEpoch:     "INVALID_PRODUCER_EPOCH",
-	UnknownProducerID:        "UNKNOWN_PRODUCER_ID",
-}
-
-// String returns the Kafka name of the code, or its number.
-func (c ErrorCode) String() string {
-	if n, ok := errorNames[c]; ok {
-		return n
-	}
-	return "ERROR_" + strconv.Itoa(int(c))
-}
 
 // PartitionID names a topic-partition, for example "orders/3".
 type PartitionID = string
 
 // Event is one line of a history. Which fields are meaningful depends on
-// Kind; HISTORY.md and the package documentation list them. Fields that a
-// kind does not use are zero.
+// Kind; the package documentation lists them. Fields that a kind does not
+// use are zero.
 type Event struct {
 	Kind Kind
 	// Time is a timestamp in nanoseconds (or any unit; only the order
@@ -190,7 +128,12 @@ type Event struct {
 	First     int32
 	Last      int32
 
-	Result   Result
+	Result Result
+	// Offset is the batch's base offset on an ok Return and on a Decide
+	// that appends: the batch [first,last] of the operation's Replicate
+	// occupies spec.RecordCount(first, last) consecutive offsets from it.
+	// On a duplicate Decide (and the ok Return after it) it is the
+	// original batch's base offset.
 	Offset   int64
 	Error    ErrorCode
 	Decision Decision
@@ -214,7 +157,7 @@ func (e Event) String() string {
 		}
 		return fmt.Sprintf("Return op=%d %s t=%d", e.Op, e.Result, e.Time)
 	case Decide:
-		if e.Decision.Appends() || e.Decision == Duplicate {
+		if e.Decision.HasOffset() {
 			return fmt.Sprintf("Decide op=%d %s offset=%d t=%d", e.Op, e.Decision, e.Offset, e.Time)
 		}
 		return fmt.Sprintf("Decide op=%d %s t=%d", e.Op, e.Decision, e.Time)

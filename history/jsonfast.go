@@ -295,7 +295,7 @@ func wantBits(k Kind, r Result, d Decision) uint16 {
 	case StageWriteDone, UploadDone, FenceEpoch:
 		return base | fResult
 	case Decide:
-		if decisionHasOffset(d) {
+		if d.HasOffset() {
 			return base | fDecision | fOffset
 		}
 		return base | fDecision

@@ -89,6 +89,9 @@ func NewJSONLWriter(w io.Writer, h Header) (*JSONLWriter, error) {
 	if h.Format == "" {
 		h.Format = FormatV1
 	}
+	if err := checkHeader(h); err != nil {
+		return nil, fmt.Errorf("history: header: %w", err)
+	}
 	line, err := json.Marshal(struct {
 		Header rawHeader `json:"header"`
 	}{toRawHeader(h)})
@@ -174,7 +177,9 @@ func newJSONLReader(r *bufio.Reader, name string) (*jsonlReader, error) {
 		if err := dec.Decode(&hl); err != nil || hl.Header == nil {
 			return nil, atLine(name, jr.line, jsonError(err, "header"))
 		}
-		jr.header = hl.Header.header()
+		if jr.header, err = hl.Header.header(); err != nil {
+			return nil, atLine(name, jr.line, err)
+		}
 		return jr, nil
 	}
 	jr.peeked = line

@@ -3,6 +3,8 @@ package history
 import (
 	"fmt"
 	"strings"
+
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 // rawEvent is the on-disk shape of an event, shared by the JSONL and YAML
@@ -36,9 +38,20 @@ type rawHeader struct {
 	Seed        int64  `json:"seed,omitempty" yaml:"seed,omitempty"`
 }
 
-func (h rawHeader) header() Header {
-	return Header{Format: h.Format, Source: h.Source, TicketOrder: h.TicketOrder, Rules: h.Rules,
+// header returns the header h describes, or a *FieldError for a field
+// whose value is not one the format allows.
+func (h rawHeader) header() (Header, error) {
+	hd := Header{Format: h.Format, Source: h.Source, TicketOrder: h.TicketOrder, Rules: h.Rules,
 		Expect: h.Expect, Violation: h.Violation, Description: h.Description, Seed: h.Seed}
+	return hd, checkHeader(hd)
+}
+
+// checkHeader checks the header fields whose values are a closed set.
+func checkHeader(h Header) error {
+	if _, ok := spec.ParseRules(h.Rules); !ok {
+		return fieldErr("rules", ErrBadValue, "%q is not %q or %q", h.Rules, spec.Redpanda, spec.Kafka)
+	}
+	return nil
 }
 
 func toRawHeader(h Header) rawHeader {
@@ -70,7 +83,7 @@ func fieldsOf(k Kind, r Result, d Decision) []string {
 	case StageWriteDone, UploadDone, FenceEpoch:
 		return resultFields
 	case Decide:
-		if decisionHasOffset(d) {
+		if d.HasOffset() {
 			return []string{"kind", "t", "op", "decision", "offset"}
 		}
 		return []string{"kind", "t", "op", "decision"}
@@ -82,10 +95,6 @@ func fieldsOf(k Kind, r Result, d Decision) []string {
 		return []string{"kind", "t", "partition", "term"}
 	}
 	return opFields
-}
-
-func decisionHasOffset(d Decision) bool {
-	return d.Appends() || d == Duplicate || d == DuplicateInFlight
 }
 
 // present returns the names of the fields set in r.

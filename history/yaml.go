@@ -22,6 +22,9 @@ func EncodeYAML(w io.Writer, h History) error {
 	if hd.Format == "" {
 		hd.Format = FormatV1
 	}
+	if err := checkHeader(hd); err != nil {
+		return fmt.Errorf("history: header: %w", err)
+	}
 	hb, err := yaml.Marshal(struct {
 		Header rawHeader `yaml:"header"`
 	}{toRawHeader(hd)})
@@ -143,7 +146,11 @@ func newYAMLReader(r io.Reader, name string) (*yamlReader, error) {
 			if err := decodeStrict(v, &h, []string{"format", "source", "ticket_order", "rules", "expect", "violation", "description", "seed"}); err != nil {
 				return nil, atLine(name, v.Line, err)
 			}
-			yr.header = h.header()
+			hd, err := h.header()
+			if err != nil {
+				return nil, atLine(name, v.Line, err)
+			}
+			yr.header = hd
 		case "events":
 			if v.Kind != yaml.SequenceNode {
 				return nil, atLine(name, v.Line, fieldErr("events", ErrBadValue, "expected a sequence of events"))
