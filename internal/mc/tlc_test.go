@@ -24,7 +24,9 @@ var rewriteSeed = flag.Bool("mc.rewrite", false, "rewrite spec/testdata/seed-aft
 const TLA2ToolsEnv = "IDEMCHECK_TLA2TOOLS"
 
 var (
-	tlcDistinct  = regexp.MustCompile(`(\d+) distinct states found`)
+	// TLC's final summary line; its progress lines, printed on long runs,
+	// write the counts with thousands separators.
+	tlcDistinct  = regexp.MustCompile(`(?m)^\d+ states generated, (\d+) distinct states found`)
 	tlcInvariant = regexp.MustCompile(`Invariant (\w+) is violated`)
 )
 
