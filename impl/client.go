@@ -78,8 +78,8 @@ type clientPartition struct {
 	lastAcked int64 // last sequence of the latest acked batch, -1 if none
 }
 
-// Client is an idempotent producer with the Kafka Java client's semantics
-// (DOMAIN.md §5): sequences per partition from 0, at most MaxInFlight
+// Client is an idempotent producer with the Kafka Java client's semantics:
+// sequences per partition from 0, at most MaxInFlight
 // batches in flight per partition, retries keep their sequences (each
 // retry is a new replicate operation), REQUEST_TIMED_OUT, a client-side
 // timeout and an OUT_OF_ORDER_SEQUENCE_NUMBER for a batch that is not next

@@ -25,7 +25,7 @@ func (f *Frontend) Describe() string {
 	sort.Slice(open, func(i, j int) bool { return open[i] < open[j] })
 	for _, name := range f.partNames {
 		p := f.parts[name]
-		fmt.Fprintf(&b, "partition %s term=%d log=%d\n", name, p.term, p.log.Len())
+		fmt.Fprintf(&b, "partition %s term=%d log=%d\n", name, p.term, p.log.End())
 		var pids []int64
 		for pid := range p.producers.m {
 			pids = append(pids, pid)

@@ -24,7 +24,7 @@
 // stage_write and upload from its own goroutine after a random delay.
 //
 // The pieces are usable alone: [Queue] and [Ticket] are the producer
-// queue, [Producers] the idempotency rules (DOMAIN.md §3), [Log] a
+// queue, [Producers] the idempotency rules ([spec.Classify]), [Log] a
 // partition log with one offset per batch.
 //
 // # Ticket orderings
@@ -70,13 +70,13 @@
 // and random failures ([Faults]). [CheckSanity] checks the white-box
 // invariants the fixed ordering keeps.
 //
-// # Bug classes (DOMAIN.md §6)
+// # Bug classes
 //
 // Reachable: the late ticket ([AfterStage], #30429); a failure before raft
 // frees the slot (failed stage_write, upload or fence: [Faults]); the
 // abort signal in redeem ([Frontend.Abort]); idle eviction
 // ([Frontend.Evict]); epoch bumps with old-epoch requests still inside
-// ([Sim.BumpEpoch]); the dedup window of 5; the INT32_MAX wrap. Term
+// ([Sim.BumpEpoch]); the dedup window ([spec.WindowSize] batches); the INT32_MAX wrap. Term
 // changes are recorded but, replication being synchronous, fail nothing.
 // Not modelled: the storage-mode flip (#31106), fence-before-redeem
 // deadlocks, release before the rm_stm enqueue, no-pid semaphore units,

@@ -6,34 +6,29 @@ import (
 	"sort"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 // TicketOrder says where the write path reserves a request's producer
-// queue ticket.
-type TicketOrder string
+// queue ticket: [spec.TicketOrder].
+type TicketOrder = spec.TicketOrder
 
 // Ticket orderings.
 const (
 	// BeforeStage reserves the ticket synchronously inside Replicate,
 	// before stage_write starts: ticket order is call order. This is the
 	// fix of Redpanda PR #30429 and the default.
-	BeforeStage TicketOrder = "before-stage"
+	BeforeStage = spec.BeforeStage
 	// AfterStage reserves the ticket when stage_write resolves (the
 	// pre-fix write path): a later call whose stage_write resolves first
 	// takes an earlier ticket.
-	AfterStage TicketOrder = "after-stage"
+	AfterStage = spec.AfterStage
 )
 
-// Valid reports whether o is a known ordering.
-func (o TicketOrder) Valid() bool { return o == BeforeStage || o == AfterStage }
-
 // ParseTicketOrder parses "before-stage" or "after-stage"; "" is
-// [BeforeStage].
+// [BeforeStage] ([spec.ParseTicketOrder], with an error).
 func ParseTicketOrder(s string) (TicketOrder, error) {
-	switch o := TicketOrder(s); o {
-	case "":
-		return BeforeStage, nil
-	case BeforeStage, AfterStage:
+	if o, ok := spec.ParseTicketOrder(s); ok {
 		return o, nil
 	}
 	return "", fmt.Errorf("impl: unknown ticket order %q (want %q or %q)", s, BeforeStage, AfterStage)
@@ -506,7 +501,7 @@ func (f *Frontend) finish(o *operation, r Result) {
 // ticket (Redpanda's redeem(as)): the wait fails and the ticket is
 // released, so a later request of the same producer can overtake op,
 // which finishes with [Timeout] without reaching the idempotency rules
-// (DOMAIN.md §6.3, a bug class). It records ReleaseTicket and the Return.
+// (a bug class). It records ReleaseTicket and the Return.
 func (f *Frontend) Abort(op int64) error {
 	o, err := f.op(op, PhaseRedeem)
 	if err != nil {

@@ -1,29 +1,19 @@
 package impl
 
 import (
-	"math"
-
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
-// RequestsCachedMax is how many finished requests the idempotency state
-// keeps per producer (rm_stm's requests_cached_max).
-const RequestsCachedMax = 5
-
 // Batch identifies an idempotent record batch: producer id, epoch and the
-// sequence range [First, Last].
-type Batch struct {
-	PID   int64
-	Epoch int16
-	First int32
-	Last  int32
-}
+// sequence range [First, Last] ([spec.Batch]).
+type Batch = spec.Batch
 
 // Errc is an internal result of the write path, mapped to a Kafka error
 // code by [Errc.Kafka].
 type Errc int
 
-// Internal results (DOMAIN.md §3).
+// Internal results.
 const (
 	// Success: the batch is in the log.
 	Success Errc = iota
@@ -42,20 +32,20 @@ const (
 
 // Kafka maps an internal result to the Kafka error code the produce
 // handler returns (produce.cc map_produce_error_code).
-func (e Errc) Kafka() history.ErrorCode {
+func (e Errc) Kafka() spec.ErrorCode {
 	switch e {
 	case Success:
-		return history.None
+		return spec.None
 	case SequenceOutOfOrder:
-		return history.OutOfOrderSequenceNumber
+		return spec.OutOfOrderSequenceNumber
 	case InvalidRequest:
-		return history.InvalidRequestCode
+		return spec.InvalidRequestCode
 	case NotLeader:
-		return history.NotLeaderForPartition
+		return spec.NotLeaderForPartition
 	case ProducerLimit:
-		return history.PolicyViolation
+		return spec.PolicyViolation
 	}
-	return history.RequestTimedOut
+	return spec.RequestTimedOut
 }
 
 // request is one entry of a producer's inflight or finished queue.
@@ -75,21 +65,24 @@ type producerState struct {
 	finished []request
 }
 
-func (p *producerState) lastSeq() (int32, bool) {
-	if n := len(p.inflight); n > 0 {
-		return p.inflight[n-1].last, true
+// view is what the idempotency rules read of the producer: its epoch and
+// its finished requests followed by those in flight, oldest first.
+func (p *producerState) view() spec.ProducerView {
+	w := make([]spec.Req, 0, len(p.finished)+len(p.inflight))
+	for _, q := range [2][]request{p.finished, p.inflight} {
+		for _, r := range q {
+			w = append(w, spec.Req{Epoch: p.epoch, First: r.first, Last: r.last, Offset: r.offset})
+		}
 	}
-	if n := len(p.finished); n > 0 {
-		return p.finished[n-1].last, true
-	}
-	return 0, false
+	return spec.ProducerView{Known: true, Epoch: p.epoch, Window: w}
 }
 
 // Verdict is the outcome of [Producers.Decide].
 type Verdict struct {
 	// Decision is what the rules decided.
 	Decision history.Decision
-	// Offset is the cached offset of a [history.Duplicate].
+	// Offset is the base offset of the finished request a
+	// [history.Duplicate] matched.
 	Offset int64
 	// Original is the op id whose result a [history.DuplicateInFlight]
 	// waits for.
@@ -111,18 +104,17 @@ func (v Verdict) Err() Errc {
 }
 
 // Producers is the idempotency state of one partition (the rm_stm role):
-// per producer id, the epoch, up to [RequestsCachedMax] finished requests
+// per producer id, the epoch, up to [spec.WindowSize] finished requests
 // and the inflight ones. It is a pure value type, not safe for concurrent
 // use; the zero value is not usable, call [NewProducers].
 //
-// Rules (DOMAIN.md §3): a higher epoch resets the state, failing inflight
-// requests; there is no lower-epoch check; an unknown producer with
-// first > 0 is accepted through the skip path; first > last is an invalid
-// request; an exact (first,last) match among finished requests returns the
-// cached offset and among inflight requests of the same term waits for
-// the original; a new request must follow the last sequence (0 follows
-// INT32_MAX) or, with no last request, start at 0; otherwise it is out of
-// order. Duplicate matching ignores the epoch.
+// The decision is the project's one rule, [spec.Classify] (Redpanda's
+// rules), over the finished requests followed by the inflight ones. On
+// top of it: a higher epoch resets the state, failing inflight requests;
+// the skip path of an unknown producer starts a fresh state; inflight
+// requests of an older term are failed before a batch is classified; a
+// duplicate whose match is still in flight waits for the original
+// ([history.DuplicateInFlight]).
 type Producers struct {
 	m map[int64]*producerState
 }
@@ -139,60 +131,53 @@ func (ps *Producers) Len() int { return len(ps.m) }
 // Decide applies the rules to batch b of operation op, in term term. An
 // appending decision ([history.Append], [history.AppendUnknown]) adds the
 // request to the inflight queue; the caller then calls [Producers.Finish]
-// with its offset once it is in the log, or [Producers.Fail].
+// with its base offset once it is in the log, or [Producers.Fail].
 func (ps *Producers) Decide(op int64, b Batch, term int64) Verdict {
 	st, known := ps.m[b.PID]
-	if !known {
+	var v Verdict
+	view := spec.ProducerView{}
+	if known {
+		if b.First <= b.Last && b.Epoch <= st.epoch {
+			// Inflight requests of an older term can no longer finish:
+			// fail them before reading the window.
+			v.Failed = st.dropOlderTerms(term)
+		}
+		view = st.view()
+	}
+	c, match, _ := spec.Classify(view, b)
+	switch {
+	case !known:
 		st = &producerState{epoch: b.Epoch}
 		ps.m[b.PID] = st
-	}
-	var v Verdict
-	if b.Epoch > st.epoch {
+	case b.Epoch > st.epoch:
 		v.Failed = append(v.Failed, st.reset(b.Epoch)...)
 	}
-	skip := !known && b.First > 0
-	if b.First > b.Last {
-		v.Decision = history.InvalidRequest
-		return v
-	}
-	if skip {
-		v.Failed = append(v.Failed, st.reset(st.epoch)...)
+	v.Decision = c.Decision()
+	switch {
+	case c == spec.ClassDuplicate && match >= len(st.finished):
+		v.Decision, v.Original = history.DuplicateInFlight, st.inflight[match-len(st.finished)].op
+	case c == spec.ClassDuplicate:
+		v.Offset = st.finished[match].offset
+	case c.Appends():
 		st.inflight = append(st.inflight, request{op: op, first: b.First, last: b.Last, term: term})
-		v.Decision = history.AppendUnknown
-		return v
 	}
-	// Drop inflight requests from older terms.
+	return v
+}
+
+// dropOlderTerms removes the inflight requests of terms before term and
+// returns their ops, in queue order.
+func (st *producerState) dropOlderTerms(term int64) []int64 {
+	var failed []int64
 	kept := st.inflight[:0]
 	for _, r := range st.inflight {
 		if r.term < term {
-			v.Failed = append(v.Failed, r.op)
+			failed = append(failed, r.op)
 			continue
 		}
 		kept = append(kept, r)
 	}
 	st.inflight = kept
-	for _, r := range st.finished {
-		if r.first == b.First && r.last == b.Last {
-			v.Decision, v.Offset = history.Duplicate, r.offset
-			return v
-		}
-	}
-	for _, r := range st.inflight {
-		if r.first == b.First && r.last == b.Last && r.term == term {
-			v.Decision, v.Original = history.DuplicateInFlight, r.op
-			return v
-		}
-	}
-	last, ok := st.lastSeq()
-	valid := (!ok && b.First == 0) || (ok && int64(last)+1 == int64(b.First)) ||
-		(ok && last == math.MaxInt32 && b.First == 0)
-	if !valid {
-		v.Decision = history.OutOfOrder
-		return v
-	}
-	st.inflight = append(st.inflight, request{op: op, first: b.First, last: b.Last, term: term})
-	v.Decision = history.Append
-	return v
+	return failed
 }
 
 // reset clears both queues for a new epoch and returns the failed
@@ -209,8 +194,8 @@ func (st *producerState) reset(epoch int16) []int64 {
 }
 
 // Finish applies the inflight request of op: it leaves the inflight
-// queue and joins the finished ones (at most [RequestsCachedMax]) with its
-// offset. It reports false if op is not inflight (it was failed by a
+// queue and joins the finished ones (at most [spec.WindowSize]) with its
+// base offset. It reports false if op is not inflight (it was failed by a
 // reset, a skip or a term change, or the producer was evicted).
 func (ps *Producers) Finish(pid, op, offset int64) bool {
 	st, ok := ps.m[pid]
@@ -224,8 +209,8 @@ func (ps *Producers) Finish(pid, op, offset int64) bool {
 		st.inflight = append(st.inflight[:i], st.inflight[i+1:]...)
 		r.offset, r.done = offset, true
 		st.finished = append(st.finished, r)
-		if n := len(st.finished); n > RequestsCachedMax {
-			st.finished = append(st.finished[:0], st.finished[n-RequestsCachedMax:]...)
+		if n := len(st.finished); n > spec.WindowSize {
+			st.finished = append(st.finished[:0], st.finished[n-spec.WindowSize:]...)
 		}
 		return true
 	}

@@ -9,7 +9,7 @@ import (
 )
 
 // TestProducersRules has one row per idempotency rule of rm_stm
-// (DOMAIN.md §3). Each row runs steps against a fresh [Producers]: a
+// (spec.Classify). Each row runs steps against a fresh [Producers]: a
 // decide step names the expected decision; "finish" applies an appended
 // request at an offset; "evict" expects whether eviction succeeds.
 func TestProducersRules(t *testing.T) {

@@ -1,10 +1,17 @@
 package impl
 
+import (
+	"sort"
+
+	"github.com/idemcheck/idemcheck/spec"
+)
+
 // Entry is one batch in a partition log.
 type Entry struct {
-	// Offset is the batch's offset. The log gives one offset per batch:
-	// the first batch is at offset 0, the next at 1, and so on, whatever
-	// the number of records in a batch.
+	// Offset is the batch's base offset. Offsets are Kafka's, one per
+	// record: the batch occupies spec.RecordCount(First, Last)
+	// consecutive offsets from Offset, and the next batch's base offset
+	// follows them.
 	Offset int64
 	// Op is the operation whose decision appended the batch.
 	Op int64
@@ -13,28 +20,36 @@ type Entry struct {
 	Batch
 }
 
-// Log is a partition's log of batches, with one offset per batch. It is
+// Log is a partition's log of batches, with one offset per record. It is
 // not safe for concurrent use. The zero value is an empty log.
 type Log struct {
 	entries []Entry
+	next    int64
 }
 
-// Append adds a batch and returns its offset.
+// Append adds a batch and returns its base offset: the log's end offset
+// before the append. The end offset then advances by the batch's record
+// count.
 func (l *Log) Append(op, term int64, b Batch) int64 {
-	off := int64(len(l.entries))
+	off := l.next
 	l.entries = append(l.entries, Entry{Offset: off, Op: op, Term: term, Batch: b})
+	l.next = off + spec.RecordCount(b.First, b.Last)
 	return off
 }
 
-// Len returns the number of batches in the log (the next offset).
-func (l *Log) Len() int64 { return int64(len(l.entries)) }
+// Len returns the number of batches in the log.
+func (l *Log) Len() int { return len(l.entries) }
 
-// At returns the entry at offset off.
+// End returns the log's end offset: the base offset the next batch takes.
+func (l *Log) End() int64 { return l.next }
+
+// At returns the batch whose base offset is off.
 func (l *Log) At(off int64) (Entry, bool) {
-	if off < 0 || off >= int64(len(l.entries)) {
-		return Entry{}, false
+	i := sort.Search(len(l.entries), func(i int) bool { return l.entries[i].Offset >= off })
+	if i < len(l.entries) && l.entries[i].Offset == off {
+		return l.entries[i], true
 	}
-	return l.entries[off], true
+	return Entry{}, false
 }
 
 // Entries returns a copy of the log's entries in offset order.

@@ -6,7 +6,7 @@ import (
 )
 
 // NoPID is the producer id of a non-idempotent batch. Its tickets are not
-// ordered; they only limit concurrency (DOMAIN.md §2).
+// ordered; they only limit concurrency.
 const NoPID int64 = -1
 
 // Sentinel errors of the producer queue.

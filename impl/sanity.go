@@ -2,19 +2,19 @@ package impl
 
 import (
 	"fmt"
-	"math"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
-// Names of the invariants [CheckSanity] checks; the same strings as the
-// spec's invariants and the checker's violations.
+// Names of the invariants [CheckSanity] checks: the spec's invariants,
+// which are also the checker's violations.
 const (
-	TicketOrderIsCallOrder = "TicketOrderIsCallOrder"
-	DecideInCallOrder      = "DecideInCallOrder"
-	ContiguousAppends      = "ContiguousAppends"
-	NoDuplicateAppend      = "NoDuplicateAppend"
-	AckedInLog             = "AckedInLog"
+	TicketOrderIsCallOrder = spec.TicketOrderIsCallOrder
+	DecideInCallOrder      = spec.DecideInCallOrder
+	ContiguousAppends      = spec.ContiguousAppends
+	NoDuplicateAppend      = spec.NoDuplicateAppend
+	AckedInLog             = spec.AckedInLog
 )
 
 // SanityError is a broken invariant found by [CheckSanity].
@@ -43,14 +43,16 @@ func (e *SanityError) Error() string {
 //     reserved in op (call) order;
 //   - DecideInCallOrder: per partition and producer id, decisions come in
 //     op order;
-//   - ContiguousAppends: the appended batches of a partition get offsets
-//     0, 1, 2, ... in decision order (so a producer's offsets increase),
-//     and per partition, producer id and epoch each appended range starts
-//     right after the previous one (0 follows INT32_MAX);
+//   - ContiguousAppends: the appended batches of a partition take
+//     consecutive offsets from 0 in decision order, one per record (each
+//     batch's base offset is the previous one's plus its record count, so
+//     a producer's offsets increase), and per partition, producer id and
+//     epoch each appended range starts right after the previous one (0
+//     follows INT32_MAX);
 //   - NoDuplicateAppend: no (partition, pid, epoch, first, last) is
 //     appended twice;
-//   - AckedInLog: a Return with an offset names an offset holding a batch
-//     with the op's producer id and sequences.
+//   - AckedInLog: a Return with an offset names the base offset of a
+//     batch with the op's producer id and sequences.
 //
 // It returns the first violation as a *[SanityError], or nil.
 func CheckSanity(h history.History) error {
@@ -67,7 +69,11 @@ func CheckSanity(h history.History) error {
 	calls := make(map[int64]history.Event)
 	lastReserve := make(map[key]int64)
 	lastDecide := make(map[key]int64)
-	logs := make(map[string][]history.Event) // partition → Replicate of the op appended at each offset
+	type partLog struct {
+		at  map[int64]history.Event // base offset → Replicate of the op appended there
+		end int64                   // the next base offset
+	}
+	logs := make(map[string]*partLog)
 	appended := make(map[batchKey]int64)
 	type epochKey struct {
 		part  string
@@ -102,29 +108,43 @@ func CheckSanity(h history.History) error {
 				if !e.Decision.Appends() {
 					break
 				}
-				if want := int64(len(logs[c.Partition])); e.Offset != want {
-					return bad(ContiguousAppends, "appended at offset %d, the log's next offset is %d", e.Offset, want)
+				pl := logs[c.Partition]
+				if pl == nil {
+					pl = &partLog{at: make(map[int64]history.Event)}
+					logs[c.Partition] = pl
+				}
+				if e.Offset != pl.end {
+					return bad(ContiguousAppends, "appended at offset %d, the log's next offset is %d", e.Offset, pl.end)
 				}
 				bk := batchKey{c.Partition, c.PID, c.Epoch, c.First, c.Last}
 				if prev, ok := appended[bk]; ok {
 					return bad(NoDuplicateAppend, "batch pid=%d epoch=%d seq=[%d,%d] on %q already appended by op %d", c.PID, c.Epoch, c.First, c.Last, c.Partition, prev)
 				}
 				ek := epochKey{c.Partition, c.PID, c.Epoch}
-				if last, ok := lastSeq[ek]; ok && int64(c.First) != int64(last)+1 && !(last == math.MaxInt32 && c.First == 0) {
+				if last, ok := lastSeq[ek]; ok && !spec.NextSeq(last, c.First) {
 					return bad(ContiguousAppends, "pid=%d epoch=%d on %q appended seq=[%d,%d] after a batch ending at %d", c.PID, c.Epoch, c.Partition, c.First, c.Last, last)
 				}
 				lastSeq[ek] = c.Last
 				appended[bk] = e.Op
-				logs[c.Partition] = append(logs[c.Partition], c)
+				pl.at[e.Offset] = c
+				pl.end = e.Offset + spec.RecordCount(c.First, c.Last)
 			case history.Return:
 				if e.Result != history.OK {
 					break
 				}
-				log := logs[c.Partition]
-				if e.Offset >= int64(len(log)) {
-					return bad(AckedInLog, "acked offset %d is beyond the log of %q (length %d)", e.Offset, c.Partition, len(log))
+				pl := logs[c.Partition]
+				at, ok := history.Event{}, false
+				if pl != nil {
+					at, ok = pl.at[e.Offset]
 				}
-				if at := log[e.Offset]; at.PID != c.PID || at.First != c.First || at.Last != c.Last {
+				if !ok {
+					end := int64(0)
+					if pl != nil {
+						end = pl.end
+					}
+					return bad(AckedInLog, "acked offset %d is not the base offset of a batch in the log of %q (end offset %d)", e.Offset, c.Partition, end)
+				}
+				if at.PID != c.PID || at.First != c.First || at.Last != c.Last {
 					return bad(AckedInLog, "offset %d of %q holds pid=%d seq=[%d,%d], not pid=%d seq=[%d,%d]",
 						e.Offset, c.Partition, at.PID, at.First, at.Last, c.PID, c.First, c.Last)
 				}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 // ItemKind names a kind of pending step of a [Sim].
@@ -160,7 +161,9 @@ func (s *Sim) AddClient(cfg ClientConfig) (*Client, error) {
 		return nil, fmt.Errorf("impl: client pid=%d epoch=%d out of range", cfg.PID, cfg.Epoch)
 	}
 	if cfg.MaxInFlight <= 0 {
-		cfg.MaxInFlight = 5
+		// An idempotent producer keeps at most as many batches in flight
+		// as the partition's window remembers.
+		cfg.MaxInFlight = spec.WindowSize
 	}
 	if cfg.DeliveryTimeout <= 0 {
 		cfg.DeliveryTimeout = 500

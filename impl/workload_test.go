@@ -70,8 +70,8 @@ func TestRandomWorkloadFixed(t *testing.T) {
 // TestRandomWorkloadEvictions adds idle-producer evictions. Eviction
 // forgets the dedup window, so a retry of an appended batch can be
 // appended again (NoDuplicateAppend) and a later batch can take the skip
-// path past a failed one (ContiguousAppends), known Redpanda behaviours
-// (DOMAIN.md §6.9); the ordering invariants must still hold with the fix.
+// path past a failed one (ContiguousAppends), known Redpanda behaviours;
+// the ordering invariants must still hold with the fix.
 func TestRandomWorkloadEvictions(t *testing.T) {
 	faults := DefaultFaults()
 	faults.Evict = 0.05
@@ -126,7 +126,7 @@ func TestRandomWorkloadEpochBumps(t *testing.T) {
 }
 
 // TestRandomWorkloadAborts adds the abort signal of requests waiting for
-// their ticket (DOMAIN.md §6.3) to fixed-ordering workloads. The
+// their ticket to fixed-ordering workloads. The
 // implementation's own invariants hold (an aborted request never reaches
 // the idempotency rules), while the early release lets later batches
 // overtake: some seeds lose a batch with OUT_OF_ORDER_SEQUENCE_NUMBER, the
