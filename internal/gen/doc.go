@@ -5,7 +5,7 @@
 // through the fixed ("before-stage") cloud-topics write path: each call
 // reserves its producer-queue ticket synchronously, stage_write and the
 // upload finish in any order, the ticket is redeemed in call order and the
-// rm_stm idempotency rules (DOMAIN.md §3) decide each batch. Client
+// rm_stm idempotency rules ([spec.Classify]) decide each batch. Client
 // timeouts (a Return with result unknown while the request goes on inside
 // the broker), retries of timed-out batches and epoch bumps are drawn
 // from the seed. Every event is recorded, internal ones included, so the
@@ -15,7 +15,9 @@
 // Invariants of a generated history without injection: per partition and
 // producer, batches are decided in call order; every appended batch is
 // appended once; a retry of an appended batch is answered with the
-// original offset; offsets of a partition increase with every append.
+// original's base offset; a partition's offsets are Kafka's, one per
+// record, so every append takes the log's end offset as its base offset
+// and the end grows by the batch's record count (1 to 3 records here).
 //
 // With [Options.Inject] set, a short scripted episode at the start of
 // partition p0 (producer 1, plus a producer id of its own for lost-ack)

@@ -35,7 +35,7 @@ func (sc *script) ok(k history.Kind, op int64) {
 
 func (sc *script) decide(op int64, d history.Decision, off int64) {
 	ev := history.Event{Kind: history.Decide, Op: op, Decision: d}
-	if d.Appends() || d == history.Duplicate {
+	if d.HasOffset() {
 		ev.Offset = off
 	}
 	sc.e(ev)
@@ -102,19 +102,20 @@ func (s *sim) episode() error {
 		opA, opB := sc.overtake([2]int32{0, 1}, [2]int32{2, 2}, history.AppendUnknown, o, history.OutOfOrder, 0)
 		sc.retOK(opB, o)
 		sc.retErr(opA, history.OutOfOrderSequenceNumber)
-		s.record(st, 2, 2, o)
+		s.record(st, 0, 2, 2, o)
 		s.offsets[0] = o + 1
 		st.nextSeq, st.sent = 3, 2
 	case ReorderKnown:
+		// [0,0] at o, [1,2] at o+1 (two records: o+1 and o+2), [3,3] at o+3.
 		sc.fixed(1, 0, 0, history.Append, o)
 		opA, opB := sc.overtake([2]int32{1, 2}, [2]int32{3, 3}, history.OutOfOrder, 0, history.Append, o+1)
 		sc.retErr(opB, history.OutOfOrderSequenceNumber)
 		sc.retOK(opA, o+1)
-		sc.fixed(1, 3, 3, history.Append, o+2)
-		s.record(st, 0, 0, o)
-		s.record(st, 1, 2, o+1)
-		s.record(st, 3, 3, o+2)
-		s.offsets[0] = o + 3
+		sc.fixed(1, 3, 3, history.Append, o+3)
+		s.record(st, 0, 0, 0, o)
+		s.record(st, 0, 1, 2, o+1)
+		s.record(st, 0, 3, 3, o+3)
+		s.offsets[0] = o + 4
 		st.nextSeq, st.sent = 4, 3
 	case DuplicateAppend:
 		a := sc.call(1, 0, 0)
@@ -135,28 +136,28 @@ func (s *sim) episode() error {
 		}
 		sc.retOK(a, o)
 		sc.retOK(b, o+1)
-		s.record(st, 0, 0, o)
+		s.record(st, 0, 0, 0, o)
 		s.offsets[0] = o + 2
 		st.nextSeq, st.sent = 1, 1
 	case LostAck:
 		other := int64(s.o.Producers + 1)
 		sc.fixed(1, 0, 0, history.Append, o)
 		sc.fixed(other, 0, 0, history.Append, o)
-		s.record(st, 0, 0, o)
+		s.record(st, 0, 0, 0, o)
 		s.offsets[0] = o + 1
 		st.nextSeq, st.sent = 1, 1
 	case NonmonotonicOffset:
 		sc.fixed(1, 0, 0, history.Append, o+1)
 		sc.fixed(1, 1, 1, history.Append, o)
-		s.record(st, 0, 0, o+1)
-		s.record(st, 1, 1, o)
+		s.record(st, 0, 0, 0, o+1)
+		s.record(st, 0, 1, 1, o)
 		s.offsets[0] = o + 2
 		st.nextSeq, st.sent = 2, 2
 	case GapAccept:
 		sc.fixed(1, 0, 0, history.Append, o)
 		sc.fixed(1, 2, 2, history.Append, o+1)
-		s.record(st, 0, 0, o)
-		s.record(st, 2, 2, o+1)
+		s.record(st, 0, 0, 0, o)
+		s.record(st, 0, 2, 2, o+1)
 		s.offsets[0] = o + 2
 		st.nextSeq, st.sent = 3, 2
 	default:

@@ -9,6 +9,7 @@ import (
 	"strings"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 // Recorder takes the generated events one at a time. *history.Log and
@@ -116,13 +117,15 @@ func (o Options) withDefaults() (Options, error) {
 		o.Batches = 10
 	}
 	if o.InFlight == 0 {
-		o.InFlight = 5
+		o.InFlight = spec.WindowSize
 	}
 	switch {
 	case o.Partitions < 0 || o.Producers < 0 || o.Batches < 0:
 		return o, errors.New("gen: partitions, producers and batches must not be negative")
-	case o.InFlight < 1 || o.InFlight > 5:
-		return o, fmt.Errorf("gen: in-flight %d is not between 1 and 5", o.InFlight)
+	case o.InFlight < 1 || o.InFlight > spec.WindowSize:
+		// An idempotent producer keeps at most as many batches in
+		// flight as the partition's window remembers.
+		return o, fmt.Errorf("gen: in-flight %d is not between 1 and %d", o.InFlight, spec.WindowSize)
 	case o.UnknownRate < 0 || o.UnknownRate > 1 || math.IsNaN(o.UnknownRate):
 		return o, fmt.Errorf("gen: unknown rate %v is not between 0 and 1", o.UnknownRate)
 	case o.Retries < 0:
@@ -185,15 +188,6 @@ func History(o Options) (history.History, error) {
 	return l.History(), nil
 }
 
-// finished is an appended batch in rm_stm's window of finished requests.
-type finished struct {
-	first, last int32
-	offset      int64
-}
-
-// window is requests_cached_max.
-const window = 5
-
 // stream is one producer's traffic to one partition: the client side
 // (next sequence, requests outstanding) and the broker side (the
 // producer queue and the rm_stm producer state).
@@ -205,12 +199,12 @@ type stream struct {
 	inflight int // attempts called and not returned
 	retrying int // retry chains going on; no new batches meanwhile
 	// broker
-	queue    []*request // tickets reserved and not released, in order
-	known    bool
-	epoch    int16
-	hasLast  bool
-	lastSeq  int32
-	finished []finished
+	queue []*request // tickets reserved and not released, in order
+	known bool
+	epoch int16
+	// finished is rm_stm's window: the appended batches it remembers
+	// (at most spec.WindowSize), oldest first, with their base offsets.
+	finished []spec.Req
 }
 
 type producer struct {
@@ -253,7 +247,7 @@ type sim struct {
 	nextOp int64
 	stats  Stats
 
-	offsets []int64 // next offset per partition
+	offsets []int64 // next base offset per partition (one offset per record)
 	streams []*stream
 	prods   []*producer
 	active  []*request
@@ -379,7 +373,7 @@ func (s *sim) call(st *stream, first, last int32, attempt int, timeout bool) err
 	p.outstanding++
 	if attempt == 0 && timeout && s.o.Retries > 0 {
 		// No new batches until the retries are done, so the retries are
-		// decided while the original is in rm_stm's window of 5.
+		// decided while the original is in rm_stm's window.
 		st.retrying++
 	}
 	if err := s.emit(history.Event{Kind: history.Replicate, Op: r.op, Client: p.pid,
@@ -423,7 +417,7 @@ func (s *sim) advance(r *request) error {
 		}
 		d, off := s.decide(r.s, r.epoch, r.first, r.last)
 		dec := history.Event{Kind: history.Decide, Op: r.op, Decision: d}
-		if d.Appends() || d == history.Duplicate {
+		if d.HasOffset() {
 			dec.Offset = off
 		}
 		if err := s.emit(dec); err != nil {
@@ -510,49 +504,43 @@ func (s *sim) maybeBump(p *producer) error {
 	return s.emit(history.Event{Kind: history.BumpEpoch, PID: p.pid, Epoch: p.epoch})
 }
 
-// decide applies the rm_stm idempotency rules (DOMAIN.md §3) to a batch
-// and, if it is appended, appends it.
+// decide applies the rm_stm idempotency rules ([spec.Classify]) to a batch
+// and, if it is appended, appends it. It returns the decision and its
+// offset: the base offset of the appended batch, or the original's for a
+// duplicate.
 func (s *sim) decide(st *stream, epoch int16, first, last int32) (history.Decision, int64) {
-	if epoch > st.epoch {
-		st.epoch = epoch
-		st.hasLast = false
-		st.finished = st.finished[:0]
+	view := spec.ProducerView{Known: st.known, Epoch: st.epoch, Window: st.finished}
+	c, match, _ := spec.Classify(view, spec.Batch{PID: s.prods[st.prod].pid, Epoch: epoch, First: first, Last: last})
+	var off int64
+	if c == spec.ClassDuplicate {
+		off = st.finished[match].Offset
 	}
-	for _, f := range st.finished {
-		if f.first == first && f.last == last {
-			return history.Duplicate, f.offset
-		}
+	if !st.known || epoch > st.epoch || c == spec.ClassSkip {
+		// A new producer state, reset_with_new_epoch, or the skip path.
+		st.known, st.epoch, st.finished = true, epoch, st.finished[:0]
 	}
-	switch {
-	case !st.known && first > 0:
-		st.finished = st.finished[:0]
-		return history.AppendUnknown, s.appendBatch(st, first, last)
-	case !st.hasLast && first == 0,
-		st.hasLast && st.lastSeq != math.MaxInt32 && st.lastSeq+1 == first,
-		st.hasLast && st.lastSeq == math.MaxInt32 && first == 0:
-		return history.Append, s.appendBatch(st, first, last)
+	if c.Appends() {
+		off = s.appendBatch(st, epoch, first, last)
 	}
-	return history.OutOfOrder, 0
+	return c.Decision(), off
 }
 
-// appendBatch appends a batch to its partition's log: its offset is the
-// log's next offset, and the log grows by one offset per batch (as in
-// impl and the spec).
-func (s *sim) appendBatch(st *stream, first, last int32) int64 {
+// appendBatch appends a batch to its partition's log: its base offset is
+// the log's next offset, and the log grows by one offset per record (as
+// in impl and the spec).
+func (s *sim) appendBatch(st *stream, epoch int16, first, last int32) int64 {
 	off := s.offsets[st.part]
-	s.offsets[st.part]++
-	s.record(st, first, last, off)
+	s.offsets[st.part] += spec.RecordCount(first, last)
+	s.record(st, epoch, first, last, off)
 	return off
 }
 
-// record notes an appended batch in the producer state.
-func (s *sim) record(st *stream, first, last int32, off int64) {
+// record notes an appended batch in the producer state's window.
+func (s *sim) record(st *stream, epoch int16, first, last int32, off int64) {
 	st.known = true
-	st.hasLast = true
-	st.lastSeq = last
-	if len(st.finished) == window {
-		copy(st.finished, st.finished[1:])
-		st.finished = st.finished[:window-1]
+	if len(st.finished) == spec.WindowSize {
+		n := copy(st.finished, st.finished[1:])
+		st.finished = st.finished[:n]
 	}
-	st.finished = append(st.finished, finished{first, last, off})
+	st.finished = append(st.finished, spec.Req{Epoch: epoch, First: first, Last: last, Offset: off})
 }

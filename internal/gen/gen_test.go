@@ -11,6 +11,7 @@ import (
 	"github.com/idemcheck/idemcheck/checker/whitebox"
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/gen"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 var seedFlag = flag.Int64("seed", 1, "first seed of the randomized gen tests")
@@ -20,7 +21,9 @@ var seedFlag = flag.Int64("seed", 1, "first seed of the randomized gen tests")
 // For every (partition, pid, epoch): acknowledged batches in call order
 // have increasing offsets and contiguous sequences (ContiguousAppends),
 // the same range is acknowledged at one offset only (NoDuplicateAppend),
-// no two different batches of a partition share an offset (AckedInLog),
+// no two different batches of a partition share an offset (AckedInLog:
+// a batch acked at offset o holds the offsets o to o+last-first, one per
+// record),
 // and no Return is an error (NoSpuriousOutOfOrder: the generator never
 // makes a legitimate one).
 func oracle(h history.History) error {
@@ -63,10 +66,12 @@ func oracle(h history.History) error {
 				if at[c.Partition] == nil {
 					at[c.Partition] = map[int64]string{}
 				}
-				if other, ok := at[c.Partition][e.Offset]; ok && other != id {
-					return fmt.Errorf("AckedInLog: %s and %s both acked at %s offset %d", other, id, c.Partition, e.Offset)
+				for o := e.Offset; o < e.Offset+spec.RecordCount(c.First, c.Last); o++ {
+					if other, ok := at[c.Partition][o]; ok && other != id {
+						return fmt.Errorf("AckedInLog: %s and %s both acked at %s offset %d", other, id, c.Partition, o)
+					}
+					at[c.Partition][o] = id
 				}
-				at[c.Partition][e.Offset] = id
 			}
 		}
 	}
@@ -102,6 +107,27 @@ func oracle(h history.History) error {
 	return nil
 }
 
+// appendsPerRecord checks the generator's internal events: every
+// appending Decide of a partition takes the log's end offset, which then
+// grows by the batch's record count.
+func appendsPerRecord(h history.History) error {
+	calls := map[int64]history.Event{}
+	end := map[string]int64{}
+	for _, e := range h.Events {
+		switch {
+		case e.Kind == history.Replicate:
+			calls[e.Op] = e
+		case e.Kind == history.Decide && e.Decision.Appends():
+			c := calls[e.Op]
+			if e.Offset != end[c.Partition] {
+				return fmt.Errorf("op %d [%d,%d] appended at %s offset %d, the log's end is %d", e.Op, c.First, c.Last, c.Partition, e.Offset, end[c.Partition])
+			}
+			end[c.Partition] += spec.RecordCount(c.First, c.Last)
+		}
+	}
+	return nil
+}
+
 func TestGenerateValid(t *testing.T) {
 	// Invariants: ContiguousAppends, NoDuplicateAppend, AckedInLog,
 	// NoSpuriousOutOfOrder hold (per the independent oracle) in every
@@ -126,6 +152,9 @@ func TestGenerateValid(t *testing.T) {
 					t.Fatalf("seed %d: %v", o.Seed, err)
 				}
 				if err := oracle(h); err != nil {
+					t.Fatalf("seed %d: %v", o.Seed, err)
+				}
+				if err := appendsPerRecord(h); err != nil {
 					t.Fatalf("seed %d: %v", o.Seed, err)
 				}
 				// The checker and the spec agree.
