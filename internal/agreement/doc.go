@@ -1,0 +1,25 @@
+// Package agreement holds the tests that tie the project's packages
+// together: the differential test of the checker against the reference
+// checker (internal/refcheck) on small histories from the reference
+// implementation (impl), the synthetic generator (internal/gen), a random
+// client-level generator, mutations of all of these and hand-written
+// cases.
+//
+// TestReferenceAgrees judges every history with refcheck and with
+// checker.Check (with Options.Bounded off and on) under both broker
+// dialects and fails on the first disagreements, printing each one
+// shrunk to a few operations as JSON Lines with the seed that rerun it:
+//
+//	go test ./internal/agreement -run TestReferenceAgrees
+//	go test ./internal/agreement -run TestReferenceAgrees -agreement.n 1000000
+//	go test ./internal/agreement -run TestReferenceAgrees -agreement.seed 42 -agreement.n 5000
+//	go test ./internal/agreement -run TestReferenceAgrees -agreement.out /tmp/diffs
+//
+// -agreement.out writes every kind of disagreement found, shrunk, as a
+// trace file whose header's expect field is the reference's verdict.
+// TestHarnessCatchesBrokenRule runs the same harness with a reference
+// whose decision rule is broken on purpose, to show that the test can
+// fail.
+//
+// The package holds no code besides its tests.
+package agreement
