@@ -15,14 +15,16 @@ import (
 
 	"github.com/idemcheck/idemcheck/impl"
 	"github.com/idemcheck/idemcheck/internal/kafkawire"
+	"github.com/idemcheck/idemcheck/spec"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
-// Kafka error codes the broker returns itself.
+// Kafka error codes the broker returns itself. Those of the produce path
+// are spec's; the others are protocol errors outside the model.
 const (
 	errUnsupportedVersion int16 = 35
-	errInvalidRequest     int16 = 42
-	errRequestTimedOut    int16 = 7
+	errInvalidRequest           = int16(spec.InvalidRequestCode)
+	errRequestTimedOut          = int16(spec.RequestTimedOut)
 	errUnknownTopic       int16 = 3
 	errInvalidRecord      int16 = 87
 	errOffsetOutOfRange   int16 = 1
@@ -89,12 +91,13 @@ type Broker struct {
 }
 
 // partition is the broker's view of one partition: the raw batches by
-// op, and the implementation's log with Kafka offsets.
+// op, and a prefix of the implementation's log, whose offsets are
+// Kafka's (one per record).
 type partition struct {
 	name    string
 	raw     map[int64][]byte // op → batch bytes as produced
 	entries []impl.Entry     // a prefix of the implementation's log
-	base    []int64          // base[k]: Kafka offset of entries[k]; len(entries)+1 values
+	end     int64            // the end offset of entries (the high watermark)
 	active  map[int64]time.Time
 	busy    map[int64]int // pid → requests in the broker
 }
@@ -372,7 +375,7 @@ func (b *Broker) initProducerID(ctx context.Context, req *kmsg.InitProducerIDReq
 func (b *Broker) part(name string) *partition {
 	p, ok := b.parts[name]
 	if !ok {
-		p = &partition{name: name, raw: make(map[int64][]byte), base: []int64{0},
+		p = &partition{name: name, raw: make(map[int64][]byte),
 			active: make(map[int64]time.Time), busy: make(map[int64]int)}
 		b.parts[name] = p
 	}
@@ -404,25 +407,7 @@ func (b *Broker) refresh(ctx context.Context, name string) error {
 	for k := len(p.entries); k < len(entries); k++ {
 		e := entries[k]
 		p.entries = append(p.entries, e)
-		p.base = append(p.base, p.base[k]+int64(e.Last-e.First)+1)
+		p.end = e.Offset + spec.RecordCount(e.First, e.Last)
 	}
 	return nil
-}
-
-// kafkaOffset maps an implementation offset to a Kafka base offset.
-func (b *Broker) kafkaOffset(ctx context.Context, name string, off int64) (int64, bool) {
-	for try := 0; try < 2; try++ {
-		b.mu.Lock()
-		p := b.part(name)
-		if off >= 0 && off < int64(len(p.entries)) {
-			v := p.base[off]
-			b.mu.Unlock()
-			return v, true
-		}
-		b.mu.Unlock()
-		if b.refresh(ctx, name) != nil {
-			return 0, false
-		}
-	}
-	return 0, false
 }

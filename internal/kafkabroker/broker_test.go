@@ -344,10 +344,11 @@ func wantClean(t *testing.T, o outcome) {
 // TestBlackBoxAgreesWithWhiteBox puts the recording proxy between
 // franz-go and the broker: the history decoded from the Kafka traffic
 // has the same operations, in the same order, with the same outcomes as
-// the implementation's own events, and the checker gives both the same
-// verdict (Illegal with the pre-fix ordering once the seed bug shows, Ok
-// with the fix). Offsets differ: Kafka counts records, the
-// implementation's log counts batches.
+// the implementation's own events, the same offsets (the implementation's
+// log counts records as Kafka does, so the base offset a client gets is
+// the one the implementation records), and the checker gives both the
+// same verdict (Illegal with the pre-fix ordering once the seed bug
+// shows, Ok with the fix).
 func TestBlackBoxAgreesWithWhiteBox(t *testing.T) {
 	for _, s := range []setup{
 		{order: impl.AfterStage, pipeline: true, attempts: 20, untilBug: true, seed: 1, viaProxy: true},
@@ -376,7 +377,8 @@ func TestBlackBoxAgreesWithWhiteBox(t *testing.T) {
 }
 
 // clientView lists the operations of h in op order as the client sees
-// them: batch identity and outcome, without op ids, times and offsets.
+// them: batch identity and outcome (with the base offset of an ok),
+// without op ids and times.
 func clientView(h history.History) []string {
 	calls := map[int64]string{}
 	var order []int64
@@ -388,8 +390,11 @@ func clientView(h history.History) []string {
 			order = append(order, e.Op)
 		case history.Return:
 			r := string(e.Result)
-			if e.Result == history.Failed {
+			switch e.Result {
+			case history.Failed:
 				r = e.Error.String()
+			case history.OK:
+				r = fmt.Sprintf("ok@%d", e.Offset)
 			}
 			results[e.Op] = r
 		}

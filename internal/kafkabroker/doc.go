@@ -18,7 +18,7 @@
 // only after every replicate call of the previous Produce request has
 // fired its enqueued stage (stage_write resolved; pre-fix, also the
 // ticket reserved). With that wait one connection cannot reorder its own
-// requests' tickets (DOMAIN.md §4). [Config.Pipeline] drops the wait, so
+// requests' tickets. [Config.Pipeline] drops the wait, so
 // requests pipelined on one connection (a producer with up to five in
 // flight) run their stage_writes concurrently and, with the pre-fix
 // ticket ordering and data-plane delays, can overtake each other.
@@ -26,10 +26,12 @@
 //
 // # Offsets
 //
-// The implementation's log gives one offset per batch; Kafka gives one
-// per record. The broker maps them: a batch's Kafka base offset is the
-// number of records in the batches before it in the implementation's
-// log. Fetch serves the stored batches with their Kafka base offsets.
+// The implementation's log gives Kafka offsets, one per record: a batch
+// [first,last] occupies spec.RecordCount(first, last) offsets from its
+// base offset. The base offset of a Produce response, and the offset the
+// history records on the Decide and the ok Return, is that base offset
+// (the original's for a duplicate). Fetch serves the stored batches with
+// their base offsets; the high watermark is the log's end offset.
 //
 // # Producer eviction
 //

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/spec"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -49,24 +50,24 @@ func (b *Broker) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.F
 			_ = b.refresh(ctx, name)
 			b.mu.Lock()
 			p := b.part(name)
-			hw := p.base[len(p.entries)]
+			hw := p.end
 			sp.HighWatermark, sp.LastStableOffset, sp.LogStartOffset = hw, hw, 0
 			switch {
 			case rp.FetchOffset < 0 || rp.FetchOffset > hw:
 				sp.ErrorCode = errOffsetOutOfRange
 			default:
 				limit := int(rp.PartitionMaxBytes)
-				for k := range p.entries {
-					if p.base[k+1] <= rp.FetchOffset {
+				for _, e := range p.entries {
+					if e.Offset+spec.RecordCount(e.First, e.Last) <= rp.FetchOffset {
 						continue
 					}
-					raw := p.raw[p.entries[k].Op]
+					raw := p.raw[e.Op]
 					if raw == nil || (len(sp.RecordBatches) > 0 && len(sp.RecordBatches)+len(raw) > limit) {
 						break
 					}
 					at := len(sp.RecordBatches)
 					sp.RecordBatches = append(sp.RecordBatches, raw...)
-					binary.BigEndian.PutUint64(sp.RecordBatches[at:], uint64(p.base[k]))
+					binary.BigEndian.PutUint64(sp.RecordBatches[at:], uint64(e.Offset))
 				}
 			}
 			b.mu.Unlock()
@@ -99,7 +100,7 @@ func (b *Broker) listOffsets(ctx context.Context, req *kmsg.ListOffsetsRequest) 
 			p := b.part(name)
 			sp.Offset = 0
 			if rp.Timestamp == -1 {
-				sp.Offset = p.base[len(p.entries)]
+				sp.Offset = p.end
 			}
 			b.mu.Unlock()
 			st.Partitions = append(st.Partitions, sp)

@@ -138,12 +138,10 @@ func (b *Broker) finish(ctx context.Context, hdr kafkawire.RequestHeader, acks i
 		case c.res.Err != impl.Success:
 			code = int16(c.res.Kafka())
 		case c.firstOf(calls):
-			// A partition's base offset is its first batch's.
-			if off, ok := b.kafkaOffset(ctx, c.part, c.res.Offset); ok {
-				sp.BaseOffset = off
-			} else {
-				code = errRequestTimedOut
-			}
+			// A partition's base offset is its first batch's: the
+			// implementation's log offset, which is Kafka's (one per
+			// record), or the original's for a duplicate.
+			sp.BaseOffset = c.res.Offset
 		}
 		if sp.ErrorCode == 0 && code != 0 {
 			sp.ErrorCode, sp.BaseOffset = code, -1
