@@ -168,7 +168,7 @@ func (v *validator) missing(err error, r history.Reader) error {
 	}
 	var unseen []spec.Name
 	for _, k := range we.wanted {
-		if ki := kindIndex(history.Kind(k)); ki < len(v.seen) && !v.seen[ki] {
+		if ki := kindIndex(k); ki < len(v.seen) && !v.seen[ki] {
 			unseen = append(unseen, k)
 		}
 	}
@@ -185,8 +185,8 @@ func (v *validator) missing(err error, r history.Reader) error {
 		}
 	}
 	for _, k := range unseen {
-		if ki := kindIndex(history.Kind(k)); !v.seen[ki] {
-			we.Missing = history.Kind(k)
+		if ki := kindIndex(k); !v.seen[ki] {
+			we.Missing = k
 			we.Expected = fmt.Sprintf("history has no %s events: cannot validate %s (the spec expected %s here: %s)", k, what[k], k, we.Expected)
 			return we
 		}
@@ -270,18 +270,19 @@ func (v *validator) apply(p *partition, a spec.Action, e history.Event, line int
 	return nil
 }
 
-// action maps an event to the spec action of the same name.
+// action maps an event to the spec action of the same name (history's
+// kinds, results, decisions and error codes are spec's types).
 func action(e history.Event) spec.Action {
 	return spec.Action{
-		Name:     spec.Name(e.Kind),
+		Name:     e.Kind,
 		Op:       e.Op,
 		PID:      e.PID,
 		Epoch:    e.Epoch,
 		First:    e.First,
 		Last:     e.Last,
-		Result:   spec.Result(e.Result),
-		Error:    spec.ErrorCode(e.Error),
-		Decision: spec.Decision(e.Decision),
+		Result:   e.Result,
+		Error:    e.Error,
+		Decision: e.Decision,
 		Offset:   e.Offset,
 		Term:     e.Term,
 	}

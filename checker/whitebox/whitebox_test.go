@@ -273,7 +273,7 @@ FenceEpoch 2 ok
 Decide 2 append 0
 ReleaseTicket 2
 Return 2 ok 0`},
-		{name: "an abort while waiting for the ticket releases it before any decision (DOMAIN.md §6.3)", script: `
+		{name: "an abort while waiting for the ticket releases it before any decision", script: `
 Replicate 1 p0 1 0 0 0
 ReserveTicket 1
 StageWriteStart 1

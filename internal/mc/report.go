@@ -116,23 +116,25 @@ func (v *Violation) History() history.History {
 // Event maps a spec action to the history event of the same kind at
 // time t, in the model's single partition.
 func Event(a spec.Action, t int64) history.Event {
-	e := history.Event{Kind: history.Kind(a.Name), Time: t, Op: a.Op}
+	e := history.Event{Kind: a.Name, Time: t, Op: a.Op}
 	switch a.Name {
 	case spec.Replicate:
 		e.Client, e.Partition, e.PID, e.Epoch, e.First, e.Last = a.PID, Partition, a.PID, a.Epoch, a.First, a.Last
 	case spec.Return:
-		e.Result = history.Result(a.Result)
+		e.Result = a.Result
 		switch a.Result {
 		case spec.OK:
 			e.Offset = a.Offset
 		case spec.Failed:
-			e.Error = history.ErrorCode(a.Error)
+			e.Error = a.Error
 		}
 	case spec.StageWriteDone, spec.UploadDone, spec.FenceEpoch:
-		e.Result = history.Result(a.Result)
+		e.Result = a.Result
 	case spec.Decide:
-		e.Decision = history.Decision(a.Decision)
-		e.Offset = a.Offset
+		e.Decision = a.Decision
+		if a.Decision.HasOffset() {
+			e.Offset = a.Offset
+		}
 	case spec.EvictProducer:
 		e.Op, e.Partition, e.PID = 0, Partition, a.PID
 	case spec.BumpEpoch:
@@ -184,7 +186,7 @@ func SequenceDiagram(h history.History) string {
 		case history.FenceEpoch:
 			fmt.Fprintf(&b, "    F->>RM: fence_epoch op%d %s\n", op, e.Result)
 		case history.Decide:
-			if e.Decision.Appends() || e.Decision == history.Duplicate || e.Decision == history.DuplicateInFlight {
+			if e.Decision.HasOffset() {
 				fmt.Fprintf(&b, "    RM-->>F: op%d %s offset %d\n", op, e.Decision, e.Offset)
 			} else {
 				fmt.Fprintf(&b, "    RM-->>F: op%d %s\n", op, e.Decision)
