@@ -145,6 +145,78 @@ func TestCheckWitnessFile(t *testing.T) {
 	}
 }
 
+func TestCheckRules(t *testing.T) {
+	// --rules picks the dialect: a producer's first batch [5,9] answered
+	// OUT_OF_ORDER_SEQUENCE_NUMBER is what Kafka may answer and a spurious
+	// rejection for Redpanda. Without the flag the header's rules decide,
+	// else Redpanda's; the flag beats the header.
+	kafkaOK := "../../traces/kafka-first-contact-ooosn-ok.jsonl"      // rules: kafka
+	redpandaBad := "../../traces/kafka-first-contact-ooosn-bad.jsonl" // rules: redpanda
+	b, err := os.ReadFile(kafkaOK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, events, _ := strings.Cut(string(b), "\n")
+	plain := filepath.Join(t.TempDir(), "no-rules.jsonl") // no header
+	if err := os.WriteFile(plain, []byte(events), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		args  []string
+		stdin []byte
+		code  int
+		rules string
+	}{
+		{[]string{kafkaOK}, nil, exitOK, "kafka"},
+		{[]string{"--rules", "kafka", kafkaOK}, nil, exitOK, "kafka"},
+		{[]string{"--rules", "redpanda", kafkaOK}, nil, exitViolation, "redpanda"},
+		{[]string{redpandaBad}, nil, exitViolation, "redpanda"},
+		{[]string{"--rules", "kafka", redpandaBad}, nil, exitOK, "kafka"},
+		{[]string{redpandaBad, "--rules=kafka"}, nil, exitOK, "kafka"},
+		{[]string{plain}, nil, exitViolation, "redpanda"},
+		{[]string{"--rules", "kafka", plain}, nil, exitOK, "kafka"},
+		{[]string{"-"}, b, exitOK, "kafka"},
+		{[]string{"--bounded=false", "--rules", "redpanda", "-"}, b, exitViolation, "redpanda"},
+	}
+	for _, tc := range tests {
+		args := append([]string{"check"}, tc.args...)
+		code, stdout, stderr := runCLI(t, tc.stdin, args...)
+		if code != tc.code {
+			t.Errorf("%v: exit %d, want %d\n%s\n%s", args, code, tc.code, stdout, stderr)
+			continue
+		}
+		if !strings.Contains(stdout, tc.rules+" rules\n") {
+			t.Errorf("%v: stdout does not name the %s rules:\n%s", args, tc.rules, stdout)
+		}
+		if code == exitViolation && !strings.Contains(stdout, "violation NoSpuriousOutOfOrder") {
+			t.Errorf("%v: no NoSpuriousOutOfOrder:\n%s", args, stdout)
+		}
+		code, stdout, _ = runCLI(t, tc.stdin, append([]string{"check", "--json"}, tc.args...)...)
+		var rep checkReport
+		if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+			t.Fatalf("%v --json: %v\n%s", args, err, stdout)
+		}
+		if code != tc.code || len(rep.Files) != 1 || rep.Files[0].Rules != tc.rules {
+			t.Errorf("%v --json: exit %d, report %+v; want %d and rules %q", args, code, rep.Files, tc.code, tc.rules)
+		}
+	}
+	// A witness keeps the dialect it is Illegal under.
+	w := filepath.Join(t.TempDir(), "witness.jsonl")
+	if code, stdout, _ := runCLI(t, nil, "check", "--rules", "redpanda", "--witness", w, kafkaOK); code != exitViolation {
+		t.Fatalf("exit %d\n%s", code, stdout)
+	}
+	h, err := history.ReadFile(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Header.Rules != "redpanda" || h.Header.Violation != "NoSpuriousOutOfOrder" {
+		t.Errorf("witness header %+v", h.Header)
+	}
+	if code, stdout, _ := runCLI(t, nil, "check", w); code != exitViolation {
+		t.Errorf("re-check of the witness: exit %d, want %d\n%s", code, exitViolation, stdout)
+	}
+}
+
 // genFile writes a generated history to dir and returns its path.
 func genFile(t *testing.T, dir, name string, o gen.Options) string {
 	t.Helper()
@@ -245,6 +317,8 @@ func TestCheckUsage(t *testing.T) {
 		{[]string{"check", "--no-shrink", "--witness", "w.jsonl", "x"}, "--witness needs the shrinking"},
 		{[]string{"check", "--timeout", "-1s", "x"}, "must not be negative"},
 		{[]string{"check", "--bounded", "--no-call-order", "x"}, "--bounded needs the call-order replay"},
+		{[]string{"check", "--rules", "rpk", "x"}, `--rules "rpk" is not redpanda or kafka`},
+		{[]string{"check", "--rules=", "x"}, `--rules "" is not redpanda or kafka`},
 		{[]string{"check", "does-not-exist.jsonl"}, "idemcheck check: does-not-exist.jsonl: no such file or directory"},
 		{[]string{"check", "."}, "idemcheck check: .: is a directory, not a history file"},
 	}

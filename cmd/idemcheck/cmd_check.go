@@ -14,6 +14,7 @@ import (
 
 	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 // checkFlags are the flags of "idemcheck check".
@@ -28,12 +29,16 @@ type checkFlags struct {
 	noCallOrder bool
 	bounded     bool
 	workers     int
+	// rules is the --rules dialect, or "" when the flag was not given
+	// (then each input's header says, else Redpanda's).
+	rules spec.Rules
 }
 
 // fileReport is what "check --json" prints for one input.
 type fileReport struct {
 	File       string            `json:"file"`
 	Verdict    string            `json:"verdict"`
+	Rules      string            `json:"rules,omitempty"`
 	Error      string            `json:"error,omitempty"`
 	Events     int64             `json:"events"`
 	Ops        int               `json:"ops"`
@@ -86,6 +91,10 @@ judged against the idempotent-producer model with the call-order
 obligation. For a violation it prints the explanation and a minimal
 witness (a sub-history that still shows it).
 
+--rules picks the broker dialect whose answers are allowed: redpanda
+(rm_stm) or kafka (Apache Kafka's producer state, across versions). Without
+the flag each input's header field "rules" decides, else redpanda.
+
 Exit codes: 0 every file Ok; 1 a violation; 2 unusable input or usage;
 3 undecided (a part ran out of time; never a pass). With several files
 the first of 1, 2, 3 that applies wins.
@@ -126,6 +135,8 @@ func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.BoolVar(&f.noShrink, "no-shrink", false, "do not compute minimal witnesses")
 	fs.BoolVar(&f.noCallOrder, "no-call-order", false, "drop the call-order obligation (plain linearizability)")
 	fs.IntVar(&f.workers, "workers", 0, "parts checked at once (0: one per CPU)")
+	var rules string
+	fs.StringVar(&rules, "rules", "", "broker dialect whose answers are allowed: redpanda or kafka (default: the input header's rules, else redpanda)")
 	fs.BoolVar(&f.bounded, "bounded", true, "keep memory bounded by the open operations and a fixed amount per producer, whatever the input's size (same verdicts); --bounded=false keeps every operation's record (about 60 bytes each), so that every explanation names all its operations")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
@@ -138,6 +149,16 @@ func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintln(env.stderr, "idemcheck check: no input files (use - for stdin)")
 		fs.Usage()
 		return exitUsage
+	}
+	rulesGiven := false
+	fs.Visit(func(fl *flag.Flag) { rulesGiven = rulesGiven || fl.Name == "rules" })
+	if rulesGiven {
+		r, ok := spec.ParseRules(rules)
+		if !ok || rules == "" {
+			fmt.Fprintf(env.stderr, "idemcheck check: --rules %q is not %s or %s\n", rules, spec.Redpanda, spec.Kafka)
+			return exitUsage
+		}
+		f.rules = r
 	}
 	if f.timeout < 0 || f.workers < 0 {
 		fmt.Fprintln(env.stderr, "idemcheck check: --timeout and --workers must not be negative")
@@ -357,7 +378,14 @@ func checkOne(env *cmdEnv, name string, f checkFlags, htmlPath string, progress,
 		return fail(err)
 	}
 	pr := &progressReader{Reader: rd, p: p}
-	opts := checker.Options{Timeout: f.timeout, NoCallOrder: f.noCallOrder, Workers: f.workers, Bounded: f.bounded}
+	// --rules wins over the header's; the reader has refused a header
+	// whose rules spec.ParseRules does not take.
+	rules := f.rules
+	if rules == "" {
+		rules, _ = spec.ParseRules(rd.Header().Rules)
+	}
+	rep.Rules = string(rules)
+	opts := checker.Options{Timeout: f.timeout, NoCallOrder: f.noCallOrder, Workers: f.workers, Bounded: f.bounded, Rules: rules}
 	res, err := checker.CheckReader(pr, opts)
 	rep.Events = pr.n
 	if err != nil {
@@ -417,7 +445,7 @@ func checkOne(env *cmdEnv, name string, f checkFlags, htmlPath string, progress,
 	var notes []string
 	if rep.Witness != nil && f.witness != "" && saveWitness {
 		wh.Header = history.Header{Format: history.FormatV1, Source: "idemcheck check", TicketOrder: h.Header.TicketOrder,
-			Expect: string(checker.Illegal), Violation: res.Violations[0].Name,
+			Rules: string(rules), Expect: string(checker.Illegal), Violation: res.Violations[0].Name,
 			Description: fmt.Sprintf("minimal witness of %s found by idemcheck check", display)}
 		if err := history.WriteFile(f.witness, wh); err != nil {
 			notes = append(notes, fmt.Sprintf("witness not saved: %v", err))
@@ -473,7 +501,7 @@ func writeHTML(path string, h history.History, res checker.Result, full bool) er
 
 // printHuman prints the short human summary of one file.
 func printHuman(w io.Writer, rep fileReport, res checker.Result) {
-	fmt.Fprintf(w, "%s: %d events, %d operations\n", rep.File, rep.Events, rep.Ops)
+	fmt.Fprintf(w, "%s: %d events, %d operations, %s rules\n", rep.File, rep.Events, rep.Ops, rep.Rules)
 	for _, line := range strings.Split(strings.TrimRight(res.Summary(), "\n"), "\n") {
 		fmt.Fprintf(w, "  %s\n", line)
 	}
