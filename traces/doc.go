@@ -1,11 +1,25 @@
 // Package traces is the regression corpus of idemcheck: good and bad
 // produce histories, named NAME-ok.jsonl / NAME-bad.jsonl (or .yaml for a
 // few small hand-written ones), each with its expected verdict, violation
-// name and a description in its header. corpus_test.go checks every file
-// with the black-box checker and asserts the verdict, the violation name
+// name and a description in its header. A header may also name the broker
+// dialect its verdict holds for ("rules": "redpanda" or "kafka"; none
+// means redpanda). corpus_test.go checks every file with the black-box
+// checker under that dialect and asserts the verdict, the violation name
 // and that the minimal witness of each bad file has at most 10
-// operations; gen_test.go regenerates the files made by impl,
-// internal/gen and the scripted scenarios (go test ./traces -update).
+// operations; gen_test.go and many_unknown_test.go regenerate the files
+// made by impl, internal/gen and the scripted scenarios (go test ./traces
+// -update).
+//
+// The regressions of issue 11 (verdicts you can trust), written by hand
+// or, for the long many-unknown-* ones, by many_unknown_test.go:
+// unknown-needs-room* (an acked batch needs room for the unknown-outcome
+// batch that must have been appended before it), many-unknown-* (1,000
+// unknown outcomes before the acked batches that decide the verdict, for
+// a producer the partition knows and for one it does not),
+// record-offsets-* (a batch occupies one offset per record),
+// log-real-time-* (the log grows at its end), and
+// kafka-first-contact-ooosn-* and kafka-unknown-producer-id-* (the same
+// operations judged by each dialect).
 //
 // The package holds no code: it exists for its files and tests.
 package traces
