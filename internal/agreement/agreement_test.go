@@ -181,7 +181,17 @@ func TestReferenceAgrees(t *testing.T) {
 		if err := os.MkdirAll(*flagOut, 0o755); err != nil {
 			t.Fatal(err)
 		}
+		written := map[string]bool{} // the same history found by both checkers or under both dialects
 		for i, d := range ds {
+			var buf bytes.Buffer
+			if err := history.EncodeJSONL(&buf, history.History{Events: d.h.Events}); err != nil {
+				t.Fatal(err)
+			}
+			if key := d.ref.verdict + buf.String(); written[key] {
+				continue
+			} else {
+				written[key] = true
+			}
 			path, err := d.write(*flagOut, i+1, seed)
 			if err != nil {
 				t.Fatal(err)

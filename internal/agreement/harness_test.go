@@ -298,8 +298,16 @@ func (d *disagreement) write(dir string, n int, seed uint64) (string, error) {
 	if d.rules == spec.Kafka {
 		h.Header.Rules = string(spec.Kafka)
 	}
-	h.Header.Description = fmt.Sprintf("reference %s: %s; %s: %s (seed %d, history #%d, %s)",
-		d.ref.verdict, d.ref.detail, d.candidate, d.cand.verdict, seed, d.index, d.source)
+	ref := d.ref.verdict
+	if d.ref.detail != "" {
+		ref += " (" + d.ref.detail + ")"
+	}
+	cand := d.cand.verdict
+	if d.cand.class != "" {
+		cand += " (" + d.cand.class + ")"
+	}
+	h.Header.Description = fmt.Sprintf("the reference says %s; %s says %s (found by TestReferenceAgrees, seed %d, history #%d from %s, shrunk)",
+		ref, d.candidate, cand, seed, d.index, d.source)
 	path := filepath.Join(dir, fmt.Sprintf("diff-%03d-%s.jsonl", n, suffix))
 	return path, history.WriteFile(path, h)
 }
