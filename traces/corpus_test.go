@@ -17,6 +17,12 @@ import (
 // maxWitnessOps is the largest minimal witness the corpus accepts.
 const maxWitnessOps = 10
 
+// maxShrinkTime is how long the minimal witness of one bad trace may take.
+// Shrinking the corpus's traces takes milliseconds; a trace that takes
+// longer fails on its own instead of running the package into go test's
+// timeout, which would hide every other result.
+const maxShrinkTime = 2 * time.Minute
+
 // corpusFiles lists the trace files of the corpus, sorted.
 func corpusFiles(t testing.TB) []string {
 	t.Helper()
@@ -35,9 +41,10 @@ func corpusFiles(t testing.TB) []string {
 // TestCorpus checks every trace: its header names the expected verdict
 // (Ok for NAME-ok.*, Illegal for NAME-bad.*) and, for a bad one, the
 // violation; the checker must agree on both, and the minimal witness of a
-// bad trace must keep the violation with at most 10 operations. A header
-// with "rules" names the broker dialect the verdict holds for (checked
-// with it as checker.Options.Rules; none means Redpanda's).
+// bad trace must keep the violation with at most 10 operations and be
+// found within maxShrinkTime. A header with "rules" names the broker
+// dialect the verdict holds for (checked with it as checker.Options.Rules;
+// none means Redpanda's).
 func TestCorpus(t *testing.T) {
 	files := corpusFiles(t)
 	if len(files) < 20 {
@@ -90,7 +97,20 @@ func TestCorpus(t *testing.T) {
 			if !hasViolation(res, h.Header.Violation) {
 				t.Fatalf("violation %s not found\n%s", h.Header.Violation, res.Summary())
 			}
-			w := checker.Shrink(h, opts)
+			shrunk := make(chan history.History, 1)
+			start := time.Now()
+			go func() { shrunk <- checker.Shrink(h, opts) }()
+			var w history.History
+			select {
+			case w = <-shrunk:
+			case <-time.After(maxShrinkTime):
+				// The shrink goroutine is left to run until the test
+				// binary exits: checker.Shrink cannot be cancelled.
+				t.Fatalf("the minimal witness took more than %v (%d operations)", maxShrinkTime, len(checker.Operations(h)))
+			}
+			if d := time.Since(start); d > maxShrinkTime/10 {
+				t.Logf("the minimal witness took %v", d.Round(time.Millisecond))
+			}
 			wres := checker.Check(w, opts)
 			n := len(checker.Operations(w))
 			if wres.Verdict != checker.Illegal || !hasViolation(wres, h.Header.Violation) {
