@@ -84,7 +84,7 @@ type Options struct {
 	// partition, retries not counted (default 10).
 	Batches int
 	// InFlight is the most requests a producer has outstanding per
-	// partition, 1 to 5 (default 5).
+	// partition, 1 to spec.WindowSize (the default).
 	InFlight int
 	// UnknownRate is the probability, 0 to 1, that the client times out on
 	// an attempt: its Return is unknown while the request goes on.
