@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand"
+	"sort"
 	"strings"
 	"testing"
 
@@ -148,10 +149,10 @@ func TestBoundedLateFailure(t *testing.T) {
 	t.Logf("%s: %s", got.Violations[0].Name, got.Violations[0].Explanation)
 }
 
-// TestBoundedLateClash: a new producer acked at the offset of a batch
-// acked thousands of operations earlier is a clash (AckedInLog) for the
-// bounded check too; it no longer holds the earlier operation, and says
-// so instead of naming it.
+// TestBoundedLateClash: a producer whose call came first and whose ack
+// comes thousands of operations later, at the offset of a batch acked
+// long before, is a clash (AckedInLog) for the bounded check too; it no
+// longer holds the earlier operation, and says so instead of naming it.
 func TestBoundedLateClash(t *testing.T) {
 	h := longHistory(t, 3, "")
 	var early Operation
@@ -161,7 +162,16 @@ func TestBoundedLateClash(t *testing.T) {
 			break
 		}
 	}
-	appendOp(&h, "p1", 99, 0, 0, 0, history.Event{Result: history.OK, Offset: early.Offset})
+	early.Op++
+	for i := range h.Events {
+		if h.Events[i].Op != 0 {
+			h.Events[i].Op++
+		}
+	}
+	end := h.Events[len(h.Events)-1].Time
+	h.Events = append([]history.Event{{Kind: history.Replicate, Time: h.Events[0].Time, Op: 1, Client: 99,
+		Partition: "p1", PID: 99}}, h.Events...)
+	h.Events = append(h.Events, history.Event{Kind: history.Return, Time: end + 1, Op: 1, Result: history.OK, Offset: early.Offset})
 	want := Check(h, Options{})
 	require.Equal(t, Illegal, want.Verdict)
 	require.Len(t, want.Violations, 1)
@@ -190,48 +200,74 @@ func TestBoundedLateClash(t *testing.T) {
 	require.ElementsMatch(t, []int64{early.Op, v.Ops[0].Op}, []int64{Operations(w)[0].Op, Operations(w)[1].Op})
 }
 
-// TestAckTracker: the bounded clash detection on small cases: a
-// producer's duplicate answered at its own offset is no clash; another
-// producer at the same offset is, named while the earlier ack is recent;
-// the clash reported is the one at the lowest offset.
-func TestAckTracker(t *testing.T) {
-	type ack struct {
-		pid int64
-		off int64
+// TestLogCheck: the partition-level check on small cases, in full and
+// bounded mode: acked record ranges of different producers never
+// overlap (a producer's own duplicate answer is no breach), and a batch
+// called after another producer's ack returned sits above that batch's
+// records unless a retry's original was called earlier. The breach
+// reported is the partition's first, named with both batches.
+func TestLogCheck(t *testing.T) {
+	// op: pid, sequence range, call and return times, acked offset.
+	type op struct {
+		pid         int64
+		first, last int32
+		call, ret   int64
+		off         int64
 	}
 	for _, tc := range []struct {
-		name  string
-		acks  []ack
-		clash string // "" for none, else "off/pidA/pidB"
+		name string
+		ops  []op
+		want string // "" for none, else "pidA/opA pidB/opB"
 	}{
-		{"distinct", []ack{{1, 0}, {2, 1}, {1, 2}}, ""},
-		{"own duplicate", []ack{{1, 0}, {2, 1}, {1, 0}}, ""},
-		{"two producers", []ack{{1, 0}, {2, 1}, {2, 0}}, "0/1/2"},
-		{"lowest offset wins", []ack{{1, 5}, {2, 3}, {3, 5}, {4, 3}}, "3/2/4"},
-		{"negative and far offsets", []ack{{1, -7}, {2, math.MaxInt64}, {3, -7}}, "-7/1/3"},
+		{"disjoint ranges", []op{{1, 0, 4, 1, 2, 0}, {2, 0, 0, 3, 4, 5}, {1, 5, 9, 5, 6, 6}}, ""},
+		{"own duplicate", []op{{1, 0, 4, 1, 2, 0}, {1, 0, 4, 3, 4, 0}}, ""},
+		{"range overlap", []op{{1, 0, 4, 1, 2, 0}, {2, 0, 0, 1, 3, 2}}, "1/1 2/2"},
+		{"huge batch", []op{{1, 0, math.MaxInt32, 1, 2, 0}, {2, 0, 0, 1, 3, 1}}, "1/1 2/2"},
+		{"acked before called, below", []op{{1, 0, 0, 0, 1, 5}, {2, 0, 0, 2, 3, 1}}, "1/1 2/2"},
+		{"concurrent, below", []op{{1, 0, 0, 0, 2, 5}, {2, 0, 0, 1, 3, 1}}, ""},
+		{"same time is concurrent", []op{{1, 0, 0, 0, 2, 5}, {2, 0, 0, 2, 3, 1}}, ""},
+		{"retry of an earlier call", []op{{2, 0, 0, 0, 9, 1}, {1, 0, 0, 1, 2, 5}, {2, 0, 0, 3, 4, 1}}, ""},
+		{"first breach wins", []op{{1, 0, 0, 1, 2, 7}, {2, 0, 0, 1, 3, 7}, {3, 0, 0, 1, 4, 3}, {4, 0, 0, 1, 5, 3}}, "1/1 2/2"},
 	} {
-		t.Run(tc.name, func(t *testing.T) {
-			st := newStreamer(Options{Bounded: true})
-			for i, a := range tc.acks {
-				k := partKey{"p", a.pid}
-				p := st.parts[k]
-				if p == nil {
-					p = &sPart{key: k, settled: -1}
-					st.parts[k] = p
+		for _, bounded := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s/bounded=%v", tc.name, bounded), func(t *testing.T) {
+				h := history.History{Header: history.Header{Format: history.FormatV1}}
+				type ev struct {
+					t int64
+					e history.Event
 				}
-				st.ack(p, &opRec{op: int64(i + 1), off: a.off, res: resOK, first: 0, last: 0})
-			}
-			cs := st.clashes()
-			if tc.clash == "" {
-				require.Empty(t, cs)
-				return
-			}
-			require.Len(t, cs, 1)
-			v := cs[0]
-			got := fmt.Sprintf("%d/%d/%d", v.Ops[0].Offset, v.Ops[0].PID, v.Ops[1].PID)
-			require.Equal(t, tc.clash, got, v.Explanation)
-			require.True(t, strings.HasPrefix(v.Explanation, "batch "))
-		})
+				var evs []ev
+				for i, o := range tc.ops {
+					id := int64(i + 1)
+					evs = append(evs, ev{o.call, history.Event{Kind: history.Replicate, Op: id, Partition: "p", PID: o.pid, First: o.first, Last: o.last}},
+						ev{o.ret, history.Event{Kind: history.Return, Op: id, Result: history.OK, Offset: o.off}})
+				}
+				sort.SliceStable(evs, func(i, j int) bool { return evs[i].t < evs[j].t })
+				for _, e := range evs {
+					e.e.Time = e.t
+					h.Events = append(h.Events, e.e)
+				}
+				res := Check(h, Options{Bounded: bounded})
+				require.NoError(t, res.Err)
+				var got []string
+				for _, v := range res.Violations {
+					if v.Name != AckedInLog {
+						continue
+					}
+					var names []string
+					for _, o := range v.Ops {
+						names = append(names, fmt.Sprintf("%d/%d", o.PID, o.Op))
+					}
+					got = append(got, strings.Join(names, " "))
+					require.Contains(t, v.Explanation, "batch ")
+				}
+				if tc.want == "" {
+					require.Empty(t, got, "%v", res.Violations)
+					return
+				}
+				require.Equal(t, []string{tc.want}, got)
+			})
+		}
 	}
 }
 
@@ -313,34 +349,45 @@ func TestBoundedFailedProducerKeepsLittle(t *testing.T) {
 	require.Empty(t, st.unkept, "no unkept call left open")
 }
 
-// TestOffsetSet: the bounded check's set of acked offsets answers as a
-// plain map does, for offsets that run on (the dense bitmap), jump far
-// ahead or fall below where it started (the sparse words), and that the
-// bitmap later grows over.
-func TestOffsetSet(t *testing.T) {
+// TestRangeSet: the set of acked record ranges answers overlap queries
+// as a plain set of offsets does, for ranges that run on, fall back,
+// jump far ahead and merge.
+func TestRangeSet(t *testing.T) {
 	seed := testSeed(t)
 	r := rand.New(rand.NewSource(seed))
-	for round := 0; round < 20; round++ {
-		var s offsetSet
+	for round := 0; round < 50; round++ {
+		var s rangeSet
 		ref := map[int64]bool{}
-		next := r.Int63n(1 << 40)
-		for i := 0; i < 20000; i++ {
-			var off int64
+		next := r.Int63n(1000)
+		for i := 0; i < 2000; i++ {
+			var lo int64
 			switch k := r.Intn(100); {
-			case k < 80: // the log runs on
-				next += 1 + r.Int63n(5)
-				off = next
+			case k < 70: // the log runs on, with gaps
+				next += r.Int63n(4)
+				lo = next
 			case k < 90: // a duplicate's answer or a clash nearby
-				off = max(0, next-r.Int63n(1000))
-			case k < 95: // far ahead, within reach of the bitmap later
-				off = next + 64*denseSlack + r.Int63n(1<<20)
-			default: // anywhere
-				off = r.Int63n(math.MaxInt64)
+				lo = max(0, next-r.Int63n(50))
+			default: // far ahead
+				lo = next + r.Int63n(1000)
 			}
-			if got, want := s.add(off), ref[off]; got != want {
-				t.Fatalf("seed %d (rerun with -seed %d): round %d, add(%d) = %v, want %v", seed, seed, round, off, got, want)
+			hi := lo + 1 + r.Int63n(8)
+			want := false
+			for o := lo; o < hi; o++ {
+				want = want || ref[o]
 			}
-			ref[off] = true
+			if got := s.overlaps(lo, hi); got != want {
+				t.Fatalf("seed %d (rerun with -seed %d): round %d, overlaps(%d,%d) = %v, want %v", seed, seed, round, lo, hi, got, want)
+			}
+			s.add(lo, hi)
+			for o := lo; o < hi; o++ {
+				ref[o] = true
+			}
+			next = max(next, hi)
+		}
+		for k := 1; k < len(s.r); k++ {
+			if s.r[k-1].hi >= s.r[k].lo {
+				t.Fatalf("seed %d: ranges %v and %v not merged", seed, s.r[k-1], s.r[k])
+			}
 		}
 	}
 }

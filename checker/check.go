@@ -1,12 +1,9 @@
 package checker
 
 import (
-	"cmp"
 	"errors"
 	"fmt"
-	"math"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -101,6 +98,8 @@ type PartResult struct {
 	Ops       int
 	Verdict   Verdict
 	Violation *Violation
+	// Reason says, for an Unknown part, which limit it hit.
+	Reason string
 }
 
 // Violation is an Illegal verdict explained: the invariant broken (one of
@@ -151,10 +150,11 @@ func Check(h history.History, opts Options) Result {
 	return st.finish(opts)
 }
 
-// checkSearch is the check without the call-order replay: every part of
-// at most porcupineMaxOps operations is searched by porcupine. It is the
-// reference the replay is tested against, and the check without the
-// call-order obligation. h must be valid.
+// checkSearch is the check without the streaming replay: every part of
+// at most porcupineMaxOps operations is searched by porcupine, longer
+// ones replayed whole. It is a second algorithm the streaming replay is
+// tested against, and the check without the call-order obligation. h
+// must be valid.
 func checkSearch(h history.History, opts Options) Result {
 	ops := Operations(h)
 	parts := split(h, ops)
@@ -171,33 +171,23 @@ func checkSearch(h history.History, opts Options) Result {
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			res.Parts[i] = checkPart(p, opts)
+			res.Parts[i] = checkPart(p, opts, true)
 		}()
 	}
 	wg.Wait()
-	views := make([]ackView, len(parts))
-	for i, p := range parts {
-		views[i] = p
-	}
-	finishResult(&res, crossCheck(views))
+	finishResult(&res, logBreaches(h, opts))
 	return res
 }
 
-// ackView is what the partition-level check needs of a part.
-type ackView interface {
-	partKey() partKey
-	len() int
-	// acked returns the offset of operation j and whether it was acked.
-	acked(j int) (int64, bool)
-	operation(j int) Operation
+// logBreaches runs the partition-level check alone over h.
+func logBreaches(h history.History, opts Options) []*Violation {
+	st := newStreamer(opts)
+	st.logOnly = true
+	for i := range h.Events {
+		st.add(&h.Events[i])
+	}
+	return st.breaches()
 }
-
-func (p *part) partKey() partKey { return p.key }
-func (p *part) len() int         { return len(p.ops) }
-func (p *part) acked(j int) (int64, bool) {
-	return p.ops[j].Offset, p.ops[j].Result == history.OK
-}
-func (p *part) operation(j int) Operation { return p.ops[j] }
 
 // finishResult collects the parts' violations, adds the partition-level
 // clashes cross and sets the verdict.
@@ -264,25 +254,25 @@ func porcupineOps(p *part, ins []*input, ops []Operation, lanes []int) []porcupi
 	return r
 }
 
-// porcupineMaxOps is the largest part checked with porcupine under the
-// call-order obligation; porcupine copies its linearized set at every
-// step, which is quadratic in the part's length. Larger parts are checked
-// by the equivalent linear replay.
-const porcupineMaxOps = 4096
-
 // porcupineLimit is the longest part porcupine is given at all (its
 // memory is quadratic in the part's length).
 const porcupineLimit = 20000
 
-// checkPart checks one (partition, pid) with porcupine and explains an
-// Illegal verdict.
-func checkPart(p *part, opts Options) PartResult {
+// porcupineMaxOps is the longest part that checkPart's search gives
+// porcupine under the call-order obligation; porcupine copies its
+// linearized set at every step, which is quadratic in the part's length.
+const porcupineMaxOps = 4096
+
+// checkPart checks one (partition, pid) and explains an Illegal verdict.
+// With the call-order obligation the order of decisions is fixed, and
+// the check is the replay over the sets of states the outcomes allow
+// (with search, porcupine's search instead, for parts up to
+// porcupineMaxOps: the same decision by another algorithm); without the
+// obligation, porcupine searches the orders.
+func checkPart(p *part, opts Options, search bool) PartResult {
 	pr := PartResult{Partition: p.key.partition, PID: p.key.pid, Ops: len(p.ops)}
-	m := &model{callOrder: !opts.NoCallOrder}
-	if m.callOrder && len(p.in) > porcupineMaxOps {
-		// With the call-order obligation the order is fixed: porcupine's
-		// search reduces to this replay over the sets of states, without
-		// its per-step copies of the linearized set.
+	m := newModel(opts, !opts.NoCallOrder)
+	if m.callOrder && (!search || len(p.in) > porcupineMaxOps) {
 		var deadline time.Time
 		if opts.Timeout > 0 {
 			deadline = time.Now().Add(opts.Timeout)
@@ -292,115 +282,59 @@ func checkPart(p *part, opts Options) PartResult {
 		case failAt >= 0:
 			pr.Verdict = Illegal
 			pr.Violation = explain(p, opts)
-			return pr
 		case failAt == -1:
 			pr.Verdict = Ok
-			return pr
 		case failAt == replayTimedOut:
-			pr.Verdict = Unknown
-			return pr
+			pr.Verdict, pr.Reason = Unknown, timeoutReason(opts)
+		default:
+			pr.Verdict, pr.Reason = Unknown, frontierReason
 		}
-		// Too many states: let porcupine try.
-	}
-	if len(p.in) > porcupineLimit {
-		pr.Verdict = Unknown
 		return pr
 	}
-	r := porcupine.CheckOperationsTimeout(m.porcupine(p.initStates()), porcupineOps(p, p.in, p.ops, nil), opts.Timeout)
+	if !m.callOrder && len(p.in) > porcupineLimit {
+		pr.Verdict = Unknown
+		pr.Reason = fmt.Sprintf("without the call-order obligation porcupine checks parts of at most %d operations", porcupineLimit)
+		return pr
+	}
+	if m.callOrder {
+		m.at = func(idx int32) *input { return p.in[idx] }
+	}
+	r := porcupine.CheckOperationsTimeout(m.porcupine(expandAll(m, p.initStates(), p.in)), porcupineOps(p, p.in, p.ops, nil), opts.Timeout)
 	pr.Verdict = Verdict(r)
-	if r == porcupine.Illegal {
+	switch r {
+	case porcupine.Illegal:
 		pr.Violation = explain(p, opts)
+	case porcupine.Unknown:
+		pr.Reason = fmt.Sprintf("porcupine's search ran out of time (--timeout %v)", opts.Timeout)
 	}
 	return pr
 }
 
-// crossCheck finds different batches acked at the same offset of one
-// partition by different producers (AckedInLog); one clash per
-// partition, the one at the lowest offset (ties in part and call order).
-func crossCheck(parts []ackView) []*Violation {
-	type acked struct {
-		off  int64
-		p, j int32
-	}
-	var out []*Violation
-	var all []acked
-	var seen, dup []uint64
-	for i := 0; i < len(parts); {
-		j := i
-		for ; j < len(parts) && parts[j].partKey().partition == parts[i].partKey().partition; j++ {
-		}
-		// A clash needs an offset acked twice: find those offsets with a
-		// bitmap over the offsets' range, and sort only their acks.
-		lo, hi, n := int64(math.MaxInt64), int64(math.MinInt64), 0
-		for q := i; q < j; q++ {
-			for k, m := 0, parts[q].len(); k < m; k++ {
-				if off, ok := parts[q].acked(k); ok {
-					lo, hi, n = min(lo, off), max(hi, off), n+1
-				}
-			}
-		}
-		filter := n > 0 && uint64(hi-lo) < 1<<32 && uint64(hi-lo) < 64*uint64(n)
-		if filter {
-			words := int((uint64(hi-lo) >> 6) + 1)
-			seen = append(seen[:0], make([]uint64, words)...)
-			dup = append(dup[:0], make([]uint64, words)...)
-			for q := i; q < j; q++ {
-				for k, m := 0, parts[q].len(); k < m; k++ {
-					if off, ok := parts[q].acked(k); ok {
-						b := uint64(off - lo)
-						if seen[b>>6]&(1<<(b&63)) != 0 {
-							dup[b>>6] |= 1 << (b & 63)
-						}
-						seen[b>>6] |= 1 << (b & 63)
-					}
-				}
-			}
-		}
-		all = all[:0]
-		for q := i; q < j; q++ {
-			for k, m := 0, parts[q].len(); k < m; k++ {
-				if off, ok := parts[q].acked(k); ok {
-					if b := uint64(off - lo); filter && dup[b>>6]&(1<<(b&63)) == 0 {
-						continue
-					}
-					all = append(all, acked{off, int32(q), int32(k)})
-				}
-			}
-		}
-		slices.SortFunc(all, func(a, b acked) int {
-			if c := cmp.Compare(a.off, b.off); c != 0 {
-				return c
-			}
-			if c := cmp.Compare(a.p, b.p); c != 0 {
-				return c
-			}
-			return cmp.Compare(a.j, b.j)
-		})
-		for k := 1; k < len(all); k++ {
-			x, y := all[k-1], all[k]
-			if x.off != y.off || parts[x.p].partKey().pid == parts[y.p].partKey().pid {
-				continue
-			}
-			out = append(out, clashViolation(parts[x.p].operation(int(x.j)), parts[y.p].operation(int(y.j))))
-			break
-		}
-		i = j
-	}
-	return out
+// timeoutReason says why a part is Unknown when the check ran out of
+// time.
+func timeoutReason(opts Options) string {
+	return fmt.Sprintf("the check ran out of time (Options.Timeout, idemcheck check --timeout: %v)", opts.Timeout)
 }
 
-// clashViolation is the AckedInLog violation of two producers' batches
-// acked at one offset; it names the later call as the producer at fault.
-func clashViolation(a, b Operation) *Violation {
-	if a.Op > b.Op {
-		a, b = b, a
+// frontierReason says why a part whose replay outgrew maxFrontier is
+// Unknown.
+var frontierReason = fmt.Sprintf("the replay's set of possible states passed %d (too many interleaved unknown outcomes to tell apart)", maxFrontier)
+
+// expandAll returns states with every run forked into its family (for
+// porcupine, whose model keeps no runs); ins are the part's inputs by
+// call index.
+func expandAll(m *model, states []state, ins []*input) []state {
+	var out []state
+	mr := *m
+	mr.at = func(idx int32) *input { return ins[idx] }
+	for _, s := range states {
+		if s.runLen == 0 {
+			out = append(out, s)
+			continue
+		}
+		mr.expandRun(s, func(e state) { out = append(out, e) })
 	}
-	return &Violation{
-		Name: AckedInLog, Partition: b.Partition, PID: b.PID,
-		Explanation: fmt.Sprintf("batch %s of producer %d (op %d) and batch %s of producer %d (op %d) were both acked at offset %d: two different batches cannot sit at one offset, so one acked write is not in the log where it was acked",
-			a.batch(), a.PID, a.Op, b.batch(), b.PID, b.Op, b.Offset),
-		Ops: []Operation{a, b},
-	}
+	return out
 }
 
 // Summary renders a short human summary: the verdict and one line per

@@ -12,6 +12,7 @@ import (
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/gen"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 var equivFlag = flag.Int("equiv", 10000, "number of generated histories TestEquivalenceGenerated compares")
@@ -24,8 +25,9 @@ var equivFlag = flag.Int("equiv", 10000, "number of generated histories TestEqui
 // false for most histories, to save the reader's buffers.
 func equivalent(t *testing.T, h history.History, stream bool) (Result, string) {
 	t.Helper()
-	want := checkSearch(h, Options{})
-	got := Check(h, Options{})
+	opts := Options{Rules: spec.Rules(h.Header.Rules)}
+	want := checkSearch(h, opts)
+	got := Check(h, opts)
 	if d := diffResults(got, want); d != "" {
 		return want, "Check vs porcupine: " + d
 	}
@@ -40,7 +42,7 @@ func equivalent(t *testing.T, h history.History, stream bool) (Result, string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	streamed, err := CheckReader(rd, Options{})
+	streamed, err := CheckReader(rd, opts)
 	if err != nil {
 		return want, fmt.Sprintf("CheckReader: %v", err)
 	}

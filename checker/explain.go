@@ -2,10 +2,10 @@ package checker
 
 import (
 	"fmt"
+	"math"
+	"slices"
 	"strings"
 	"time"
-
-	"github.com/anishathalye/porcupine"
 )
 
 const (
@@ -15,9 +15,11 @@ const (
 	// orderWindow is how many operations before the first unexplained one
 	// the order-free check may reorder.
 	orderWindow = 32
-	// defaultOrderTimeout bounds the order-free check that tells
-	// DecideInCallOrder apart (Options.Timeout bounds it too, if smaller).
-	defaultOrderTimeout = 2 * time.Second
+	// orderSpan is how many operations the order-free check takes, from
+	// orderWindow before the first unexplained one.
+	orderSpan = 256
+	// orderBudget bounds the model steps of the order-free check.
+	orderBudget = 1 << 18
 )
 
 // trail is one state of a replay with the path that led to it.
@@ -47,9 +49,14 @@ const replayTimedOut = -3
 func replayPath(m *model, ins []*input, order []int32, init []*trail, keepPath bool, deadline time.Time) (front []*trail, failAt int, f *failure) {
 	front = init
 	var br []branch
+	var fs frontierSet
 	n := len(ins)
 	if order != nil {
 		n = len(order)
+	} else if m.callOrder {
+		mr := *m
+		mr.at = func(idx int32) *input { return ins[idx] }
+		m = &mr
 	}
 	for pos := 0; pos < n; pos++ {
 		if !deadline.IsZero() && pos&1023 == 1023 && time.Now().After(deadline) {
@@ -60,29 +67,13 @@ func replayPath(m *model, ins []*input, order []int32, init []*trail, keepPath b
 			in = ins[order[pos]]
 		}
 		var next []*trail
-		var seen map[state]struct{}
+		fs.reset()
+		at := func(i int) *state { return &next[i].s }
 		for _, t := range front {
 			br, _ = m.step(t.s, in, br[:0], false)
-		outer:
 			for _, b := range br {
-				if seen != nil {
-					if _, ok := seen[b.s]; ok {
-						continue
-					}
-					seen[b.s] = struct{}{}
-				} else {
-					for _, u := range next {
-						if u.s == b.s {
-							continue outer
-						}
-					}
-					if len(next) == 16 {
-						seen = make(map[state]struct{}, 64)
-						for _, u := range next {
-							seen[u.s] = struct{}{}
-						}
-						seen[b.s] = struct{}{}
-					}
+				if !fs.admit(&b.s, at) {
+					continue
 				}
 				u := &trail{s: b.s, in: in, r: b.r, evicted: b.evicted}
 				if keepPath {
@@ -91,6 +82,7 @@ func replayPath(m *model, ins []*input, order []int32, init []*trail, keepPath b
 				next = append(next, u)
 			}
 		}
+		next = compact(next, &fs)
 		if len(next) == 0 {
 			for _, t := range front {
 				if _, f = m.step(t.s, in, nil, true); f != nil {
@@ -113,7 +105,7 @@ func replayPath(m *model, ins []*input, order []int32, init []*trail, keepPath b
 // explain names and explains the violation of a part the model rejects.
 func explain(p *part, opts Options) *Violation {
 	v := &Violation{Partition: p.key.partition, PID: p.key.pid}
-	m := &model{callOrder: true}
+	m := newModel(opts, true)
 	_, failAt, f := replayPath(m, p.in, nil, p.initTrail(), false, time.Time{})
 	if failAt < 0 {
 		// Too many states to replay, or (NoCallOrder) a porcupine verdict
@@ -163,17 +155,15 @@ func involved(p *part, ids []int64) []Operation {
 }
 
 // orderViolation checks the part again without the call-order obligation
-// for the operations from failAt-orderWindow on (earlier ones stay in call
-// order). If that explains everything, the violation is DecideInCallOrder
-// and it returns the explanation.
+// for the operations from failAt-orderWindow on, up to orderSpan of them
+// (earlier ones stay in call order). If some order that real time allows
+// explains them all, the violation is DecideInCallOrder and it returns
+// the explanation. The search is bounded by a count of model steps, not
+// by time, so the name depends only on the history.
 func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
 	ws := max(0, failAt-orderWindow)
-	we := len(p.in)
-	if we-ws > porcupineMaxOps {
-		// A long part: only the operations around the failure.
-		we = min(we, failAt+orderWindow+1)
-	}
-	m := &model{callOrder: true}
+	we := min(len(p.in), ws+orderSpan)
+	m := newModel(opts, true)
 	start, fa, _ := replayPath(m, p.in[:ws], nil, p.initTrail(), false, time.Time{})
 	if fa != -1 {
 		return nil
@@ -182,22 +172,14 @@ func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
 	for i, t := range start {
 		init[i] = t.s
 	}
-	free := &model{callOrder: false}
-	timeout := defaultOrderTimeout
-	if opts.Timeout > 0 && opts.Timeout < timeout {
-		timeout = opts.Timeout
+	free := newModel(opts, false)
+	init = expandAll(m, init, p.in)
+	start = start[:0]
+	for _, s := range init {
+		start = append(start, &trail{s: s})
 	}
-	r, info := porcupine.CheckOperationsVerbose(free.porcupine(init), porcupineOps(p, p.in[ws:we], p.ops[ws:we], nil), timeout)
-	if r != porcupine.Ok {
-		return nil
-	}
-	var lin []int
-	for _, l := range info.PartialLinearizations()[0] {
-		if len(l) > len(lin) {
-			lin = l
-		}
-	}
-	if len(lin) != we-ws {
+	lin := searchOrder(free, init, p.in[ws:we], p.ops[ws:we], orderBudget)
+	if lin == nil {
 		return nil
 	}
 	order := make([]int32, len(lin))
@@ -250,6 +232,71 @@ func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
 			strings.Join(deeds, ", "), X.op, deed(rules[X.idx]), clause),
 		refs: refs,
 	}
+}
+
+// searchOrder looks for an order of ins (with ops, their calls and
+// returns) that real time allows and that the model explains from one of
+// init: depth first, trying the earliest call first, remembering the
+// (operations placed, state) pairs already tried, and giving up after
+// budget model steps. It returns the order as indexes into ins, or nil.
+func searchOrder(m *model, init []state, ins []*input, ops []Operation, budget int) []int {
+	n := len(ins)
+	if n > orderSpan {
+		return nil
+	}
+	type key struct {
+		done [orderSpan / 64]uint64
+		s    state
+	}
+	var done [orderSpan / 64]uint64
+	isDone := func(i int) bool { return done[i/64]&(1<<(i%64)) != 0 }
+	seen := make(map[key]bool)
+	order := make([]int, 0, n)
+	steps := 0
+	var br []branch
+	var dfs func(s state) bool
+	dfs = func(s state) bool {
+		if len(order) == n {
+			return true
+		}
+		k := key{done, s}
+		if seen[k] || steps >= budget {
+			return false
+		}
+		seen[k] = true
+		// The earliest return among the operations not placed: an
+		// operation called after it cannot come next.
+		minRet := int64(math.MaxInt64)
+		for i := 0; i < n; i++ {
+			if !isDone(i) {
+				minRet = min(minRet, ops[i].Return)
+			}
+		}
+		for i := 0; i < n; i++ {
+			if isDone(i) || ops[i].Call > minRet {
+				continue
+			}
+			steps++
+			br, _ = m.step(s, ins[i], br[:0], false)
+			next := slices.Clone(br)
+			done[i/64] |= 1 << (i % 64)
+			order = append(order, i)
+			for _, b := range next {
+				if dfs(b.s) {
+					return true
+				}
+			}
+			order = order[:len(order)-1]
+			done[i/64] &^= 1 << (i % 64)
+		}
+		return false
+	}
+	for _, s := range init {
+		if dfs(s) {
+			return order
+		}
+	}
+	return nil
 }
 
 // deed describes what one step of a replay did, as a predicate ("was

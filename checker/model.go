@@ -2,24 +2,25 @@ package checker
 
 import (
 	"fmt"
-	"math"
+	"slices"
 	"strings"
 
 	"github.com/anishathalye/porcupine"
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
-// windowSize is the number of appended batches a broker remembers per
-// producer for duplicate detection (Kafka's and Redpanda's 5).
-const windowSize = 5
+// windowSize is how many appended batches the model remembers per
+// producer for duplicate detection (the spec's).
+const windowSize = spec.WindowSize
 
-// Shared invariant names (the same strings as the spec's and TLA+'s).
+// The violation names: the spec's invariant names.
 const (
-	DecideInCallOrder    = "DecideInCallOrder"
-	NoSpuriousOutOfOrder = "NoSpuriousOutOfOrder"
-	ContiguousAppends    = "ContiguousAppends"
-	NoDuplicateAppend    = "NoDuplicateAppend"
-	AckedInLog           = "AckedInLog"
+	DecideInCallOrder    = spec.DecideInCallOrder
+	NoSpuriousOutOfOrder = spec.NoSpuriousOutOfOrder
+	ContiguousAppends    = spec.ContiguousAppends
+	NoDuplicateAppend    = spec.NoDuplicateAppend
+	AckedInLog           = spec.AckedInLog
 )
 
 // outcome classifies a Return for the model.
@@ -31,7 +32,8 @@ const (
 	outOutOfOrder                // OUT_OF_ORDER_SEQUENCE_NUMBER
 	outStaleEpoch                // INVALID_PRODUCER_EPOCH
 	outDupSeq                    // DUPLICATE_SEQUENCE_NUMBER
-	outNoProducer                // UNKNOWN_PRODUCER_ID or POLICY_VIOLATION
+	outNoProducer                // UNKNOWN_PRODUCER_ID
+	outPolicy                    // POLICY_VIOLATION (Redpanda's producer limit)
 	outInvalid                   // INVALID_REQUEST
 )
 
@@ -68,8 +70,7 @@ func newInput(idx int32, o Operation, evictMin, evictMax int32) *input {
 	return in
 }
 
-// outcomeOf classifies a failed Return's error code, as
-// [Operation.Ambiguous] does for the ambiguous ones.
+// outcomeOf classifies a failed Return's error code.
 func outcomeOf(code history.ErrorCode) outcome {
 	switch code {
 	case history.OutOfOrderSequenceNumber:
@@ -80,13 +81,29 @@ func outcomeOf(code history.ErrorCode) outcome {
 		return outDupSeq
 	case history.InvalidRequestCode:
 		return outInvalid
-	case history.UnknownProducerID, history.PolicyViolation:
+	case history.UnknownProducerID:
 		return outNoProducer
+	case history.PolicyViolation:
+		return outPolicy
 	}
 	return outAmbiguous
 }
 
+// records is the batch's record count: the log offsets it occupies.
+func (in *input) records() int64 { return spec.RecordCount(in.first, in.last) }
+
 func (in *input) batch() string { return fmt.Sprintf("[%d,%d]", in.first, in.last) }
+
+// offsets renders the offsets an acked batch occupies, "offset 3" or
+// "offsets 3..7".
+func (in *input) offsets() string { return offsetRange(in.off, in.records()) }
+
+func offsetRange(off, n int64) string {
+	if n == 1 {
+		return fmt.Sprintf("offset %d", off)
+	}
+	return fmt.Sprintf("offsets %d..%d", off, off+n-1)
+}
 
 func (in *input) result() string {
 	switch in.out {
@@ -102,18 +119,26 @@ func (in *input) result() string {
 
 // entry is one appended batch in the producer's window.
 type entry struct {
-	op    int64 // op id of the operation that appended it
-	off   int64 // its offset, -1 when not known yet (an ambiguous append)
-	lo    int64 // its offset is above lo (the producer's offset before it)
+	op int64 // op id of the operation that appended it
+	// off is its base offset, -1 while not known (an ambiguous append
+	// whose offset no duplicate's answer has shown yet).
+	off int64
+	// lo is the lowest base offset it can have while off is unknown.
+	lo    int64
 	first int32
 	last  int32
 	epoch int16
 }
 
+func (e *entry) records() int64 { return spec.RecordCount(e.first, e.last) }
+
 // state is the model state of one producer on one partition. It is a
 // comparable value: == is state equality.
 type state struct {
-	lastOff int64 // highest offset known to be the producer's, -1 if none
+	// minNext is the lowest base offset the producer's next append can
+	// take: every batch it appended before, acked or not, needs its
+	// records below it.
+	minNext int64
 	part    int32
 	next    int32 // index of the next call to decide (call-order mode)
 	evict   int32 // evictions applied
@@ -121,16 +146,22 @@ type state struct {
 	known   bool
 	n       int8
 	win     [windowSize]entry // the last n appended batches, oldest first
+	// A run is runLen consecutive calls from call index runAt whose
+	// outcomes are unknown, each the next batch in sequence after the one
+	// before, which the state has not forked over yet (see runs.go). The
+	// fields above are then the state before the run.
+	runAt, runLen int32
 }
 
-func initState(part int32) state { return state{lastOff: -1, part: part} }
+func initState(part int32) state { return state{part: part} }
 
 func (s *state) hash() uint64 {
 	h := uint64(14695981039346656037)
 	mix := func(v uint64) { h ^= v; h *= 1099511628211 }
-	mix(uint64(s.lastOff))
+	mix(uint64(s.minNext))
 	mix(uint64(s.part)<<32 | uint64(uint32(s.next)))
 	mix(uint64(s.evict)<<32 | uint64(uint16(s.epoch))<<8 | uint64(s.n))
+	mix(uint64(s.runAt)<<32 | uint64(uint32(s.runLen)))
 	if s.known {
 		mix(1)
 	}
@@ -138,15 +169,21 @@ func (s *state) hash() uint64 {
 		e := &s.win[i]
 		mix(uint64(e.op))
 		mix(uint64(e.off))
+		mix(uint64(e.lo))
 		mix(uint64(uint32(e.first))<<32 | uint64(uint32(e.last)))
 	}
 	return h
 }
 
 func (s state) String() string {
+	if s.runLen > 0 {
+		t := s
+		t.runLen = 0
+		return fmt.Sprintf("%s, then %d calls with unknown outcomes from call %d, any prefix of them appended", t, s.runLen, s.runAt)
+	}
 	if !s.known {
-		if s.lastOff >= 0 {
-			return fmt.Sprintf("no state (last offset %d)", s.lastOff)
+		if s.minNext > 0 {
+			return fmt.Sprintf("no state (next offset at least %d)", s.minNext)
 		}
 		return "no state"
 	}
@@ -157,10 +194,20 @@ func (s state) String() string {
 		if e.off >= 0 {
 			fmt.Fprintf(&b, " [%d,%d]@%d", e.first, e.last, e.off)
 		} else {
-			fmt.Fprintf(&b, " [%d,%d]@?", e.first, e.last)
+			fmt.Fprintf(&b, " [%d,%d]@≥%d", e.first, e.last, e.lo)
 		}
 	}
 	return b.String()
+}
+
+// view is the producer's state as spec's decision rule reads it; buf
+// holds the window.
+func (s *state) view(buf *[windowSize]spec.Req) spec.ProducerView {
+	for i := 0; i < int(s.n); i++ {
+		e := &s.win[i]
+		buf[i] = spec.Req{Epoch: e.epoch, First: e.first, Last: e.last, Offset: e.off}
+	}
+	return spec.ProducerView{Known: s.known, Epoch: s.epoch, Window: buf[:s.n]}
 }
 
 // push appends e to the window, dropping the oldest batch when full.
@@ -177,6 +224,31 @@ func (s *state) push(e entry) {
 // clear forgets the producer (eviction); offsets still increase.
 func (s *state) clear() {
 	s.known, s.epoch, s.n, s.win = false, 0, 0, [windowSize]entry{}
+}
+
+// reveal sets the unknown offset of window entry j to off, as a
+// duplicate's answer shows it, and raises the bounds of the batches after
+// it. It reports false if off leaves no room for the batches around it.
+func (s *state) reveal(j int, off int64) bool {
+	if off < s.win[j].lo {
+		return false
+	}
+	s.win[j].off = off
+	cur := off + s.win[j].records()
+	for i := j + 1; i < int(s.n); i++ {
+		e := &s.win[i]
+		if e.off >= 0 {
+			if cur > e.off {
+				return false
+			}
+			cur = e.off + e.records()
+			continue
+		}
+		e.lo = max(e.lo, cur)
+		cur = e.lo + e.records()
+	}
+	s.minNext = max(s.minNext, cur)
+	return true
 }
 
 // rule says how the model explained one step.
@@ -200,64 +272,6 @@ type branch struct {
 	evicted bool
 }
 
-// kind classifies a call against a state.
-type kind uint8
-
-const (
-	kFirst kind = iota
-	kSkip
-	kNewEpoch
-	kNext
-	kDup
-	kGap
-	kStale
-)
-
-// nextSeq reports whether first follows last (0 follows INT32_MAX).
-func nextSeq(last, first int32) bool {
-	if last == math.MaxInt32 {
-		return first == 0
-	}
-	return first == last+1
-}
-
-// classify says what a correct broker in state s must do with the call.
-// For kDup, j is the matching window entry.
-func classify(s *state, in *input) (k kind, j int) {
-	if !s.known {
-		if in.first > 0 {
-			return kSkip, -1
-		}
-		return kFirst, -1
-	}
-	if in.epoch > s.epoch {
-		if in.first == 0 {
-			return kNewEpoch, -1
-		}
-		return kGap, -1
-	}
-	// Duplicate matching ignores the epoch (Redpanda); the window only
-	// holds batches of the current epoch anyway.
-	for i := int(s.n) - 1; i >= 0; i-- {
-		if s.win[i].first == in.first && s.win[i].last == in.last {
-			return kDup, i
-		}
-	}
-	if in.epoch < s.epoch {
-		return kStale, -1
-	}
-	if s.n == 0 {
-		if in.first == 0 {
-			return kNext, -1
-		}
-		return kGap, -1
-	}
-	if nextSeq(s.win[s.n-1].last, in.first) {
-		return kNext, -1
-	}
-	return kGap, -1
-}
-
 // failure explains why no branch of the model explains an operation.
 type failure struct {
 	name  string
@@ -269,6 +283,18 @@ type failure struct {
 // model is the sequential per-producer specification.
 type model struct {
 	callOrder bool
+	// rules is the broker dialect whose answers are allowed.
+	rules spec.Rules
+	// at returns the part's operation at a call index. When it is set
+	// (call-order replays), runs of unknown outcomes are kept as runs
+	// instead of forking at each (see runs.go).
+	at func(idx int32) *input
+}
+
+// newModel returns the model for opts's dialect.
+func newModel(opts Options, callOrder bool) *model {
+	rules, _ := spec.ParseRules(string(opts.Rules))
+	return &model{callOrder: callOrder, rules: rules}
 }
 
 // step returns the successor states of s for in (appended to out), and
@@ -276,6 +302,9 @@ type model struct {
 func (m *model) step(s state, in *input, out []branch, why bool) ([]branch, *failure) {
 	if s.part != in.part || (m.callOrder && s.next != in.idx) {
 		return out, nil
+	}
+	if s.runLen > 0 {
+		return m.stepRun(s, in, out, why)
 	}
 	s.next++
 	// Evictions recorded before the call must have been applied, and
@@ -313,16 +342,19 @@ func (m *model) step(s state, in *input, out []branch, why bool) ([]branch, *fai
 	return out, f
 }
 
-// appended returns s with in's batch appended at off (-1: unknown).
-func appended(s state, in *input, k kind, off int64) state {
-	if k != kNext {
+// appended returns s with in's batch of class c appended at base offset
+// off (-1: unknown, somewhere from s.minNext on).
+func appended(s state, in *input, c spec.Class, off int64) state {
+	if c != spec.ClassNext {
 		s.clear()
 		s.known, s.epoch = true, in.epoch
 	}
-	s.push(entry{op: in.op, off: off, lo: s.lastOff, first: in.first, last: in.last, epoch: in.epoch})
-	if off > s.lastOff {
-		s.lastOff = off
+	lo := s.minNext
+	if off >= 0 {
+		lo = off
 	}
+	s.push(entry{op: in.op, off: off, lo: lo, first: in.first, last: in.last, epoch: in.epoch})
+	s.minNext = lo + in.records()
 	return s
 }
 
@@ -342,32 +374,65 @@ func lastRefs(s *state) []int64 {
 	return []int64{s.win[s.n-1].op}
 }
 
+// roomRefs names the window's batches whose offsets are not known: the
+// ones an acked offset below minNext leaves no room for.
+func roomRefs(s *state) []int64 {
+	var r []int64
+	for i := 0; i < int(s.n); i++ {
+		r = append(r, s.win[i].op)
+	}
+	return r
+}
+
+// decide returns the successors of s for in by spec's decision rule
+// ([spec.Classify]) and the answers the dialect allows for its class.
 func (m *model) decide(s state, in *input, out []branch, why bool) ([]branch, *failure) {
-	k, j := classify(&s, in)
+	var buf [windowSize]spec.Req
+	c, j, stale := spec.Classify(s.view(&buf), spec.Batch{Epoch: in.epoch, First: in.first, Last: in.last})
+	kafka := m.rules == spec.Kafka
 	fail := func(name string, refs []int64, short string, format string, args ...any) *failure {
 		if !why {
 			return nil
 		}
 		return &failure{name: name, why: fmt.Sprintf(format, args...), short: short, refs: refs}
 	}
-	switch k {
-	case kFirst, kSkip, kNewEpoch, kNext:
+	noEffect := func() ([]branch, *failure) { return append(out, branch{s: s, r: ruleNoEffect}), nil }
+	if stale && (kafka || c != spec.ClassDuplicate) {
+		// A batch of an epoch the producer has left is never appended.
+		switch in.out {
+		case outStaleEpoch, outAmbiguous:
+			return noEffect()
+		case outOutOfOrder:
+			if !kafka {
+				return noEffect()
+			}
+		case outOK:
+			return out, fail(ContiguousAppends, lastRefs(&s), "",
+				"op %d %s of epoch %d was acked at offset %d after the producer moved to epoch %d: epochs never go back",
+				in.op, in.batch(), in.epoch, in.off, s.epoch)
+		}
+		return out, fail(NoSpuriousOutOfOrder, lastRefs(&s), "",
+			"op %d %s of epoch %d got %s, but a batch of an epoch below the producer's %d gets INVALID_PRODUCER_EPOCH%s",
+			in.op, in.batch(), in.epoch, in.result(), s.epoch, pick(kafka, "", " or OUT_OF_ORDER_SEQUENCE_NUMBER"))
+	}
+	switch c {
+	case spec.ClassFirst, spec.ClassSkip, spec.ClassNewEpoch, spec.ClassNext:
 		r := ruleAppend
-		switch k {
-		case kFirst:
+		switch c {
+		case spec.ClassFirst:
 			r = ruleFirst
-		case kSkip:
+		case spec.ClassSkip:
 			r = ruleSkip
-		case kNewEpoch:
+		case spec.ClassNewEpoch:
 			r = ruleNewEpoch
 		}
 		var ctx string
 		var refs []int64
 		if why {
-			switch k {
-			case kFirst, kSkip:
+			switch c {
+			case spec.ClassFirst, spec.ClassSkip:
 				ctx = "the producer had no state on the partition, so any first sequence is accepted"
-			case kNewEpoch:
+			case spec.ClassNewEpoch:
 				ctx = fmt.Sprintf("it starts the producer's new epoch %d at sequence 0", in.epoch)
 			default:
 				ctx = lastBatch(&s)
@@ -376,25 +441,34 @@ func (m *model) decide(s state, in *input, out []branch, why bool) ([]branch, *f
 		}
 		switch in.out {
 		case outOK:
-			if in.off <= s.lastOff {
-				return out, fail(ContiguousAppends, refs, "",
-					"op %d %s was acked at offset %d, not above the producer's earlier offset %d: a producer's offsets increase",
-					in.op, in.batch(), in.off, s.lastOff)
+			if in.off < s.minNext {
+				return out, fail(ContiguousAppends, roomRefs(&s), "",
+					"op %d %s was acked at offset %d, but the producer's batches appended before it (acked or not) reach offset %d: a producer's appends take increasing offsets, one per record",
+					in.op, in.batch(), in.off, s.minNext-1)
 			}
-			return append(out, branch{s: appended(s, in, k, in.off), r: r}), nil
+			return append(out, branch{s: appended(s, in, c, in.off), r: r}), nil
 		case outAmbiguous:
+			if m.startsRun(&s, in, c) {
+				s.runAt, s.runLen = in.idx, 1
+				return append(out, branch{s: s, r: rulePersisted}), nil
+			}
 			return append(out,
-				branch{s: appended(s, in, k, -1), r: rulePersisted},
+				branch{s: appended(s, in, c, -1), r: rulePersisted},
 				branch{s: s, r: ruleLost}), nil
-		case outNoProducer:
-			if k == kFirst || k == kSkip {
-				return append(out, branch{s: s, r: ruleNoEffect}), nil
+		case outPolicy:
+			if c == spec.ClassFirst || c == spec.ClassSkip {
+				return noEffect() // the partition's producer limit
+			}
+		case outOutOfOrder, outNoProducer:
+			if kafka && c == spec.ClassSkip {
+				// KAFKA-18202, KAFKA-15591; UNKNOWN_PRODUCER_ID before 2.5.
+				return noEffect()
 			}
 		}
 		return out, fail(NoSpuriousOutOfOrder, refs, fmt.Sprintf("op %d was next in sequence", in.op),
 			"op %d %s got %s but it was next in sequence (%s), so it must be appended",
 			in.op, in.batch(), in.result(), ctx)
-	case kDup:
+	case spec.ClassDuplicate:
 		e := s.win[j]
 		refs := []int64{e.op}
 		switch in.out {
@@ -407,92 +481,93 @@ func (m *model) decide(s state, in *input, out []branch, why bool) ([]branch, *f
 					"op %d %s is a retry of op %d's batch, appended at offset %d, but was acked at offset %d: a duplicate must return the original offset",
 					in.op, in.batch(), e.op, e.off, in.off)
 			}
-			ok := in.off > e.lo
-			for i := 0; i < int(s.n) && ok; i++ {
-				if o := s.win[i].off; o >= 0 && ((i < j && in.off <= o) || (i > j && in.off >= o)) {
-					ok = false
-				}
-			}
-			if !ok {
+			if !s.reveal(j, in.off) {
 				return out, fail(ContiguousAppends, refs, "",
-					"op %d %s is a retry of op %d's batch (outcome unknown) and was acked at offset %d, which does not fit between the offsets of the batches before and after it",
+					"op %d %s is a retry of op %d's batch (outcome unknown) and was acked at offset %d, which leaves no room for the records of the producer's batches before and after it",
 					in.op, in.batch(), e.op, in.off)
-			}
-			s.win[j].off = in.off
-			if in.off > s.lastOff {
-				s.lastOff = in.off
 			}
 			return append(out, branch{s: s, r: ruleDup}), nil
 		case outAmbiguous, outDupSeq:
-			return append(out, branch{s: s, r: ruleNoEffect}), nil
+			return noEffect()
 		case outStaleEpoch:
-			if in.epoch < s.epoch {
-				return append(out, branch{s: s, r: ruleNoEffect}), nil
+			if stale {
+				return noEffect()
 			}
 		}
 		return out, fail(NoSpuriousOutOfOrder, refs, fmt.Sprintf("op %d was a duplicate of op %d", in.op, e.op),
 			"op %d %s got %s but it is a retry of op %d's batch, still among the producer's last %d batches, so it must get the original offset",
 			in.op, in.batch(), in.result(), e.op, windowSize)
-	case kGap, kStale:
+	case spec.ClassInvalid:
 		switch in.out {
-		case outOutOfOrder, outAmbiguous, outDupSeq:
-			return append(out, branch{s: s, r: ruleNoEffect}), nil
-		case outStaleEpoch:
-			if k == kStale {
-				return append(out, branch{s: s, r: ruleNoEffect}), nil
-			}
+		case outInvalid, outAmbiguous:
+			return noEffect()
 		case outOK:
-			if k == kStale {
-				return out, fail(ContiguousAppends, lastRefs(&s), "",
-					"op %d %s of epoch %d was acked at offset %d after the producer moved to epoch %d",
-					in.op, in.batch(), in.epoch, in.off, s.epoch)
-			}
-			ctx := lastBatch(&s)
-			if in.epoch > s.epoch {
-				ctx = fmt.Sprintf("it opens the producer's new epoch %d, which must start at sequence 0", in.epoch)
-			}
-			return out, fail(ContiguousAppends, lastRefs(&s), "",
-				"op %d %s was acked at offset %d but it is not next in sequence (%s): a gap was accepted",
-				in.op, in.batch(), in.off, ctx)
+			return out, fail(ContiguousAppends, nil, "",
+				"op %d %s was acked at offset %d, but its first sequence is above its last: an invalid request",
+				in.op, in.batch(), in.off)
 		}
-		return out, fail(NoSpuriousOutOfOrder, lastRefs(&s), "",
-			"op %d %s got %s, which the produce path never returns for it", in.op, in.batch(), in.result())
+		return out, fail(NoSpuriousOutOfOrder, nil, "",
+			"op %d %s got %s, but a batch whose first sequence is above its last gets INVALID_REQUEST", in.op, in.batch(), in.result())
 	}
-	return out, nil
+	// spec.ClassGap
+	switch in.out {
+	case outOutOfOrder, outAmbiguous, outDupSeq:
+		return noEffect()
+	case outOK:
+		ctx := lastBatch(&s)
+		if in.epoch > s.epoch {
+			ctx = fmt.Sprintf("it opens the producer's new epoch %d, which must start at sequence 0", in.epoch)
+		}
+		return out, fail(ContiguousAppends, lastRefs(&s), "",
+			"op %d %s was acked at offset %d but it is not next in sequence (%s): a gap was accepted",
+			in.op, in.batch(), in.off, ctx)
+	}
+	return out, fail(NoSpuriousOutOfOrder, lastRefs(&s), "",
+		"op %d %s got %s, which the produce path never returns for it", in.op, in.batch(), in.result())
+}
+
+func pick[T any](c bool, a, b T) T {
+	if c {
+		return a
+	}
+	return b
 }
 
 // porcupine returns the model as a porcupine model whose initial states
-// are init.
+// are init. Its states are frontiers, the sets of model states that the
+// operations so far allow with the dominated ones left out (see
+// frontier.go), so that porcupine's sets stay as small as the replay's;
+// porcupine's NondeterministicModel would compare states only by
+// equality. init must hold no run unless m.at is set.
 func (m *model) porcupine(init []state) porcupine.Model {
-	nm := porcupine.NondeterministicModel{
-		Init: func() []any {
-			r := make([]any, len(init))
-			for i, s := range init {
-				r[i] = s
-			}
-			return r
+	return porcupine.Model{
+		Init: func() any { return init },
+		Step: func(st, in, _ any) (bool, any) {
+			next := m.stepFrontier(st.([]state), in.(*input))
+			return len(next) > 0, next
 		},
-		Step: func(st, in, _ any) []any {
-			br, _ := m.step(st.(state), in.(*input), nil, false)
-			if len(br) == 0 {
-				return nil
-			}
-			r := make([]any, len(br))
-			for i := range br {
-				r[i] = br[i].s
-			}
-			return r
-		},
-		Equal: func(a, b any) bool { return a.(state) == b.(state) },
+		Equal: func(a, b any) bool { return slices.Equal(a.([]state), b.([]state)) },
 		Hash: func(a any) uint64 {
-			s := a.(state)
-			return s.hash()
+			h := uint64(len(a.([]state)))
+			for _, s := range a.([]state) {
+				h = h*1099511628211 ^ s.hash()
+			}
+			return h
 		},
 		DescribeOperation: func(in, _ any) string {
 			i := in.(*input)
 			return fmt.Sprintf("op %d e%d %s → %s", i.op, i.epoch, i.batch(), i.result())
 		},
-		DescribeState: func(st any) string { return st.(state).String() },
+		DescribeState: func(st any) string {
+			var b strings.Builder
+			for i, s := range st.([]state) {
+				if i > 0 {
+					b.WriteString(" | ")
+				}
+				b.WriteString(s.String())
+			}
+			return b.String()
+		},
 		DescribeOperationMetadata: func(md any) string {
 			if md == nil {
 				return ""
@@ -511,5 +586,36 @@ func (m *model) porcupine(init []state) porcupine.Model {
 			return parts
 		},
 	}
-	return nm.ToModel()
+}
+
+// stepFrontier returns the frontier after in from front (nil: none).
+func (m *model) stepFrontier(front []state, in *input) []state {
+	var next []state
+	var fs frontierSet
+	var br []branch
+	at := func(i int) *state { return &next[i] }
+	for _, s := range front {
+		br, _ = m.step(s, in, br[:0], false)
+		for _, b := range br {
+			if fs.admit(&b.s, at) {
+				next = append(next, b.s)
+			}
+		}
+	}
+	return compact(next, &fs)
+}
+
+// compact drops from next the states fs marked dead.
+func compact[T any](next []T, fs *frontierSet) []T {
+	if fs.live == len(next) {
+		return next
+	}
+	k := 0
+	for i := range next {
+		if fs.alive(i) {
+			next[k] = next[i]
+			k++
+		}
+	}
+	return next[:k]
 }

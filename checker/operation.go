@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 // Operation is one client-visible replicate operation: a Replicate call
@@ -33,25 +34,6 @@ type Operation struct {
 	_     struct{}
 }
 
-// Ambiguous reports whether the client cannot tell whether the batch was
-// appended: an unknown outcome, REQUEST_TIMED_OUT, NOT_LEADER_FOR_PARTITION
-// or an error code the model does not know.
-func (o Operation) Ambiguous() bool {
-	if o.Result == history.Unknown {
-		return true
-	}
-	if o.Result != history.Failed {
-		return false
-	}
-	switch o.Error {
-	case history.OutOfOrderSequenceNumber, history.InvalidProducerEpoch,
-		history.InvalidRequestCode, history.DuplicateSequenceNumber,
-		history.UnknownProducerID, history.PolicyViolation:
-		return false
-	}
-	return true
-}
-
 // String renders the operation on one line, for witnesses and messages.
 func (o Operation) String() string {
 	ret := "never"
@@ -73,6 +55,9 @@ func (o Operation) outcome() string {
 	}
 	return "unknown"
 }
+
+// records is the batch's record count, the log offsets it occupies.
+func (o Operation) records() int64 { return spec.RecordCount(o.First, o.Last) }
 
 // batch renders the sequence range, "[0,4]".
 func (o Operation) batch() string { return fmt.Sprintf("[%d,%d]", o.First, o.Last) }

@@ -17,7 +17,7 @@ type plainState struct {
 func checkPlain(h history.History, opts Options) Result {
 	ops := Operations(h)
 	parts := split(h, ops)
-	m := &model{callOrder: !opts.NoCallOrder}
+	m := newModel(opts, !opts.NoCallOrder)
 	var pops []porcupine.Operation
 	init := plainState{parts: make([]state, len(parts))}
 	for i, p := range parts {
@@ -63,13 +63,11 @@ func checkPlain(h history.History, opts Options) Result {
 	}
 	r := porcupine.CheckOperationsTimeout(nm.ToModel(), pops, opts.Timeout)
 	res := Result{Verdict: Verdict(r), Parts: make([]PartResult, len(parts))}
-	views := make([]ackView, len(parts))
 	for i, p := range parts {
 		res.Parts[i] = PartResult{Partition: p.key.partition, PID: p.key.pid, Ops: len(p.ops), Verdict: Verdict(r)}
-		views[i] = p
 	}
 	// The partition-level check across producers is not a search.
-	if res.Violations = crossCheck(views); len(res.Violations) > 0 {
+	if res.Violations = logBreaches(h, opts); len(res.Violations) > 0 {
 		res.Verdict = Illegal
 	}
 	return res

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/idemcheck/idemcheck/history"
 )
@@ -14,9 +15,12 @@ import (
 // opRec is the compact record of one operation kept by the streaming
 // check (the part's key is not repeated).
 type opRec struct {
-	op, client  int64
-	call, ret   int64
-	off         int64
+	op, client int64
+	call, ret  int64
+	off        int64
+	// floor is the lowest offset the batch may be appended at: the end of
+	// the ranges other producers had acked before its first call.
+	floor       int64
 	first, last int32
 	epoch       int16
 	code        history.ErrorCode
@@ -97,6 +101,10 @@ type sPart struct {
 	// had assumed there were none; the part is decided at the end.
 	evicted, redo bool
 	waiting       bool // in streamer.waiting
+	// at returns the input of a record by call index, for the model's
+	// runs (into scratch, valid until the next call).
+	at      func(idx int32) *input
+	scratch input
 
 	// Bounded mode (Options.Bounded). The records before base are
 	// dropped; baseFront is the replay's frontier before record base,
@@ -108,10 +116,14 @@ type sPart struct {
 	baseFront []state
 	snaps     []snapshot
 	settled   int
-	// own holds the last distinct offsets at which the producer was
-	// acked, to tell its duplicates' acks from another producer's clash.
-	own           [ownAcks]int64
-	ownN, ownNext int
+	// own holds the producer's last distinct acks, to tell its
+	// duplicates' answers from a clash.
+	own [ownAcks]ownAck
+	// ranges holds the floors of the producer's latest distinct sequence
+	// ranges (see callFloor).
+	ranges              [retryRanges]rangeFloor
+	rangesN, rangesNext int
+	ownN, ownNext       int
 	// failAt is the record the replay failed at; exactFail says the part
 	// had no eviction then, so the failure is final (the failing record
 	// returned with a known outcome, before any eviction still to come)
@@ -119,6 +131,7 @@ type sPart struct {
 	// bounded check counts the later calls (unkept) without keeping
 	// them.
 	failAt    int
+	failRet   int64 // the return time of the record failed at
 	exactFail bool
 	unkept    int
 }
@@ -128,7 +141,7 @@ func (p *sPart) opCount() int { return p.recs.n + p.unkept }
 
 // keepAfterFailure is how many records after a final failure the
 // explanation may read (see orderViolation).
-const keepAfterFailure = porcupineMaxOps + 1
+const keepAfterFailure = orderSpan + 1
 
 // snapshot is a part's replay frontier before record at.
 type snapshot struct {
@@ -136,17 +149,20 @@ type snapshot struct {
 	front []state
 }
 
-// ownAcks is how many of a producer's acked offsets the bounded check
-// remembers: more than its window of batches, the only ones a duplicate
-// may be answered with.
-const ownAcks = 16
-
 // streamer is the state of one streaming check: the open operations and
 // the parts with their frontiers.
 type streamer struct {
 	m       model
 	bounded bool
-	acks    map[string]*ackTracker // bounded mode, by partition
+	// logOnly runs the partition-level check alone, without replays.
+	logOnly bool
+	// deadline is when Options.Timeout runs out (zero: never); steps
+	// counts replay steps, to look at the clock now and then; timedOut
+	// stops every replay.
+	deadline time.Time
+	steps    int
+	timedOut bool
+	logs     map[string]*logCheck // the partition-level check, by partition
 	// unkept are the open calls of failed parts that the bounded check
 	// does not keep (see sPart.unkept); their acks still count.
 	unkept    map[int64]unkeptCall
@@ -162,7 +178,7 @@ type streamer struct {
 	// scratch
 	next []state
 	br   []branch
-	seen map[state]struct{}
+	fset frontierSet
 }
 
 type opRef struct {
@@ -176,10 +192,15 @@ type unkeptCall struct {
 }
 
 func newStreamer(opts Options) *streamer {
+	var deadline time.Time
+	if opts.Timeout > 0 {
+		deadline = time.Now().Add(opts.Timeout)
+	}
 	return &streamer{
-		m:         model{callOrder: true},
+		deadline:  deadline,
+		m:         *newModel(opts, true),
 		bounded:   opts.Bounded,
-		acks:      make(map[string]*ackTracker),
+		logs:      make(map[string]*logCheck),
 		unkept:    make(map[int64]unkeptCall),
 		parts:     make(map[partKey]*sPart),
 		open:      make(map[int64]opRef),
@@ -207,12 +228,17 @@ func (st *streamer) add(e *history.Event) {
 		p := st.parts[k]
 		if p == nil {
 			p = &sPart{key: k, front: []state{initState(0)}, evicted: len(st.evictions[k]) > 0, settled: -1}
+			p.at = func(idx int32) *input {
+				p.scratch = recInput(idx, p.recs.at(int(idx)))
+				return &p.scratch
+			}
 			st.parts[k] = p
 			st.order = append(st.order, p)
 		}
 		r := opRec{op: e.Op, client: e.Client, call: e.Time, ret: math.MaxInt64,
 			first: e.First, last: e.Last, epoch: e.Epoch}
-		if st.bounded && p.exactFail && p.recs.n >= p.failAt+1+keepAfterFailure {
+		st.callFloor(p, &r)
+		if st.bounded && p.exactFail && st.now > p.failRet && p.recs.n >= p.failAt+1+keepAfterFailure {
 			p.unkept++
 			st.unkept[e.Op] = unkeptCall{p, r}
 			return
@@ -237,9 +263,7 @@ func (st *streamer) add(e *history.Event) {
 		switch e.Result {
 		case history.OK:
 			r.ret, r.res, r.off = e.Time, resOK, e.Offset
-			if st.bounded {
-				st.ack(ref.p, r)
-			}
+			st.ack(ref.p, r)
 		case history.Failed:
 			r.ret, r.res, r.code = e.Time, resFailed, e.Error
 		}
@@ -252,12 +276,17 @@ func (st *streamer) add(e *history.Event) {
 		if p := st.parts[k]; p != nil && !p.evicted {
 			p.evicted = true
 			// The replay so far assumed no eviction could come before
-			// the decisions it made. That holds if a call at or after the
-			// last one replayed returned before this eviction: its
-			// decision, and so every earlier one, came before it.
-			if p.done > 0 {
-				if ret, ok := p.minReturn(p.done - 1); !ok || ret >= e.Time {
-					p.redo = true
+			// the decisions it made (or the one it failed at). That
+			// holds if a call at or after the last one replayed returned
+			// before this eviction: its decision, and so every earlier
+			// one, came before it.
+			last := p.done - 1
+			if p.failed {
+				last = p.failAt
+			}
+			if last >= 0 {
+				if ret, ok := p.minReturn(last); !ok || ret >= e.Time {
+					p.redo, p.exactFail = true, false
 				}
 			}
 		}
@@ -278,7 +307,7 @@ func (p *sPart) minReturn(i int) (int64, bool) {
 
 // advance replays the closed operations at the head of p.
 func (st *streamer) advance(p *sPart) {
-	if p.failed || p.tooMany || p.redo {
+	if st.logOnly || st.timedOut || p.failed || p.tooMany || p.redo {
 		return // decided at the end from the records
 	}
 	for p.done < p.recs.n && p.recs.at(p.done).closed {
@@ -341,45 +370,32 @@ func (st *streamer) evictInput(in *input, p *sPart, r *opRec, ret int64) {
 }
 
 // step moves p's frontier over in; false when the part failed or its
-// frontier grew too large.
+// frontier grew too large, or the check ran out of time.
 func (st *streamer) step(p *sPart, in *input) bool {
+	if st.steps++; st.steps&1023 == 0 && !st.deadline.IsZero() && time.Now().After(st.deadline) {
+		st.timedOut = true
+	}
+	if st.timedOut {
+		return false
+	}
+	st.m.at = p.at
 	next := st.next[:0]
-	seen := st.seen
-	useMap := false
+	f := &st.fset
+	f.reset()
+	at := func(i int) *state { return &next[i] }
 	for _, s := range p.front {
 		st.br, _ = st.m.step(s, in, st.br[:0], false)
-	outer:
 		for _, b := range st.br {
-			if useMap {
-				if _, ok := seen[b.s]; ok {
-					continue
-				}
-				seen[b.s] = struct{}{}
-			} else {
-				for i := range next {
-					if next[i] == b.s {
-						continue outer
-					}
-				}
-				if len(next) == 16 {
-					if seen == nil {
-						seen = make(map[state]struct{}, 64)
-						st.seen = seen
-					}
-					clear(seen)
-					for _, u := range next {
-						seen[u] = struct{}{}
-					}
-					seen[b.s] = struct{}{}
-					useMap = true
-				}
+			if f.admit(&b.s, at) {
+				next = append(next, b.s)
 			}
-			next = append(next, b.s)
 		}
 	}
+	next = compact(next, f)
 	switch {
 	case len(next) == 0:
 		p.failed, p.failAt, p.exactFail = true, p.done, !p.evicted
+		p.failRet = p.recs.at(p.done).ret
 		return false
 	case len(next) > maxFrontier:
 		p.tooMany = true
@@ -424,13 +440,17 @@ func (st *streamer) finish(opts Options) Result {
 		evs := st.evictions[p.key]
 		pr := &res.Parts[i]
 		pr.Partition, pr.PID, pr.Ops = p.key.partition, p.key.pid, p.opCount()
-		if p.redo || p.failed || p.tooMany {
+		switch {
+		case p.failed || p.redo:
 			full[i] = p.part(evs)
 			slow = append(slow, i)
 			continue
+		case p.tooMany:
+			pr.Verdict, pr.Reason = Unknown, frontierReason
+			continue
 		}
 		// Operations still open at the end have unknown outcomes.
-		for p.done < p.recs.n {
+		for p.done < p.recs.n && !st.timedOut {
 			r := p.recs.at(p.done)
 			in := recInput(int32(p.done), r)
 			if p.evicted {
@@ -438,14 +458,20 @@ func (st *streamer) finish(opts Options) Result {
 				st.evictInput(&in, p, r, ret)
 			}
 			if !st.step(p, &in) {
-				full[i] = p.part(evs)
-				slow = append(slow, i)
 				break
 			}
 			p.done++
 		}
-		if p.done == p.recs.n {
+		switch {
+		case p.failed:
+			full[i] = p.part(evs)
+			slow = append(slow, i)
+		case p.tooMany:
+			pr.Verdict, pr.Reason = Unknown, frontierReason
+		case p.done == p.recs.n:
 			pr.Verdict = Ok
+		default:
+			pr.Verdict, pr.Reason = Unknown, timeoutReason(opts)
 		}
 	}
 	workers := opts.Workers
@@ -467,31 +493,13 @@ func (st *streamer) finish(opts Options) Result {
 					Verdict: Illegal, Violation: explain(full[i], opts)}
 				return
 			}
-			res.Parts[i] = checkPart(full[i], opts)
+			res.Parts[i] = checkPart(full[i], opts, false)
 			res.Parts[i].Ops = p.opCount() // (full[i] lacks the records dropped)
 		}()
 	}
 	wg.Wait()
-	if st.bounded {
-		finishResult(&res, st.clashes())
-		return res
-	}
-	views := make([]ackView, len(ps))
-	for i, p := range ps {
-		views[i] = p
-	}
-	finishResult(&res, crossCheck(views))
+	finishResult(&res, st.breaches())
 	return res
-}
-
-func (p *sPart) partKey() partKey { return p.key }
-func (p *sPart) len() int         { return p.recs.n }
-func (p *sPart) acked(j int) (int64, bool) {
-	r := p.recs.at(j)
-	return r.off, r.res == resOK
-}
-func (p *sPart) operation(j int) Operation {
-	return p.recs.at(j).operation(p.key.partition, p.key.pid)
 }
 
 // part rebuilds the batch form of p (as [split] makes it), from the
@@ -509,6 +517,9 @@ func (p *sPart) part(evictions []int64) *part {
 		q.init = make([]state, len(p.baseFront))
 		for i, s := range p.baseFront {
 			s.next -= int32(p.base)
+			if s.runLen > 0 {
+				s.runAt -= int32(p.base)
+			}
 			q.init[i] = s
 		}
 	}

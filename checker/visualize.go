@@ -10,6 +10,7 @@ import (
 
 	"github.com/anishathalye/porcupine"
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 // VisualizeOptions tune [Visualize].
@@ -26,7 +27,9 @@ type VisualizeOptions struct {
 	// NoCallOrder draws the model without the call-order obligation, as
 	// [Options.NoCallOrder].
 	NoCallOrder bool
-	_           struct{}
+	// Rules draws the model of this broker dialect, as [Options.Rules].
+	Rules spec.Rules
+	_     struct{}
 }
 
 // ErrTooLarge: the picture does not fit in VisualizeOptions.MaxBytes even
@@ -112,7 +115,8 @@ func findPart(res Result, k partKey) *PartResult {
 // draw renders the chosen parts, each cut to [center-before,
 // center+after] unless opts.Full.
 func draw(w io.Writer, h history.History, parts []*part, centers []int, viols []*Violation, before, after int, opts VisualizeOptions) error {
-	m := &model{callOrder: !opts.NoCallOrder}
+	checkOpts := Options{Rules: opts.Rules}
+	m := newModel(checkOpts, !opts.NoCallOrder)
 	var init []state
 	var pops []porcupine.Operation
 	var anns []porcupine.Annotation
@@ -123,7 +127,7 @@ func draw(w io.Writer, h history.History, parts []*part, centers []int, viols []
 		}
 		// The model state before the window: the call-order replay of
 		// the operations before it.
-		start, fa, _ := replay(&model{callOrder: true}, p.in[:lo], nil, p.initTrail())
+		start, fa, _ := replay(newModel(checkOpts, true), p.in[:lo], nil, p.initTrail())
 		if fa != -1 {
 			lo = 0
 			start = p.initTrail()
@@ -162,9 +166,20 @@ func draw(w io.Writer, h history.History, parts []*part, centers []int, viols []
 	if opts.NoCallOrder {
 		timeout = 10 * time.Second
 	}
+	init = expandAllParts(m, init, parts)
 	_, info := porcupine.CheckOperationsVerbose(m.porcupine(init), pops, timeout)
 	info.AddAnnotations(anns)
 	return porcupine.Visualize(m.porcupine(init), info, w)
+}
+
+// expandAllParts forks the runs of init, states of the parts drawn
+// (tagged with their index in parts).
+func expandAllParts(m *model, init []state, parts []*part) []state {
+	var out []state
+	for _, s := range init {
+		out = append(out, expandAll(m, []state{s}, parts[s.part].in)...)
+	}
+	return out
 }
 
 // lanes assigns each operation a row so that the operations of a row do
