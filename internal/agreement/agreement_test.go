@@ -2,6 +2,7 @@ package agreement
 
 import (
 	"bytes"
+	"errors"
 	"flag"
 	"fmt"
 	"math/rand/v2"
@@ -161,7 +162,7 @@ func TestReferenceAgrees(t *testing.T) {
 		if ok < judged/5 || illegal < judged/5 {
 			t.Errorf("reference verdicts: %d Ok, %d Illegal; want each at least a fifth", ok, illegal)
 		}
-		for _, src := range []string{srcImplFixed, srcGen, srcRandom} {
+		for _, src := range []string{srcImplFixed, srcGen, srcRandom, srcBroker} {
 			if x := hs.tally[src]; x == nil || x.ok < x.histories/4 {
 				t.Errorf("%s: too few Ok verdicts (%+v)", src, x)
 			}
@@ -326,4 +327,40 @@ func TestReferenceOnCorpus(t *testing.T) {
 		}
 	}
 	t.Logf("%d of %d corpus files within the reference's limits", judged, len(hs))
+}
+
+// TestReferenceExplainsBroker checks that the reference judges Ok every
+// history of a correct broker of its model (brokerHistory) under the
+// broker's dialect: the reference is not stricter than its own model.
+func TestReferenceExplainsBroker(t *testing.T) {
+	const seed, n = 1, 3000
+	judged, other := 0, 0
+	for i := range n {
+		rng := rand.New(rand.NewPCG(seed, uint64(i)))
+		h, rules := brokerHistory(rng)
+		res, err := refcheck.Check(h, rules)
+		if errors.Is(err, refcheck.ErrUnsupported) {
+			continue
+		}
+		if err != nil {
+			t.Fatalf("history #%d: %v", i, err)
+		}
+		judged++
+		if res.Verdict != refcheck.Ok {
+			var b bytes.Buffer
+			_ = history.EncodeJSONL(&b, h)
+			t.Fatalf("history #%d (%s): %s: %s\n%s", i, rules, res.Verdict, res.Reason, b.String())
+		}
+		otherRules := spec.Kafka
+		if rules == spec.Kafka {
+			otherRules = spec.Redpanda
+		}
+		if res, err := refcheck.Check(h, otherRules); err == nil && res.Verdict == refcheck.Illegal {
+			other++
+		}
+	}
+	t.Logf("%d of %d broker histories judged Ok under their dialect; %d Illegal under the other", judged, n, other)
+	if judged < n/2 {
+		t.Errorf("only %d of %d judged", judged, n)
+	}
 }

@@ -29,20 +29,23 @@ const (
 func draw(rng *rand.Rand) (string, history.History, error) {
 	x := rng.IntN(100)
 	switch {
-	case x < 12:
+	case x < 10:
 		h, err := implHistory(rng, impl.BeforeStage)
 		return srcImplFixed, h, err
-	case x < 22:
+	case x < 18:
 		h, err := implHistory(rng, impl.AfterStage)
 		return srcImplPre, h, err
-	case x < 34:
+	case x < 28:
 		h, err := genHistory(rng, false)
 		return srcGen, h, err
-	case x < 40:
+	case x < 33:
 		h, err := genHistory(rng, true)
 		return srcGenBug, h, err
-	case x < 65:
+	case x < 55:
 		return srcRandom, randomHistory(rng), nil
+	case x < 67:
+		h, _ := brokerHistory(rng)
+		return srcBroker, h, nil
 	}
 	base, err := baseHistory(rng)
 	if err != nil {
@@ -57,11 +60,14 @@ func draw(rng *rand.Rand) (string, history.History, error) {
 
 // baseHistory draws a history to mutate, from any generating source.
 func baseHistory(rng *rand.Rand) (history.History, error) {
-	switch rng.IntN(4) {
+	switch rng.IntN(5) {
 	case 0:
 		return implHistory(rng, impl.BeforeStage)
 	case 1:
 		return genHistory(rng, false)
+	case 2, 3:
+		h, _ := brokerHistory(rng)
+		return h, nil
 	}
 	return randomHistory(rng), nil
 }
@@ -147,8 +153,8 @@ var codes = []spec.ErrorCode{
 // mostly at the partition's next offset, sometimes off by a little,
 // sometimes errors, unknown or missing. Some histories are one producer's
 // longer run (up to 13 operations, retrying batches that may have left
-// the window of 5), some start near INT32_MAX and wrap. Many are Ok and
-// many Illegal.
+// the window of 5), some start near INT32_MAX and wrap, some have many
+// evictions or many events at one time. Many are Ok and many Illegal.
 func randomHistory(rng *rand.Rand) history.History {
 	type stream struct {
 		next  int32
@@ -166,11 +172,16 @@ func randomHistory(rng *rand.Rand) history.History {
 		nparts = 2
 	}
 	var start int32
-	switch rng.IntN(8) {
+	evictEvery, tieEvery := 12, 20 // one step in evictEvery evicts, one event in tieEvery shares its time
+	switch rng.IntN(10) {
 	case 0: // a longer run of one producer
 		nparts, npids, nops = 1, 1, 7+rng.IntN(7)
 	case 1: // the wrap
 		start = math.MaxInt32 - rng.Int32N(4)
+	case 2: // many evictions
+		nparts, evictEvery = 1, 3
+	case 3: // many events at one time
+		tieEvery = 2
 	}
 	// add is first+n on the sequence circle 0..INT32_MAX.
 	add := func(first int32, n int64) int32 {
@@ -185,13 +196,13 @@ func randomHistory(rng *rand.Rand) history.History {
 		called  int
 	)
 	tick := func() int64 {
-		if len(evs) == 0 || rng.IntN(20) != 0 { // sometimes two events at one time
+		if len(evs) == 0 || rng.IntN(tieEvery) != 0 {
 			t++
 		}
 		return t
 	}
 	for called < nops || len(pending) > 0 {
-		if rng.IntN(12) == 0 {
+		if rng.IntN(evictEvery) == 0 {
 			evs = append(evs, history.Event{Kind: history.EvictProducer, Time: tick(),
 				Partition: fmt.Sprintf("p%d", rng.IntN(nparts)), PID: int64(1 + rng.IntN(npids))})
 		}
@@ -473,4 +484,235 @@ var handCases = []handCase{
 	{"wrap-no-room", []string{
 		"pid=1 [2147483646,2147483647] t=0..1 ok@0", "pid=1 [0,0] t=2..3 ok@1",
 	}, refcheck.Illegal, refcheck.Illegal},
+}
+
+const srcBroker = "broker" // a correct broker of the reference's model
+
+// brokerHistory simulates a correct broker of a random dialect, exactly
+// as the reference's model describes one, and returns its client-level
+// history and the dialect: clients send batches (mostly next in
+// sequence, sometimes retries, gaps, new or stale epochs, fresh starts);
+// each producer's batches are decided in call order by spec.Classify,
+// with a random answer among those the dialect allows; an appended batch
+// takes the partition's next offsets, one per record; a Return comes
+// after its decision, or earlier as a client timeout ("unknown"); the
+// partition evicts producers at random times. The reference must judge
+// every such history Ok under its dialect.
+func brokerHistory(rng *rand.Rand) (history.History, spec.Rules) {
+	rules := spec.Redpanda
+	if rng.IntN(2) == 0 {
+		rules = spec.Kafka
+	}
+	type key struct {
+		part int
+		pid  int64
+	}
+	type entry struct {
+		first, last int32
+		epoch       int16
+		off         int64
+	}
+	type state struct { // the partition's view of a producer
+		known  bool
+		epoch  int16
+		window []entry
+	}
+	type client struct {
+		next  int32
+		epoch int16
+		sent  [][2]int32
+	}
+	type op struct {
+		ev       history.Event
+		k        key
+		decided  bool
+		answer   history.Event // the Return, once decided
+		returned bool
+	}
+	nparts, npids, nops := 1+rng.IntN(2), 1+rng.IntN(3), 2+rng.IntN(9)
+	if rng.IntN(2) == 0 {
+		nparts = 1
+	}
+	states, clients := map[key]*state{}, map[key]*client{}
+	queues := map[key][]*op{} // undecided ops in call order
+	logNext := make([]int64, nparts)
+	var (
+		evs    []history.Event
+		t      int64
+		ops    []*op
+		called int
+	)
+	emit := func(e history.Event) {
+		e.Time = t
+		t++
+		evs = append(evs, e)
+	}
+	ambiguous := func(e history.Event) history.Event {
+		switch rng.IntN(3) {
+		case 0:
+			e.Result, e.Error = history.Failed, history.RequestTimedOut
+		case 1:
+			e.Result, e.Error = history.Failed, history.NotLeaderForPartition
+		default:
+			e.Result = history.Unknown
+		}
+		return e
+	}
+	decide := func(o *op) {
+		s := states[o.k]
+		if s == nil {
+			s = &state{}
+			states[o.k] = s
+		}
+		view := spec.ProducerView{Known: s.known, Epoch: s.epoch}
+		for _, w := range s.window {
+			view.Window = append(view.Window, spec.Req{Epoch: w.epoch, First: w.first, Last: w.last, Offset: w.off})
+		}
+		b := spec.Batch{PID: o.ev.PID, Epoch: o.ev.Epoch, First: o.ev.First, Last: o.ev.Last}
+		class, match, stale := spec.Classify(view, b)
+		ret := history.Event{Kind: history.Return, Op: o.ev.Op}
+		fail := func(codes ...spec.ErrorCode) {
+			if rng.IntN(4) == 0 {
+				ret = ambiguous(ret)
+				return
+			}
+			ret.Result, ret.Error = history.Failed, history.ErrorCode(codes[rng.IntN(len(codes))])
+		}
+		switch {
+		case stale && (class != spec.ClassDuplicate || rules == spec.Kafka):
+			if rules == spec.Kafka {
+				fail(spec.InvalidProducerEpoch)
+			} else {
+				fail(spec.InvalidProducerEpoch, spec.OutOfOrderSequenceNumber)
+			}
+		case class == spec.ClassDuplicate:
+			if rng.IntN(2) == 0 {
+				ret.Result, ret.Offset = history.OK, s.window[match].off
+			} else if rules == spec.Redpanda && stale {
+				fail(spec.DuplicateSequenceNumber, spec.InvalidProducerEpoch)
+			} else {
+				fail(spec.DuplicateSequenceNumber)
+			}
+		case class == spec.ClassGap:
+			fail(spec.OutOfOrderSequenceNumber, spec.DuplicateSequenceNumber)
+		case class.Appends():
+			var refuse []spec.ErrorCode // no-effect answers besides ambiguous ones
+			if class == spec.ClassFirst || class == spec.ClassSkip {
+				refuse = append(refuse, spec.PolicyViolation)
+			}
+			if rules == spec.Kafka && class == spec.ClassSkip {
+				refuse = append(refuse, spec.OutOfOrderSequenceNumber, spec.UnknownProducerID, spec.UnknownProducerID)
+			}
+			switch x := rng.IntN(10); {
+			case x == 0: // lost
+				ret = ambiguous(ret)
+			case x <= 2 && len(refuse) > 0:
+				ret.Result, ret.Error = history.Failed, history.ErrorCode(refuse[rng.IntN(len(refuse))])
+			default: // appended
+				off := logNext[o.k.part]
+				logNext[o.k.part] += spec.RecordCount(b.First, b.Last)
+				if class != spec.ClassNext {
+					s.known, s.epoch, s.window = true, b.Epoch, nil
+				}
+				s.window = append(s.window, entry{b.First, b.Last, b.Epoch, off})
+				if len(s.window) > spec.WindowSize {
+					s.window = s.window[1:]
+				}
+				if rng.IntN(5) == 0 {
+					ret = ambiguous(ret) // took effect, the client cannot tell
+				} else {
+					ret.Result, ret.Offset = history.OK, off
+				}
+			}
+		default:
+			panic(fmt.Sprintf("brokerHistory: class %s", class))
+		}
+		o.decided, o.answer = true, ret
+	}
+	for {
+		var undecided, decidedOpen, open []*op
+		for _, o := range ops {
+			switch {
+			case !o.decided && queues[o.k][0] == o:
+				undecided = append(undecided, o)
+			case o.decided && !o.returned:
+				decidedOpen = append(decidedOpen, o)
+			}
+			if !o.returned {
+				open = append(open, o)
+			}
+		}
+		if called == nops && len(undecided) == 0 && len(decidedOpen) == 0 {
+			break
+		}
+		switch x := rng.IntN(20); {
+		case x < 6 && called < nops: // a call
+			k := key{rng.IntN(nparts), int64(1 + rng.IntN(npids))}
+			c := clients[k]
+			if c == nil {
+				c = &client{}
+				clients[k] = c
+			}
+			epoch, size := c.epoch, 1+rng.Int32N(3)
+			var first int32
+			switch y := rng.IntN(100); {
+			case y < 65:
+				first = c.next
+			case y < 80 && len(c.sent) > 0:
+				r := c.sent[rng.IntN(len(c.sent))]
+				first, size = r[0], r[1]-r[0]+1
+			case y < 85:
+				first = c.next + 1 + rng.Int32N(2)
+			case y < 90:
+				c.epoch, c.next = c.epoch+1, 0
+				epoch = c.epoch
+			case y < 95 && c.epoch > 0:
+				epoch, first = c.epoch-1, c.next
+			default:
+				first = rng.Int32N(4)
+			}
+			last := first + size - 1
+			if epoch == c.epoch && first >= c.next {
+				c.next = last + 1
+			}
+			c.sent = append(c.sent, [2]int32{first, last})
+			called++
+			o := &op{k: k, ev: history.Event{Kind: history.Replicate, Op: int64(called), Client: k.pid,
+				Partition: fmt.Sprintf("p%d", k.part), PID: k.pid, Epoch: epoch, First: first, Last: last}}
+			emit(o.ev)
+			ops = append(ops, o)
+			queues[k] = append(queues[k], o)
+		case x < 12 && len(undecided) > 0: // a decision
+			o := undecided[rng.IntN(len(undecided))]
+			decide(o)
+			queues[o.k] = queues[o.k][1:]
+		case x < 17 && len(decidedOpen) > 0: // a Return with the decision's answer
+			o := decidedOpen[rng.IntN(len(decidedOpen))]
+			if rng.IntN(12) == 0 {
+				o.returned = true // never returns
+				continue
+			}
+			emit(o.answer)
+			o.returned = true
+		case x < 18 && len(open) > 0: // a client timeout; the request goes on
+			o := open[rng.IntN(len(open))]
+			emit(history.Event{Kind: history.Return, Op: o.ev.Op, Result: history.Unknown})
+			o.returned = true
+		case x < 19 && len(states) > 0: // an eviction
+			var ks []key
+			for k := range states {
+				ks = append(ks, k)
+			}
+			slices.SortFunc(ks, func(a, b key) int {
+				if a.part != b.part {
+					return a.part - b.part
+				}
+				return int(a.pid - b.pid)
+			})
+			k := ks[rng.IntN(len(ks))]
+			*states[k] = state{}
+			emit(history.Event{Kind: history.EvictProducer, Partition: fmt.Sprintf("p%d", k.part), PID: k.pid})
+		}
+	}
+	return history.History{Header: history.Header{Format: history.FormatV1, Source: "broker", Rules: string(rules)}, Events: evs}, rules
 }
