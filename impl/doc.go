@@ -25,7 +25,8 @@
 //
 // The pieces are usable alone: [Queue] and [Ticket] are the producer
 // queue, [Producers] the idempotency rules ([spec.Classify]), [Log] a
-// partition log with one offset per batch.
+// partition log with Kafka's offsets (a batch takes one offset per record
+// from its base offset, the offset its Decide and its ok Return carry).
 //
 // # Ticket orderings
 //
