@@ -349,7 +349,7 @@ func idleEviction(ok bool) func() (history.History, error) {
 			s.whole(1, 0, 2, 2, history.Append, 2)
 			return s.h, nil
 		}
-		s := newScript("Illegal", "NoSpuriousOutOfOrder", "idle eviction (issue #22670): B's upload fails, its retry B' is still in flight when the idle producer is evicted, C (first_seq 2) is accepted through the unknown-producer path and B' gets OUT_OF_ORDER_SEQUENCE_NUMBER: B is lost (client-side capture: the eviction is not visible)")
+		s := newScript("Illegal", "ContiguousAppends", "idle eviction (issue #22670): B's upload fails, its retry B' is still in flight when the idle producer is evicted, C (first_seq 2) is accepted through the unknown-producer path and B' gets OUT_OF_ORDER_SEQUENCE_NUMBER: B is lost. Seen from the client (the eviction is not visible), C acked at offset 1 right after [0,0] at offset 0 leaves B no room, and without B C is a gap that was accepted")
 		s.whole(1, 0, 0, 0, history.Append, 0)
 		b := s.call(1, 0, 1, 1)
 		c := s.call(1, 0, 2, 2)
@@ -459,8 +459,8 @@ func termChange(ok bool) func() (history.History, error) {
 		desc := "leader change with B in flight: B fails with NOT_LEADER_FOR_PARTITION and its retry succeeds on the new leader, which applied the producer's earlier batch"
 		expect, violation := "Ok", ""
 		if !ok {
-			desc = "leader change with B in flight: the new leader never applied the producer, accepts C (first_seq 2) through the unknown-producer path, and B's retry gets OUT_OF_ORDER_SEQUENCE_NUMBER: B is lost"
-			expect, violation = "Illegal", "NoSpuriousOutOfOrder"
+			desc = "leader change with B in flight: the new leader never applied the producer, accepts C (first_seq 2) through the unknown-producer path, and B's retry gets OUT_OF_ORDER_SEQUENCE_NUMBER: B is lost. C acked at offset 1 right after [0,0] at offset 0 leaves B no room, and without B C is a gap that was accepted"
+			expect, violation = "Illegal", "ContiguousAppends"
 		}
 		s := newScript(expect, violation, desc)
 		s.whole(1, 0, 0, 0, history.Append, 0)
