@@ -112,7 +112,8 @@ func (f *frontierSet) admit(s *state, at func(i int) *state) bool {
 }
 
 func (f *frontierSet) sameShapeDominates(s, t *state) bool {
-	if s.part != t.part || s.next != t.next || s.evict != t.evict || s.epoch != t.epoch || s.known != t.known || s.n != t.n {
+	if s.part != t.part || s.next != t.next || s.evict != t.evict || s.epoch != t.epoch || s.known != t.known || s.n != t.n ||
+		s.runAt != t.runAt || s.runLen != t.runLen {
 		return false
 	}
 	for i := 0; i < int(s.n); i++ {
