@@ -70,7 +70,7 @@ func runGenerated(t *testing.T, hs *harness, seed uint64, n int) {
 			if r.err != nil {
 				t.Fatalf("seed %d history #%d (%s): %v", seed, i, r.src, r.err)
 			}
-			if err := hs.record(r.src, i, r.h, r.vs); err != nil {
+			if err := hs.record(r.src, fmt.Sprintf("history #%d of seed %d", i, seed), r.h, r.vs); err != nil {
 				t.Fatalf("seed %d: %v", seed, err)
 			}
 		}
@@ -81,7 +81,7 @@ func runGenerated(t *testing.T, hs *harness, seed uint64, n int) {
 // reference's verdicts against theirs.
 func runHand(t *testing.T, hs *harness) {
 	t.Helper()
-	for i, c := range handCases {
+	for _, c := range handCases {
 		h, err := refcheck.Sketch(c.lines...)
 		if err != nil {
 			t.Fatalf("%s: %v", c.name, err)
@@ -92,7 +92,7 @@ func runHand(t *testing.T, hs *harness) {
 				t.Errorf("hand case %s (%s): reference %s (%s), want %s", c.name, r, got.verdict, got.detail, want)
 			}
 		}
-		if err := hs.run(srcHand, i, h); err != nil {
+		if err := hs.run(srcHand, "hand case "+c.name, h); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -139,7 +139,7 @@ func TestReferenceAgrees(t *testing.T) {
 	runHand(t, hs)
 	names, corp := corpus(t)
 	for i, h := range corp {
-		if err := hs.run(srcCorpus, i, h); err != nil {
+		if err := hs.run(srcCorpus, "traces/"+names[i], h); err != nil {
 			t.Fatalf("%s: %v", names[i], err)
 		}
 	}
@@ -193,7 +193,7 @@ func TestReferenceAgrees(t *testing.T) {
 			} else {
 				written[key] = true
 			}
-			path, err := d.write(*flagOut, i+1, seed)
+			path, err := d.write(*flagOut, i+1)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -210,7 +210,7 @@ func TestReferenceAgrees(t *testing.T) {
 			fmt.Fprintf(&b, "(%d more kinds; -agreement.show N prints more, -agreement.out DIR writes them all)\n", len(ds)-i)
 			break
 		}
-		b.WriteString("\n" + d.report(seed))
+		b.WriteString("\n" + d.report())
 	}
 	t.Error(b.String())
 }
@@ -272,12 +272,12 @@ func TestHarnessCatchesBrokenRule(t *testing.T) {
 		t.Logf("%5d× %s", d.count, d.kind)
 	}
 	d := ds[0]
-	t.Logf("first, as the test prints it:\n%s", d.report(seed))
+	t.Logf("first, as the test prints it:\n%s", d.report())
 	if ops := countOps(d.h); ops > 3 {
 		t.Errorf("shrunk disagreement has %d operations, want at most 3", ops)
 	}
 	// The printed history reproduces the disagreement.
-	rep := d.report(seed)
+	rep := d.report()
 	var js []string
 	for _, l := range strings.Split(rep, "\n") {
 		if l = strings.TrimSpace(l); strings.HasPrefix(l, "{") {
@@ -300,7 +300,7 @@ func TestHarnessCatchesBrokenRule(t *testing.T) {
 	runHand(t, same)
 	runGenerated(t, same, seed, n/3)
 	if ds := same.disagreements(); len(ds) > 0 {
-		t.Errorf("an unbroken copy of the reference disagrees:\n%s", ds[0].report(seed))
+		t.Errorf("an unbroken copy of the reference disagrees:\n%s", ds[0].report())
 	}
 }
 

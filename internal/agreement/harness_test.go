@@ -100,7 +100,7 @@ type tally struct {
 type disagreement struct {
 	kind      string // source, dialect, verdicts and the reference's reason class
 	source    string
-	index     int // the history's index in the run
+	where     string // which history: "history #12 of seed 7", "hand case x", "traces/x.jsonl"
 	rules     spec.Rules
 	candidate string
 	ref, cand judgement
@@ -159,16 +159,16 @@ func (hs *harness) judge(h history.History) []verdicts {
 	return out
 }
 
-// run judges h (from source, the index-th history of the run) and
-// records the verdicts.
-func (hs *harness) run(source string, index int, h history.History) error {
-	return hs.record(source, index, h, hs.judge(h))
+// run judges h (from source; where names it in reports) and records
+// the verdicts.
+func (hs *harness) run(source, where string, h history.History) error {
+	return hs.record(source, where, h, hs.judge(h))
 }
 
 // record counts the verdicts vs of h and keeps a disagreement, shrunk,
 // if it is the first of its kind. It returns an error only for a broken
 // harness: an inconsistent history or a reference error.
-func (hs *harness) record(source string, index int, h history.History, vs []verdicts) error {
+func (hs *harness) record(source, where string, h history.History, vs []verdicts) error {
 	t := hs.tallyOf(source)
 	t.histories++
 	for _, v := range vs {
@@ -182,7 +182,7 @@ func (hs *harness) record(source string, index int, h history.History, vs []verd
 			t.unsupported++
 			continue
 		default:
-			return fmt.Errorf("%s #%d (%s): reference: %s: %s", source, index, r, ref.verdict, ref.detail)
+			return fmt.Errorf("%s, %s (%s): reference: %s: %s", source, where, r, ref.verdict, ref.detail)
 		}
 		for k, c := range hs.cands {
 			got := v.cands[k]
@@ -202,7 +202,7 @@ func (hs *harness) record(source string, index int, h history.History, vs []verd
 				d.count++
 				continue
 			}
-			d := &disagreement{kind: kind, source: source, index: index, rules: r, candidate: c.name,
+			d := &disagreement{kind: kind, source: source, where: where, rules: r, candidate: c.name,
 				ref: ref, cand: got, count: 1, original: countOps(h), h: h}
 			if hs.shrink {
 				d.h = shrink(h, func(x history.History) bool {
@@ -265,10 +265,10 @@ func (hs *harness) disagreements() []*disagreement {
 
 // report renders d for a test failure: what each side said, and the
 // shrunk history as JSON Lines.
-func (d *disagreement) report(seed uint64) string {
+func (d *disagreement) report() string {
 	var b strings.Builder
-	fmt.Fprintf(&b, "%s\n  %d case(s) of this kind; first: history #%d of seed %d (%d ops, shrunk to %d)\n",
-		d.kind, d.count, d.index, seed, d.original, countOps(d.h))
+	fmt.Fprintf(&b, "%s\n  %d case(s) of this kind; first: %s (%d ops, shrunk to %d)\n",
+		d.kind, d.count, d.where, d.original, countOps(d.h))
 	fmt.Fprintf(&b, "  reference: %s %s\n", d.ref.verdict, d.ref.detail)
 	fmt.Fprintf(&b, "  %s: %s %s\n", d.candidate, d.cand.verdict, d.cand.detail)
 	b.WriteString("  history (rules " + string(d.rules) + "):\n")
@@ -287,7 +287,7 @@ func (d *disagreement) report(seed uint64) string {
 // write saves d in dir as a trace: NAME-ok.jsonl when the reference says
 // Ok, NAME-bad.jsonl when it says Illegal, with the reference's verdict
 // as the header's expect.
-func (d *disagreement) write(dir string, n int, seed uint64) (string, error) {
+func (d *disagreement) write(dir string, n int) (string, error) {
 	suffix := "ok"
 	h := d.h
 	h.Header = history.Header{Format: history.FormatV1, Source: "agreement", Expect: d.ref.verdict}
@@ -306,8 +306,8 @@ func (d *disagreement) write(dir string, n int, seed uint64) (string, error) {
 	if d.cand.class != "" {
 		cand += " (" + d.cand.class + ")"
 	}
-	h.Header.Description = fmt.Sprintf("the reference says %s; %s says %s (found by TestReferenceAgrees, seed %d, history #%d from %s, shrunk)",
-		ref, d.candidate, cand, seed, d.index, d.source)
+	h.Header.Description = fmt.Sprintf("the reference says %s; %s says %s (found by TestReferenceAgrees: %s, from %s, shrunk)",
+		ref, d.candidate, cand, d.where, d.source)
 	path := filepath.Join(dir, fmt.Sprintf("diff-%03d-%s.jsonl", n, suffix))
 	return path, history.WriteFile(path, h)
 }
