@@ -318,7 +318,7 @@ func timeoutReason(opts Options) string {
 
 // frontierReason says why a part whose replay outgrew maxFrontier is
 // Unknown.
-var frontierReason = fmt.Sprintf("the replay's set of possible states passed %d (too many interleaved unknown outcomes to tell apart)", maxFrontier)
+const frontierReason = "the replay's set of possible states passed its limit of 16384 (too many interleaved unknown outcomes to tell apart)"
 
 // expandAll returns states with every run forked into its family (for
 // porcupine, whose model keeps no runs); ins are the part's inputs by

@@ -11,46 +11,70 @@
 // unknown outcome and an infinite return time, as in etcd's robustness
 // tests. [Check] splits the operations by (partition, producer id) and
 // judges each part against a nondeterministic sequential model of one
-// producer on one partition:
+// producer on one partition. The model decides each batch with the
+// project's one decision rule, [spec.Classify], and allows the answers of
+// the broker dialect in [Options.Rules] ([spec.Redpanda] by default, or
+// [spec.Kafka]; docs/CHECKING.md lists the differences):
 //
 //   - the producer's requests are decided in the order Replicate was
 //     called (the call-order obligation; [Options.NoCallOrder] drops it);
 //   - a producer without state accepts any first sequence (the
-//     unknown-producer path), and so does one whose EvictProducer was
-//     recorded;
+//     unknown-producer path; Kafka may instead answer
+//     OUT_OF_ORDER_SEQUENCE_NUMBER or UNKNOWN_PRODUCER_ID), and so does
+//     one whose EvictProducer was recorded;
 //   - the next batch in sequence (last+1, or 0 after INT32_MAX) must be
-//     appended, at an offset above the producer's earlier offsets;
-//   - a higher epoch restarts the sequence at 0;
+//     appended;
+//   - a higher epoch restarts the sequence at 0, and a batch of a lower
+//     epoch is never appended;
 //   - an exact (first,last) match among the last five appended batches
 //     returns the original offset and appends nothing;
 //   - a gap may get OUT_OF_ORDER_SEQUENCE_NUMBER, with no effect;
 //   - REQUEST_TIMED_OUT, NOT_LEADER_FOR_PARTITION and unknown outcomes are
-//     ambiguous: the model forks into "persisted" and "lost".
+//     ambiguous: the model forks into "appended" and "lost".
 //
-// A partition-level check across producers adds that two different
-// batches are never acked at the same offset.
+// Offsets are Kafka's: a batch [first,last] holds last−first+1 records
+// and occupies that many consecutive offsets from its base offset, the
+// offset of its ack. So a producer's appends take increasing offsets with
+// room for every batch it appended before, acked or not: the model keeps
+// the lowest offset its next append may take, and a duplicate's answer
+// places a batch whose ack was lost only where it leaves room for the
+// batches around it.
+//
+// A partition-level check (acks.go) adds what no single producer shows:
+// acked record ranges of different producers never overlap, and a batch
+// acked before another producer's batch was called sits below it (the
+// log is linearizable across producers).
 //
 // With the call-order obligation the linearization order of a part is
 // fixed (call order always respects real time), so porcupine's search
 // reduces to a replay in call order over the set of model states that the
-// ambiguous outcomes fork: linear in the part's length. This replay is
-// the decision procedure of [Check] and [CheckReader]; porcupine is the
-// fallback for a part whose set of states outgrows 4096. For a producer
-// with recorded evictions an operation is replayed once every eviction
-// its decision may follow is known: when this or a later call has
-// returned and time has passed that return (an eviction widens what
-// earlier decisions may have seen); an eviction that comes after the
-// replay assumed none sends the producer to a replay at the end. The
-// equivalence tests (equiv_test.go) check on the traces/ corpus and on
-// 10,000 generated histories that verdicts and violations equal those of
-// porcupine's search.
+// ambiguous outcomes fork: the decision procedure of [Check] and
+// [CheckReader]. Two things keep that set small (frontier.go, runs.go):
+// a state whose offset bounds are all at or below another's of the same
+// shape explains everything the other does, so the other is dropped; and
+// a run of consecutive unknown outcomes, each next in sequence, is kept
+// as one state until a call comes that tells its possible prefixes
+// apart. So 10,000 unknown outcomes in a row cost about as much as 10,000
+// acked batches. For a producer with recorded evictions an operation is
+// replayed once every eviction its decision may follow is known: when
+// this or a later call has returned and time has passed that return (an
+// eviction widens what earlier decisions may have seen); an eviction
+// that comes after the replay assumed none sends the producer to a full
+// replay at the end. Porcupine checks the parts when the call-order
+// obligation is dropped, and is a second algorithm that the tests compare
+// the replay with (equiv_test.go); the exact reference in
+// internal/refcheck, which tries every outcome by brute force, is the
+// third (internal/agreement).
 //
 // A part the model rejects is replayed in call order to find the first
 // operation that no branch of the model explains, which names the
-// violation with the shared invariant names (DecideInCallOrder,
+// violation with the spec's invariant names (DecideInCallOrder,
 // NoSpuriousOutOfOrder, ContiguousAppends, NoDuplicateAppend,
 // AckedInLog). A part that is rejected with the obligation but accepted
-// without it, around that operation, violates DecideInCallOrder.
+// without it, around that operation, violates DecideInCallOrder; that
+// search is bounded by a count of model steps, never by time, so the
+// verdict and the violation's name depend only on the history and the
+// options.
 //
 // # Streaming
 //
@@ -69,13 +93,13 @@
 // they are a chunk behind it (and an operation with a known outcome has
 // returned after them, so an eviction recorded later cannot have come
 // before their decisions); the replay's states at the cut are kept, and a
-// producer judged again (an explanation, the porcupine fallback, an
-// eviction that came late) starts from them. Two producers acked at one
-// offset are found as the acks arrive, with one bit per acked offset and
-// the partition's latest acks whole. What stays is the open operations,
-// a few hundred records per producer and those bits. The verdicts are
-// the same; a clash whose earlier operation is no longer held is
-// explained without naming it.
+// producer judged again (an explanation, an eviction that came late)
+// starts from them. The partition-level check runs as the acks arrive in
+// both modes, with the union of the acked ranges (about one range per gap
+// in the log) and the partition's latest acks whole. What stays is the
+// open operations, a few hundred records per producer and those ranges.
+// The verdicts are the same; a breach whose earlier operation is no
+// longer held is explained without naming it.
 //
 // # Cost
 //
@@ -86,8 +110,10 @@
 //
 // # Verdicts
 //
-// [Ok], [Illegal] or [Unknown]. Unknown means the search ran out of time
-// ([Options.Timeout]) and is never a pass.
+// [Ok], [Illegal] or [Unknown]. Unknown is never a pass; an Unknown part
+// says in [PartResult.Reason] which limit it hit: [Options.Timeout],
+// which bounds the whole check, or the replay's limit on its set of
+// states.
 //
 // # Witnesses and pictures
 //

@@ -11,7 +11,7 @@ import (
 const (
 	// maxFrontier bounds the states a replay keeps; beyond it the replay
 	// gives up (the porcupine verdict stands, with a plainer explanation).
-	maxFrontier = 1 << 12
+	maxFrontier = 1 << 14 // (frontierReason says the number)
 	// orderWindow is how many operations before the first unexplained one
 	// the order-free check may reorder.
 	orderWindow = 32

@@ -6,13 +6,14 @@ import (
 	"testing"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
-// simBroker is a small reference broker for one partition, written
-// independently of the model's code: it decides a producer's requests in
-// call order (or, if reorder is set, in random order, like the pre-fix
-// write path) with Kafka's idempotency rules, and loses responses and
-// requests at random.
+// simBroker is a small broker for one partition that generates
+// histories for the tests: it decides a producer's requests in call
+// order (or, if reorder is set, in random order, like the pre-fix write
+// path) with spec's decision rule, and loses responses and requests at
+// random.
 type simBroker struct {
 	r       *rand.Rand
 	b       *hb
@@ -48,10 +49,24 @@ type simReq struct {
 	code        history.ErrorCode
 }
 
+// decide applies the project's one decision rule, spec.Classify, with
+// Kafka's answer to a lower epoch (INVALID_PRODUCER_EPOCH, which both
+// dialects allow), and one offset per record.
 func (s *simBroker) decide(pid int64, q *simReq) {
 	p := s.prods[pid]
-	accept := func(reset bool) {
-		if reset {
+	win := make([]spec.Req, len(p.window))
+	for i, w := range p.window {
+		win[i] = spec.Req{First: w.first, Last: w.last, Offset: w.off}
+	}
+	c, match, stale := spec.Classify(spec.ProducerView{Known: p.known, Epoch: p.epoch, Window: win},
+		spec.Batch{PID: pid, Epoch: q.epoch, First: q.first, Last: q.last})
+	switch {
+	case stale:
+		q.res, q.code = history.Failed, history.InvalidProducerEpoch
+	case c == spec.ClassDuplicate:
+		q.res, q.off = history.OK, p.window[match].off
+	case c.Appends():
+		if c != spec.ClassNext {
 			p.window = nil
 		}
 		p.known, p.epoch = true, q.epoch
@@ -60,34 +75,10 @@ func (s *simBroker) decide(pid int64, q *simReq) {
 			p.window = p.window[1:]
 		}
 		q.res, q.off = history.OK, s.nextOff
-		s.nextOff += int64(q.last-q.first) + 1
-	}
-	switch {
-	case !p.known:
-		accept(true)
-		return
-	case q.epoch > p.epoch:
-		if q.first == 0 {
-			accept(true)
-			return
-		}
-	case q.epoch < p.epoch:
-		q.res, q.code = history.Failed, history.InvalidProducerEpoch
-		return
+		s.nextOff += spec.RecordCount(q.first, q.last)
 	default:
-		for _, w := range p.window {
-			if w.first == q.first && w.last == q.last {
-				q.res, q.off = history.OK, w.off
-				return
-			}
-		}
-		last := p.window[len(p.window)-1].last
-		if (last == math.MaxInt32 && q.first == 0) || (last != math.MaxInt32 && q.first == last+1) {
-			accept(false)
-			return
-		}
+		q.res, q.code = history.Failed, history.OutOfOrderSequenceNumber
 	}
-	q.res, q.code = history.Failed, history.OutOfOrderSequenceNumber
 }
 
 // run generates a history of n calls by producers 1..np on partition p0.
