@@ -85,9 +85,8 @@ func replayPath(m *model, ins []*input, order []int32, init []*trail, keepPath b
 		next = compact(next, &fs)
 		if len(next) == 0 {
 			for _, t := range front {
-				if _, f = m.step(t.s, in, nil, true); f != nil {
-					break
-				}
+				_, g := m.step(t.s, in, nil, true)
+				f = prefer(f, g)
 			}
 			if f == nil {
 				f = &failure{name: NoSpuriousOutOfOrder, why: fmt.Sprintf("no behaviour of the model explains op %d %s -> %s", in.op, in.batch(), in.result())}

@@ -278,6 +278,19 @@ type failure struct {
 	why   string  // a sentence about the operation
 	short string  // a clause for DecideInCallOrder, "op 1 was next in sequence"
 	refs  []int64 // op ids of related operations
+	// room: the operation was next in sequence but its offset leaves no
+	// room for the producer's earlier records. Of the failures of the
+	// states of a frontier, explanations prefer this one: it is the
+	// branch where the batches with unknown outcomes were appended.
+	room bool
+}
+
+// prefer returns the failure an explanation gives, of f (so far) and g.
+func prefer(f, g *failure) *failure {
+	if f == nil || (g != nil && g.room && !f.room) {
+		return g
+	}
+	return f
 }
 
 // model is the sequential per-producer specification.
@@ -442,9 +455,18 @@ func (m *model) decide(s state, in *input, out []branch, why bool) ([]branch, *f
 		switch in.out {
 		case outOK:
 			if in.off < s.minNext {
-				return out, fail(ContiguousAppends, roomRefs(&s), "",
+				f := fail(ContiguousAppends, roomRefs(&s), "",
 					"op %d %s was acked at offset %d, but the producer's batches appended before it (acked or not) reach offset %d: a producer's appends take increasing offsets, one per record",
 					in.op, in.batch(), in.off, s.minNext-1)
+				if f != nil && c == spec.ClassNext && s.n > 0 && s.win[s.n-1].off < 0 {
+					e := s.win[s.n-1]
+					f.why = fmt.Sprintf("op %d %s was acked at offset %d, but it is next in sequence after op %d [%d,%d], whose outcome is unknown: op %d must then have been appended, and the producer's batches before op %d take offsets up to %d (one per record), so op %d cannot start at %d",
+						in.op, in.batch(), in.off, e.op, e.first, e.last, e.op, in.op, s.minNext-1, in.op, in.off)
+				}
+				if f != nil {
+					f.room = true
+				}
+				return out, f
 			}
 			return append(out, branch{s: appended(s, in, c, in.off), r: r}), nil
 		case outAmbiguous:

@@ -72,10 +72,8 @@ func (m *model) stepRun(s state, in *input, out []branch, why bool) ([]branch, *
 	var f *failure
 	m.expandRun(s, func(e state) {
 		var g *failure
-		out, g = m.step(e, in, out, why && f == nil)
-		if f == nil {
-			f = g
-		}
+		out, g = m.step(e, in, out, why)
+		f = prefer(f, g)
 	})
 	if len(out) > n {
 		return out, nil
