@@ -62,3 +62,24 @@ func TestFrontierDominance(t *testing.T) {
 		}
 	}
 }
+
+// TestRevealRoom: a retry answered as a duplicate places its original,
+// whose outcome was unknown, at the acked offset only where the records
+// of the batches around it fit: [0,0]@0, [1,1] unknown, [2,2]@2, then the
+// retry of [1,1] acked at 1 is Ok, at 2 overlaps [2,2]'s offset, at 0
+// overlaps [0,0]'s.
+func TestRevealRoom(t *testing.T) {
+	for _, tc := range []struct {
+		retryAt int64
+		want    Verdict
+	}{{1, Ok}, {2, Illegal}, {0, Illegal}} {
+		h := (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
+			call(2, "p0", 1, 0, 1, 1).unknown(2).
+			call(3, "p0", 1, 0, 2, 2).ok(3, 2).
+			call(4, "p0", 1, 0, 1, 1).ok(4, tc.retryAt).h()
+		for _, bounded := range []bool{false, true} {
+			res := Check(h, Options{Bounded: bounded})
+			require.Equal(t, tc.want, res.Verdict, "retry acked at %d: %v", tc.retryAt, res.Violations)
+		}
+	}
+}
