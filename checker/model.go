@@ -320,33 +320,45 @@ func (m *model) step(s state, in *input, out []branch, why bool) ([]branch, *fai
 		return m.stepRun(s, in, out, why)
 	}
 	s.next++
-	// Evictions recorded before the call must have been applied, and
-	// none recorded after the return may have been: this decision came
-	// before them.
-	evictMax := in.evictMax
+	// Evictions recorded before the call must have been applied. If the
+	// call was decided, none recorded after its return may have been (an
+	// ambiguous call taken as lost may have failed before any decision);
+	// and none recorded after the return of a later call that was surely
+	// decided (evictOrd, under the call-order obligation).
+	hi := in.evictMax
 	if m.callOrder {
-		evictMax = in.evictOrd
+		hi = in.evictOrd
 	}
-	if s.evict > evictMax {
+	if s.evict > hi {
 		return out, nil
 	}
 	n := len(out)
 	var f *failure
-	if s.evict >= in.evictMin {
-		out, f = m.decide(s, in, out, why)
-	}
-	for k := max(s.evict+1, in.evictMin); k <= evictMax; k++ {
+	for k := max(s.evict, in.evictMin); k <= hi; k++ {
 		e := s
-		e.clear()
-		e.evict = k
+		if k > s.evict {
+			e.clear()
+			e.evict = k
+		}
 		m0 := len(out)
 		var g *failure
 		out, g = m.decide(e, in, out, why && f == nil)
 		if f == nil {
 			f = g
 		}
+		if k > in.evictMax || s.evict > in.evictMax {
+			// Only the branches in which the call was never decided.
+			kept := m0
+			for i := m0; i < len(out); i++ {
+				if out[i].r == ruleLost || out[i].r == ruleNoEffect && in.out == outAmbiguous {
+					out[kept] = out[i]
+					kept++
+				}
+			}
+			out = out[:kept]
+		}
 		for i := m0; i < len(out); i++ {
-			out[i].evicted = true
+			out[i].evicted = k > s.evict
 		}
 	}
 	if len(out) > n {

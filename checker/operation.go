@@ -191,11 +191,15 @@ func attachInputs(p *part) {
 			may := sort.Search(len(p.evictions), func(j int) bool { return p.evictions[j] > o.Return })
 			p.in[i] = newInput(int32(i), o, int32(must), int32(may))
 		}
+		// The decision came before every later decision, so before the
+		// return of each later call that was surely decided (see
+		// opRec.decided).
+		ord := int32(len(p.evictions))
 		for i := len(p.in) - 1; i >= 0; i-- {
-			p.in[i].evictOrd = p.in[i].evictMax
-			if i+1 < len(p.in) && p.in[i+1].evictOrd < p.in[i].evictOrd {
-				p.in[i].evictOrd = p.in[i+1].evictOrd
+			if p.in[i].out != outAmbiguous {
+				ord = min(ord, p.in[i].evictMax)
 			}
+			p.in[i].evictOrd = ord
 		}
 	}
 }

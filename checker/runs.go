@@ -44,9 +44,10 @@ func (m *model) startsRun(s *state, in *input, c spec.Class) bool {
 }
 
 // noEviction reports whether no eviction may come before in's decision
-// that s has not applied.
+// that s has not applied, and the evictions s has applied may come
+// before it.
 func (m *model) noEviction(s *state, in *input) bool {
-	return in.evictMin <= s.evict && in.evictOrd <= s.evict
+	return in.evictMin <= s.evict && in.evictOrd <= s.evict && s.evict <= in.evictMax
 }
 
 // extendsRun reports whether in continues s's run: its outcome is

@@ -298,7 +298,7 @@ func (st *streamer) add(e *history.Event) {
 func (p *sPart) minReturn(i int) (int64, bool) {
 	m, ok := int64(math.MaxInt64), false
 	for j := i; j < p.recs.n; j++ {
-		if r := p.recs.at(j); r.closed && r.res != resUnknown && r.ret < m {
+		if r := p.recs.at(j); r.closed && r.decided() && r.ret < m {
 			m, ok = r.ret, true
 		}
 	}
@@ -358,15 +358,25 @@ func (p *sPart) prune() {
 }
 
 // evictInput sets the eviction bounds of in (call order): evictions
-// recorded before the call must have been applied; the decision came
-// before the earliest known return of this or a later call (a later call
-// is decided after this one), so no eviction recorded after that return
-// may have been. ret is that return (math.MaxInt64: none, at the end).
+// recorded before the call must have been applied; if the operation was
+// decided, no eviction recorded after its return may have been; and the
+// decision came before the earliest return of a later call that was
+// surely decided (a later call is decided after this one), so no
+// eviction recorded after that return may have been. ret is that return
+// (math.MaxInt64: none, at the end).
 func (st *streamer) evictInput(in *input, p *sPart, r *opRec, ret int64) {
 	evs := st.evictions[p.key]
 	in.evictMin = int32(sort.Search(len(evs), func(j int) bool { return evs[j] >= r.call }))
+	in.evictMax = int32(sort.Search(len(evs), func(j int) bool { return evs[j] > r.ret }))
 	in.evictOrd = int32(sort.Search(len(evs), func(j int) bool { return evs[j] > ret }))
-	in.evictMax = in.evictOrd
+}
+
+// decided reports whether the operation was surely decided by the
+// partition before it returned: an ack or a definite error. A call whose
+// outcome is ambiguous may have failed before the decision, so its return
+// bounds no eviction (unless the replay takes it as appended).
+func (r *opRec) decided() bool {
+	return r.res == resOK || r.res == resFailed && !r.code.Ambiguous()
 }
 
 // step moves p's frontier over in; false when the part failed or its

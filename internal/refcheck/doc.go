@@ -126,8 +126,12 @@
 // after t; placing it after q's decision is allowed when q and every
 // earlier operation were called at or before t. So an eviction recorded
 // before a call comes before that operation's decision, and one recorded
-// after a return comes after it. A producer's evictions keep their
-// recorded order.
+// after a return comes after it. Only decided operations bound a
+// placement: those with a definite outcome, and the ambiguous ones the
+// explanation takes as appended; an ambiguous operation taken as lost
+// may have failed before the partition decided anything (a failed upload
+// returns REQUEST_TIMED_OUT), so its call and return bound nothing. A
+// producer's evictions keep their recorded order.
 //
 // # Method and limits
 //

@@ -267,18 +267,17 @@ func explain(p *producer, rules spec.Rules, classify ClassifyFunc) (ok bool, rea
 			amb = append(amb, i)
 		}
 	}
-	placements := evictionPlacements(p)
-	if n := len(placements) << len(amb); n > MaxScenarios {
+	if n := len(evictionPlacements(p, nil)) << len(amb); n > MaxScenarios {
 		return false, "", fmt.Errorf("%w: partition %q pid %d has %d explanations to try, at most %d",
 			ErrUnsupported, p.key.partition, p.key.pid, n, MaxScenarios)
 	}
 	best := failure{depth: -1}
-	for _, pl := range placements {
-		for mask := 0; mask < 1<<len(amb); mask++ {
-			took := make([]bool, len(p.ops))
-			for b, i := range amb {
-				took[i] = mask&(1<<b) != 0
-			}
+	for mask := 0; mask < 1<<len(amb); mask++ {
+		took := make([]bool, len(p.ops))
+		for b, i := range amb {
+			took[i] = mask&(1<<b) != 0
+		}
+		for _, pl := range evictionPlacements(p, took) {
 			f := replay(p.ops, took, pl, rules, classify)
 			if f == nil {
 				return true, "", nil
@@ -321,17 +320,21 @@ func describeScenario(ops []*op, took []bool, placement []int) string {
 // evictionPlacements lists every allowed placement of p's evictions: for
 // eviction i (in recorded order), the index in p.ops of the operation
 // whose decision it comes before (len(p.ops) for after the last), the
-// indices never decreasing.
-func evictionPlacements(p *producer) [][]int {
+// indices never decreasing. Only decided operations bound a placement:
+// every operation with a definite outcome, and the ambiguous ones that
+// took effect (took; nil: none did); an ambiguous operation that was lost
+// may have failed before any decision.
+func evictionPlacements(p *producer, took []bool) [][]int {
 	n := len(p.ops)
+	decided := func(i int) bool { return p.ops[i].outcome != ambiguous || took != nil && took[i] }
 	allowed := func(t int64, pos int) bool {
 		for i := 0; i < pos; i++ {
-			if t < p.ops[i].call {
+			if decided(i) && t < p.ops[i].call {
 				return false
 			}
 		}
 		for i := pos; i < n; i++ {
-			if t > p.ops[i].ret {
+			if decided(i) && t > p.ops[i].ret {
 				return false
 			}
 		}
