@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/gen"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 // corpus returns the trace files of traces/ with their expected verdict
@@ -239,6 +241,60 @@ func TestCheckRules(t *testing.T) {
 	}
 }
 
+func TestCheckRulesWitnessAndPicture(t *testing.T) {
+	// The witness is shrunk, and the picture drawn, under the rules the
+	// check used. Kafka's stale batch: the witness is Illegal under
+	// Kafka's rules (its header says so) and shows nothing under
+	// Redpanda's; the picture of a Kafka trace is checker.Visualize's
+	// with Kafka's rules.
+	dir := t.TempDir()
+	w := filepath.Join(dir, "witness.jsonl")
+	if code, stdout, stderr := runCLI(t, nil, "check", "--witness", w, "../../traces/diff-kafka-stale-ooosn-bad.jsonl"); code != exitViolation {
+		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitViolation, stdout, stderr)
+	}
+	wh, err := history.ReadFile(w)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if wh.Header.Rules != string(spec.Kafka) {
+		t.Errorf("witness header rules %q, want %q", wh.Header.Rules, spec.Kafka)
+	}
+	if res := checker.Check(wh, checker.Options{Rules: spec.Kafka}); res.Verdict != checker.Illegal || res.Violations[0].Name != wh.Header.Violation {
+		t.Errorf("witness under Kafka's rules:\n%s", res.Summary())
+	}
+	if res := checker.Check(wh, checker.Options{Rules: spec.Redpanda}); res.Verdict != checker.Ok {
+		t.Errorf("witness under Redpanda's rules is %s: was it shrunk under Kafka's?\n%s", res.Verdict, res.Summary())
+	}
+
+	kafkaOK := "../../traces/kafka-first-contact-ooosn-ok.jsonl" // rules: kafka
+	pic := filepath.Join(dir, "pic.html")
+	if code, stdout, stderr := runCLI(t, nil, "check", "--html", pic, kafkaOK); code != exitOK {
+		t.Fatalf("exit %d\n%s\n%s", code, stdout, stderr)
+	}
+	got, err := os.ReadFile(pic)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, err := history.ReadFile(kafkaOK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := checker.Check(h, checker.Options{Rules: spec.Kafka})
+	var kafka, redpanda bytes.Buffer
+	if err := checker.Visualize(&kafka, h, res, checker.VisualizeOptions{Rules: spec.Kafka}); err != nil {
+		t.Fatal(err)
+	}
+	if err := checker.Visualize(&redpanda, h, res, checker.VisualizeOptions{Rules: spec.Redpanda}); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(kafka.Bytes(), redpanda.Bytes()) {
+		t.Fatalf("the pictures under Kafka's and Redpanda's rules are the same; the test shows nothing")
+	}
+	if !bytes.Equal(got, kafka.Bytes()) {
+		t.Errorf("--html picture of %s is not checker.Visualize's with Kafka's rules", kafkaOK)
+	}
+}
+
 // genFile writes a generated history to dir and returns its path.
 func genFile(t *testing.T, dir, name string, o gen.Options) string {
 	t.Helper()
@@ -290,18 +346,44 @@ func TestCheckHTMLSize(t *testing.T) {
 }
 
 func TestCheckUndecided(t *testing.T) {
-	// A part that runs out of time is Unknown, named, and exits 3: never
-	// a pass. (With the call-order obligation the checker decides this
-	// history by replay, without a search; plain linearizability needs
-	// porcupine's search, which the 1ns limit stops.)
+	// A part that hits a limit is Unknown, named with the limit it hit
+	// (checker.PartResult.Reason, in the human output and as "reason" in
+	// --json), and exits 3: never a pass. Without the call-order
+	// obligation the part needs porcupine's search, which the 1ns limit
+	// stops; with it the streaming replay decides the part, but --timeout
+	// bounds the whole check, so a replay of 3000 operations stops too.
 	dir := t.TempDir()
-	in := genFile(t, dir, "amb.jsonl", gen.Options{Seed: 2, Partitions: 1, Producers: 1, Batches: 400, UnknownRate: 0.6, Retries: 0})
-	code, stdout, stderr := runCLI(t, nil, "check", "--no-call-order", "--timeout", "1ns", in)
-	if code != exitUndecided {
-		t.Fatalf("exit %d, want %d\n%s\n%s", code, exitUndecided, stdout, stderr)
-	}
-	if !strings.Contains(stdout, `undecided: partition "p0" pid 1`) {
-		t.Errorf("the undecided part is not named:\n%s", stdout)
+	small := genFile(t, dir, "amb.jsonl", gen.Options{Seed: 2, Partitions: 1, Producers: 1, Batches: 400, UnknownRate: 0.6, Retries: 0})
+	big := genFile(t, dir, "amb-big.jsonl", gen.Options{Seed: 2, Partitions: 1, Producers: 1, Batches: 3000, UnknownRate: 0.6, Retries: 0})
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		reason string
+	}{
+		{"porcupine's search", []string{"--no-call-order", "--timeout", "1ns", small}, "porcupine's search ran out of time (--timeout 1ns)"},
+		{"the streaming replay", []string{"--timeout", "1ns", big}, "the check ran out of time"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			code, stdout, stderr := runCLI(t, nil, append([]string{"check"}, tc.args...)...)
+			if code != exitUndecided {
+				t.Fatalf("exit %d, want %d\n%s\n%s", code, exitUndecided, stdout, stderr)
+			}
+			want := `undecided: partition "p0" pid 1: ` + tc.reason
+			if !strings.Contains(stdout, want) || !strings.Contains(stdout, "this is not a pass") {
+				t.Errorf("the undecided part is not named with its reason %q:\n%s", want, stdout)
+			}
+			code, stdout, _ = runCLI(t, nil, append([]string{"check", "--json"}, tc.args...)...)
+			var rep checkReport
+			if err := json.Unmarshal([]byte(stdout), &rep); err != nil {
+				t.Fatalf("--json: %v\n%s", err, stdout)
+			}
+			if code != exitUndecided || rep.Verdict != "Unknown" || len(rep.Files) != 1 || len(rep.Files[0].Parts) != 1 {
+				t.Fatalf("--json: exit %d, report %+v", code, rep)
+			}
+			if p := rep.Files[0].Parts[0]; p.Verdict != "Unknown" || !strings.Contains(p.Reason, tc.reason) {
+				t.Errorf("--json part %+v, want verdict Unknown and a reason containing %q", p, tc.reason)
+			}
+		})
 	}
 }
 

@@ -56,6 +56,9 @@ type partReport struct {
 	Ops       int    `json:"ops"`
 	Verdict   string `json:"verdict"`
 	Violation string `json:"violation,omitempty"`
+	// Reason says, for an undecided (Unknown) part, which limit it hit
+	// ([checker.PartResult.Reason]).
+	Reason string `json:"reason,omitempty"`
 }
 
 type violationReport struct {
@@ -96,8 +99,9 @@ witness (a sub-history that still shows it).
 the flag each input's header field "rules" decides, else redpanda.
 
 Exit codes: 0 every file Ok; 1 a violation; 2 unusable input or usage;
-3 undecided (a part ran out of time; never a pass). With several files
-the first of 1, 2, 3 that applies wins.
+3 undecided (a part hit a limit, such as --timeout, which the output
+names as the part's reason; never a pass). With several files the first
+of 1, 2, 3 that applies wins.
 
 flags:`)
 		fs.PrintDefaults()
@@ -129,7 +133,7 @@ func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.BoolVar(&f.json, "json", false, "print a JSON report on stdout instead of the human summary")
 	fs.StringVar(&f.html, "html", "", "write the HTML picture to `FILE` (failing parts and the witness window, at most 1 MiB)")
 	fs.BoolVar(&f.htmlFull, "html-full", false, "draw every part and operation in the HTML picture, with no size limit")
-	fs.DurationVar(&f.timeout, "timeout", time.Minute, "time limit per part (producer on a partition); 0 means none")
+	fs.DurationVar(&f.timeout, "timeout", time.Minute, "time limit of the whole check: the streaming replay of every part (reading included) and then each part's search; a part it stops is undecided; 0 means none")
 	fs.StringVar(&f.witness, "witness", "", "save the minimal witness of the first violation as a trace `FILE` (.jsonl or .yaml)")
 	fs.BoolVar(&f.progress, "progress", false, "report progress on stderr even when it is not a terminal")
 	fs.BoolVar(&f.noShrink, "no-shrink", false, "do not compute minimal witnesses")
@@ -414,7 +418,7 @@ func checkOne(env *cmdEnv, name string, f checkFlags, htmlPath string, progress,
 	rep.Verdict = string(res.Verdict)
 	for _, pr := range res.Parts {
 		rep.Ops += pr.Ops
-		part := partReport{Partition: pr.Partition, PID: pr.PID, Ops: pr.Ops, Verdict: string(pr.Verdict)}
+		part := partReport{Partition: pr.Partition, PID: pr.PID, Ops: pr.Ops, Verdict: string(pr.Verdict), Reason: pr.Reason}
 		if pr.Violation != nil {
 			part.Violation = pr.Violation.Name
 		}
@@ -454,7 +458,8 @@ func checkOne(env *cmdEnv, name string, f checkFlags, htmlPath string, progress,
 		}
 	}
 	if htmlPath != "" {
-		if err := writeHTML(htmlPath, h, res, f.htmlFull); err != nil {
+		vopts := checker.VisualizeOptions{Full: f.htmlFull, NoCallOrder: f.noCallOrder, Rules: rules}
+		if err := writeHTML(htmlPath, h, res, vopts); err != nil {
 			notes = append(notes, fmt.Sprintf("picture not written: %v", err))
 			if code == exitOK {
 				code = exitUsage
@@ -483,13 +488,13 @@ func unwrapPathError(err error) error {
 
 // writeHTML writes the picture atomically enough: to a temporary file
 // renamed into place, so a failed picture leaves no half page.
-func writeHTML(path string, h history.History, res checker.Result, full bool) error {
+func writeHTML(path string, h history.History, res checker.Result, opts checker.VisualizeOptions) error {
 	tmp, err := os.CreateTemp(filepath.Dir(path), ".idemcheck-*.html")
 	if err != nil {
 		return err
 	}
 	defer os.Remove(tmp.Name())
-	if err := checker.Visualize(tmp, h, res, checker.VisualizeOptions{Full: full}); err != nil {
+	if err := checker.Visualize(tmp, h, res, opts); err != nil {
 		tmp.Close()
 		return err
 	}
@@ -505,8 +510,15 @@ func printHuman(w io.Writer, rep fileReport, res checker.Result) {
 	for _, line := range strings.Split(strings.TrimRight(res.Summary(), "\n"), "\n") {
 		fmt.Fprintf(w, "  %s\n", line)
 	}
-	for _, u := range rep.Undecided {
-		fmt.Fprintf(w, "  undecided: %s ran out of time (raise --timeout); this is not a pass\n", u)
+	for _, p := range rep.Parts {
+		if p.Verdict != string(checker.Unknown) {
+			continue
+		}
+		reason := p.Reason
+		if reason == "" {
+			reason = "no reason given"
+		}
+		fmt.Fprintf(w, "  undecided: partition %q pid %d: %s; this is not a pass\n", p.Partition, p.PID, reason)
 	}
 	for _, v := range res.Violations {
 		fmt.Fprintf(w, "  violation %s on partition %q, producer %d:\n", v.Name, v.Partition, v.PID)

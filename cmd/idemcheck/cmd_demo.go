@@ -11,6 +11,7 @@ import (
 	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 // runDemo reproduces the seed bug of Redpanda PR #30429 in the reference
@@ -94,8 +95,10 @@ func demoOne(w io.Writer, order impl.TicketOrder, known bool, dir string) (bool,
 		return false, err
 	}
 	// Judge the client-visible operations only: the checker must not need
-	// the implementation's internal events to see the bug.
-	res := checker.Check(clientVisible(h), checker.Options{})
+	// the implementation's internal events to see the bug. The reference
+	// implementation follows rm_stm, so the rules are Redpanda's.
+	opts := checker.Options{Rules: spec.Redpanda}
+	res := checker.Check(clientVisible(h), opts)
 	if res.Err != nil {
 		return false, fmt.Errorf("check: %w", res.Err)
 	}
@@ -106,7 +109,7 @@ func demoOne(w io.Writer, order impl.TicketOrder, known bool, dir string) (bool,
 	for _, v := range res.Violations {
 		fmt.Fprintf(w, "Violation %s on partition %q, producer %d:\n  %s\n", v.Name, v.Partition, v.PID, v.Explanation)
 	}
-	witness := checker.Shrink(clientVisible(h), checker.Options{})
+	witness := checker.Shrink(clientVisible(h), opts)
 	fmt.Fprintf(w, "Minimal witness (%d events):\n", len(witness.Events))
 	fmt.Fprint(w, indent(checker.FormatWitness(witness)))
 	html := base + ".html"
@@ -114,7 +117,7 @@ func demoOne(w io.Writer, order impl.TicketOrder, known bool, dir string) (bool,
 	if err != nil {
 		return true, err
 	}
-	err = checker.Visualize(f, h, res, checker.VisualizeOptions{})
+	err = checker.Visualize(f, h, res, checker.VisualizeOptions{Rules: opts.Rules})
 	if cerr := f.Close(); err == nil {
 		err = cerr
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
 	"github.com/idemcheck/idemcheck/internal/gen"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 func genUsage(fs *flag.FlagSet) func() {
@@ -62,7 +63,7 @@ func runGen(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.IntVar(&o.Partitions, "partitions", 1, "number of partitions")
 	fs.IntVar(&o.Producers, "producers", 1, "number of producers")
 	fs.IntVar(&o.Batches, "batches", 10, "batches per producer and partition (--impl: per producer)")
-	fs.IntVar(&o.InFlight, "inflight", 5, "most requests a producer has outstanding per partition (1..5)")
+	fs.IntVar(&o.InFlight, "inflight", spec.WindowSize, fmt.Sprintf("most requests a producer has outstanding per partition (1..%d: the batches a partition remembers per producer for duplicate detection)", spec.WindowSize))
 	fs.Float64Var(&o.UnknownRate, "unknown-rate", 0, "probability that the client times out on an attempt (Return unknown)")
 	fs.IntVar(&o.Retries, "retries", 1, "retries of a timed-out batch")
 	fs.IntVar(&o.EpochBumps, "epoch-bumps", 0, "epoch bumps per producer")

@@ -11,5 +11,6 @@
 //	idemcheck record|import|broker       Kafka traffic (see README.md)
 //
 // Exit codes: 0 every history is Ok; 1 a violation was found; 2 unusable
-// input or bad usage; 3 undecided (a check ran out of time; never a pass).
+// input or bad usage; 3 undecided (a part hit a limit, such as the
+// --timeout, which the output names as the part's reason; never a pass).
 package main

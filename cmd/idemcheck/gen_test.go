@@ -2,12 +2,15 @@ package main
 
 import (
 	"bytes"
+	"fmt"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/gen"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 func TestGenThenCheck(t *testing.T) {
@@ -81,7 +84,7 @@ func TestGenUsage(t *testing.T) {
 		want string
 	}{
 		{[]string{"gen", "--inject", "nope"}, `unknown bug "nope"`},
-		{[]string{"gen", "--inflight", "9"}, "in-flight 9 is not between 1 and 5"},
+		{[]string{"gen", "--inflight", strconv.Itoa(spec.WindowSize + 1)}, fmt.Sprintf("in-flight %d is not between 1 and %d", spec.WindowSize+1, spec.WindowSize)},
 		{[]string{"gen", "--unknown-rate", "2"}, "unknown rate 2 is not between 0 and 1"},
 		{[]string{"gen", "--partitions", "0"}, "must be at least 1"},
 		{[]string{"gen", "--start-seq", "-1"}, "is not a sequence"},

@@ -17,7 +17,7 @@ const (
 	exitOK        = 0 // every history checked is Ok
 	exitViolation = 1 // a violation was found
 	exitUsage     = 2 // unusable input or bad usage
-	exitUndecided = 3 // a check ran out of time (never reported as a pass)
+	exitUndecided = 3 // a part hit a limit, or the check was interrupted (never a pass)
 )
 
 // command is one subcommand: its one-line summary and its entry point.
