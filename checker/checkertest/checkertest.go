@@ -11,14 +11,16 @@ import (
 
 	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 // htmlDir is the -idemcheck.htmldir flag: where pictures of failing
 // histories are kept.
 var htmlDir = flag.String("idemcheck.htmldir", "", "directory to keep HTML pictures of failing histories in (default: the test's temp dir)")
 
-// Check checks h with the default options and fails t unless the verdict
-// is Ok.
+// Check checks h with the default options and the broker dialect its
+// header's rules name (Redpanda's when the header names none) and fails t
+// unless the verdict is Ok.
 func Check(t testing.TB, h history.History) checker.Result {
 	t.Helper()
 	return CheckWith(t, h, checker.Options{})
@@ -35,11 +37,23 @@ func CheckFile(t testing.TB, path string) checker.Result {
 	return Check(t, h)
 }
 
-// CheckWith checks h with opts and fails t unless the verdict is Ok. On
+// CheckWith checks h with opts and fails t unless the verdict is Ok. When
+// opts.Rules is empty the rules are those h's header names (Redpanda's
+// when it names none); the witness and the picture use the same rules. On
 // Illegal it reports every violation, a minimal witness and the path of
-// the picture; on Unknown it says why. It returns the result.
+// the picture; on Unknown it says which limit each undecided part hit. It
+// returns the result.
 func CheckWith(t testing.TB, h history.History, opts checker.Options) checker.Result {
 	t.Helper()
+	if opts.Rules == "" {
+		rules, ok := spec.ParseRules(h.Header.Rules)
+		if !ok {
+			err := fmt.Errorf("%w: header rules %q is not %s or %s", checker.ErrInvalidHistory, h.Header.Rules, spec.Redpanda, spec.Kafka)
+			t.Errorf("checkertest: %v", err)
+			return checker.Result{Verdict: checker.Unknown, Err: err}
+		}
+		opts.Rules = rules
+	}
 	res := checker.Check(h, opts)
 	if res.Verdict == checker.Ok {
 		return res
@@ -50,6 +64,12 @@ func CheckWith(t testing.TB, h history.History, opts checker.Options) checker.Re
 		fmt.Fprintf(&b, "input: %v\n", res.Err)
 		t.Error(b.String())
 		return res
+	}
+	fmt.Fprintf(&b, "rules: %s\n", opts.Rules)
+	for _, p := range res.Parts {
+		if p.Verdict == checker.Unknown {
+			fmt.Fprintf(&b, "undecided: partition %q pid %d: %s\n", p.Partition, p.PID, p.Reason)
+		}
 	}
 	for _, v := range res.Violations {
 		fmt.Fprintf(&b, "\n%v\n", v)
@@ -75,7 +95,7 @@ func picture(t testing.TB, h history.History, res checker.Result, opts checker.O
 		return "", fmt.Errorf("checkertest: %w", err)
 	}
 	var buf bytes.Buffer
-	if err := checker.Visualize(&buf, h, res, checker.VisualizeOptions{NoCallOrder: opts.NoCallOrder}); err != nil {
+	if err := checker.Visualize(&buf, h, res, checker.VisualizeOptions{NoCallOrder: opts.NoCallOrder, Rules: opts.Rules}); err != nil {
 		return "", err
 	}
 	name := strings.NewReplacer("/", "_", " ", "_", ":", "_").Replace(t.Name()) + ".html"

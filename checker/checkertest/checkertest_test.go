@@ -1,13 +1,16 @@
 package checkertest
 
 import (
+	"bytes"
 	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 // recorder is a testing.TB that records failures instead of failing.
@@ -98,5 +101,93 @@ func TestCheckFile(t *testing.T) {
 	CheckFile(r, filepath.Join(t.TempDir(), "missing.jsonl"))
 	if !r.failed {
 		t.Errorf("missing file passed")
+	}
+}
+
+// kafkaOK is a corpus trace whose header says rules: kafka: Ok under
+// Kafka's rules, Illegal under Redpanda's.
+const kafkaOK = "../../traces/kafka-first-contact-ooosn-ok.jsonl"
+
+func TestCheckFileHeaderRules(t *testing.T) {
+	// CheckFile judges a file by the rules its header names; the same
+	// operations without the header's rules are judged by Redpanda's, and
+	// fail.
+	h, err := history.ReadFile(kafkaOK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h.Header.Rules != string(spec.Kafka) {
+		t.Fatalf("%s: header rules %q, want %q", kafkaOK, h.Header.Rules, spec.Kafka)
+	}
+	r := &recorder{TB: t}
+	if res := CheckFile(r, kafkaOK); r.failed || res.Verdict != checker.Ok {
+		t.Errorf("%s (rules kafka): verdict %s, failed %v: %v", kafkaOK, res.Verdict, r.failed, r.msgs)
+	}
+
+	h.Header.Rules = ""
+	path := filepath.Join(t.TempDir(), "no-rules.jsonl")
+	if err := history.WriteFile(path, h); err != nil {
+		t.Fatal(err)
+	}
+	r = &recorder{TB: t}
+	if res := CheckFile(r, path); !r.failed || res.Verdict != checker.Illegal {
+		t.Errorf("without the header's rules: verdict %s, failed %v; want Illegal and a failure", res.Verdict, r.failed)
+	}
+	msg := strings.Join(r.msgs, "\n")
+	for _, want := range []string{"rules: redpanda", "minimal witness", "picture: "} {
+		if !strings.Contains(msg, want) {
+			t.Errorf("message lacks %q:\n%s", want, msg)
+		}
+	}
+}
+
+func TestCheckWithRules(t *testing.T) {
+	// Rules given in the options win over the header's; a header naming
+	// no dialect the checker knows fails the test.
+	h, err := history.ReadFile(kafkaOK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := &recorder{TB: t}
+	if res := CheckWith(r, h, checker.Options{Rules: spec.Redpanda}); !r.failed || res.Verdict != checker.Illegal {
+		t.Errorf("rules redpanda over the header's kafka: verdict %s, failed %v", res.Verdict, r.failed)
+	}
+	h.Header.Rules = "kafak"
+	r = &recorder{TB: t}
+	if res := CheckWith(r, h, checker.Options{}); !r.failed || res.Err == nil || !strings.Contains(strings.Join(r.msgs, "\n"), `"kafak"`) {
+		t.Errorf("header rules kafak: result %+v, failed %v: %v", res, r.failed, r.msgs)
+	}
+}
+
+func TestPictureRules(t *testing.T) {
+	// The picture draws the model of the rules in use: for the Kafka
+	// trace it is the picture of checker.Visualize with Kafka's rules,
+	// which differs from the one with Redpanda's.
+	h, err := history.ReadFile(kafkaOK)
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := checker.Options{Rules: spec.Kafka}
+	res := checker.Check(h, opts)
+	path, err := picture(t, h, res, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var kafka, redpanda bytes.Buffer
+	if err := checker.Visualize(&kafka, h, res, checker.VisualizeOptions{Rules: spec.Kafka}); err != nil {
+		t.Fatal(err)
+	}
+	if err := checker.Visualize(&redpanda, h, res, checker.VisualizeOptions{Rules: spec.Redpanda}); err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Equal(kafka.Bytes(), redpanda.Bytes()) {
+		t.Fatalf("the pictures under Kafka's and Redpanda's rules are the same; the test shows nothing")
+	}
+	if !bytes.Equal(got, kafka.Bytes()) {
+		t.Errorf("picture %s is not checker.Visualize's with Kafka's rules", path)
 	}
 }
