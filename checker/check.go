@@ -39,10 +39,12 @@ var (
 // Options tune [Check]. The zero value checks with the call-order
 // obligation, no timeout and GOMAXPROCS workers.
 type Options struct {
-	// Timeout bounds the porcupine search of each part (the fallback of
-	// the call-order replay, and every part under NoCallOrder); 0 means
-	// none. A part whose search times out is Unknown. The replay itself
-	// is linear and not bounded.
+	// Timeout bounds the check: the streaming replay of every part from
+	// the start of the check, then each part judged again at the end (an
+	// eviction that came late) or searched by porcupine (NoCallOrder); 0
+	// means none. A part not decided in time is Unknown, with a Reason
+	// that says so. The explanation of a violation is bounded by a count
+	// of model steps instead, so that its name never depends on time.
 	Timeout time.Duration
 	// NoCallOrder drops the call-order obligation: a producer's requests
 	// may then be decided in any order consistent with real time (plain
