@@ -4,6 +4,14 @@
 //	go run ./internal/benchtable                 # default sizes, writes BENCHMARKS.md
 //	go run ./internal/benchtable -big            # adds the 10M-operation growth row
 //	go run ./internal/benchtable -ops 100000 -growth 10000,100000 -out /tmp/B.md
+//	go run ./internal/benchtable -ops 10000 -growth 10000 -plain 100 -mc=false -whitebox=false -unknowns 100,1000 -unknown-timeout 5s -out /tmp/B.md
+//
+// The last is a quick run of every section, small. The section on runs
+// of unknown outcomes (-unknowns) writes histories of one producer whose
+// N batches have unknown outcomes, checks each with the CLI (with and
+// without the witness), and compares with the checker of the -before
+// revision (the last one before issue 11), built in a temporary git
+// worktree that it removes again.
 //
 // It generates the histories with internal/gen (seeded, so every run
 // measures the same files), builds cmd/idemcheck, and runs each measured

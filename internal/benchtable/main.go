@@ -34,13 +34,20 @@ type config struct {
 	mc           bool
 	mcTimeout    time.Duration
 	whitebox     bool
+	// unknowns are the run lengths of the unknown-outcome rows (none:
+	// no such section); before is the git revision of the checker they
+	// are compared with ("": none); unknownTimeout is the CLI's
+	// --timeout there.
+	unknowns       []int
+	before         string
+	unknownTimeout time.Duration
 }
 
 func main() {
 	child := flag.String("child", "", "internal: run one measured step (decode, check, memcheck, plain, witness) on the file argument")
 	cpuprof := flag.String("cpuprofile", "", "with -child: write a CPU profile to this file")
 	var c config
-	var growth, plain string
+	var growth, plain, unknowns string
 	var big bool
 	flag.StringVar(&c.out, "out", "BENCHMARKS.md", "write the table to this file")
 	flag.StringVar(&c.dir, "dir", "", "directory for the generated histories (default: a new temporary directory, removed at the end)")
@@ -54,6 +61,9 @@ func main() {
 	flag.BoolVar(&c.mc, "mc", true, "measure the model checker on spec/tla/*.cfg (row 4)")
 	flag.DurationVar(&c.mcTimeout, "mc-timeout", 3*time.Minute, "time limit of one model-checker run")
 	flag.BoolVar(&c.whitebox, "whitebox", true, "measure white-box validation (row 5)")
+	flag.StringVar(&unknowns, "unknowns", "1000,10000,100000", "comma-separated lengths of the runs of unknown outcomes (section \"Unknown outcomes\"); empty: leave the section out")
+	flag.StringVar(&c.before, "before", "48fe115", "git revision of the checker before issue 11, run on the unknown-outcome histories, at a larger length only if it decided the shorter one (built in a temporary git worktree); empty: not measured")
+	flag.DurationVar(&c.unknownTimeout, "unknown-timeout", time.Minute, "the CLI's --timeout on the unknown-outcome histories (the process is killed 30s later)")
 	flag.Parse()
 	if *child != "" {
 		os.Exit(runChild(*child, *cpuprof, flag.Args()))
@@ -61,6 +71,9 @@ func main() {
 	var err error
 	if c.growth, err = ints(growth); err == nil {
 		c.plain, err = ints(plain)
+	}
+	if err == nil {
+		c.unknowns, err = ints(unknowns)
 	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "benchtable:", err)
