@@ -15,10 +15,10 @@ const (
 	// orderWindow is how many operations before the first unexplained one
 	// the order-free check may reorder.
 	orderWindow = 32
-	// orderSpan is how many operations the order-free check takes, from
-	// orderWindow before the first unexplained one.
-	orderSpan = 256
-	// orderBudget bounds the model steps of the order-free check.
+	// orderSpan bounds the operations the order-free check takes: from
+	// orderWindow before the first unexplained one to orderWindow after.
+	orderSpan = 2*orderWindow + 64
+	// orderBudget bounds the states the order-free check steps.
 	orderBudget = 1 << 18
 )
 
@@ -154,14 +154,14 @@ func involved(p *part, ids []int64) []Operation {
 }
 
 // orderViolation checks the part again without the call-order obligation
-// for the operations from failAt-orderWindow on, up to orderSpan of them
-// (earlier ones stay in call order). If some order that real time allows
+// for the operations from orderWindow before failAt to orderWindow after
+// it (earlier ones stay in call order, later ones are left out). If some order that real time allows
 // explains them all, the violation is DecideInCallOrder and it returns
 // the explanation. The search is bounded by a count of model steps, not
 // by time, so the name depends only on the history.
 func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
 	ws := max(0, failAt-orderWindow)
-	we := min(len(p.in), ws+orderSpan)
+	we := min(len(p.in), failAt+orderWindow+1)
 	m := newModel(opts, true)
 	start, fa, _ := replayPath(m, p.in[:ws], nil, p.initTrail(), false, time.Time{})
 	if fa != -1 {
@@ -234,10 +234,13 @@ func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
 }
 
 // searchOrder looks for an order of ins (with ops, their calls and
-// returns) that real time allows and that the model explains from one of
-// init: depth first, trying the earliest call first, remembering the
-// (operations placed, state) pairs already tried, and giving up after
-// budget model steps. It returns the order as indexes into ins, or nil.
+// returns) that real time allows and that the model explains from init:
+// depth first over frontiers (the sets of states an order allows so
+// far, as the replay keeps them, so that ambiguous outcomes do not
+// multiply the paths), trying the earliest call first, remembering the
+// (operations placed, frontier) pairs already tried, and giving up once
+// budget states have been stepped. It returns the order as indexes into
+// ins, or nil.
 func searchOrder(m *model, init []state, ins []*input, ops []Operation, budget int) []int {
 	n := len(ins)
 	if n > orderSpan {
@@ -245,24 +248,35 @@ func searchOrder(m *model, init []state, ins []*input, ops []Operation, budget i
 	}
 	type key struct {
 		done [orderSpan / 64]uint64
-		s    state
+		hash uint64
 	}
 	var done [orderSpan / 64]uint64
 	isDone := func(i int) bool { return done[i/64]&(1<<(i%64)) != 0 }
-	seen := make(map[key]bool)
+	seen := make(map[key][][]state)
+	tried := func(front []state) bool {
+		h := uint64(len(front))
+		for i := range front {
+			h = h*1099511628211 ^ front[i].hash()
+		}
+		k := key{done, h}
+		for _, f := range seen[k] {
+			if slices.Equal(f, front) {
+				return true
+			}
+		}
+		seen[k] = append(seen[k], front)
+		return false
+	}
 	order := make([]int, 0, n)
 	steps := 0
-	var br []branch
-	var dfs func(s state) bool
-	dfs = func(s state) bool {
+	var dfs func(front []state) bool
+	dfs = func(front []state) bool {
 		if len(order) == n {
 			return true
 		}
-		k := key{done, s}
-		if seen[k] || steps >= budget {
+		if steps >= budget || tried(front) {
 			return false
 		}
-		seen[k] = true
 		// The earliest return among the operations not placed: an
 		// operation called after it cannot come next.
 		minRet := int64(math.MaxInt64)
@@ -275,25 +289,23 @@ func searchOrder(m *model, init []state, ins []*input, ops []Operation, budget i
 			if isDone(i) || ops[i].Call > minRet {
 				continue
 			}
-			steps++
-			br, _ = m.step(s, ins[i], br[:0], false)
-			next := slices.Clone(br)
+			steps += len(front)
+			next := m.stepFrontier(front, ins[i])
+			if len(next) == 0 {
+				continue
+			}
 			done[i/64] |= 1 << (i % 64)
 			order = append(order, i)
-			for _, b := range next {
-				if dfs(b.s) {
-					return true
-				}
+			if dfs(next) {
+				return true
 			}
 			order = order[:len(order)-1]
 			done[i/64] &^= 1 << (i % 64)
 		}
 		return false
 	}
-	for _, s := range init {
-		if dfs(s) {
-			return order
-		}
+	if dfs(init) {
+		return order
 	}
 	return nil
 }

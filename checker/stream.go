@@ -141,7 +141,7 @@ func (p *sPart) opCount() int { return p.recs.n + p.unkept }
 
 // keepAfterFailure is how many records after a final failure the
 // explanation may read (see orderViolation).
-const keepAfterFailure = orderSpan + 1
+const keepAfterFailure = orderWindow + 1
 
 // snapshot is a part's replay frontier before record at.
 type snapshot struct {
