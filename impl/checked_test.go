@@ -86,17 +86,15 @@ func TestCheckerDetectsPrefixOrdering(t *testing.T) {
 // check does: the same verdict and the same violations (name, partition,
 // producer). Evictions that arrive after records were dropped make the
 // checker judge a producer again from the states it kept. (With idle
-// evictions even the fixed ordering is Illegal: an eviction forgets the
-// producer's window, so a retry of an appended batch can be appended
+// evictions the fixed ordering may append a retry of an appended batch
 // again through the unknown-producer path, the class of redpanda issue
-// #22670 that the ticket fix does not cover; idemcheck validate stops at
-// the first such NoDuplicateAppend.)
+// #22670 that the ticket fix does not cover: idemcheck validate stops at
+// the first such NoDuplicateAppend, while the client-side history, in
+// which the first attempt's outcome is unknown, stays Ok.)
 func TestBoundedCheckAgrees(t *testing.T) {
 	faults := DefaultFaults()
 	faults.Evict = 0.02
 	evictions := 0
-	// A check of these takes about a second (evictions send a producer to
-	// the porcupine fallback), so three cases.
 	for _, tc := range []struct {
 		order TicketOrder
 		seed  int64

@@ -19,7 +19,12 @@
 // record-offsets-* (a batch occupies one offset per record),
 // log-real-time-* (the log grows at its end), and
 // kafka-first-contact-ooosn-* and kafka-unknown-producer-id-* (the same
-// operations judged by each dialect).
+// operations judged by each dialect), explain-budget-* and
+// explain-window-bad (a violation's name no longer depends on a time
+// budget), eviction-after-lost-timeout-ok (a call that timed out may never
+// have been decided), and diff-* (disagreements that the differential
+// test in internal/agreement found between the checker and the exact
+// reference in internal/refcheck).
 //
 // The package holds no code: it exists for its files and tests.
 package traces
