@@ -259,20 +259,12 @@ func (st *streamer) findAck(lc *logCheck, notPID int64, match func(*ackRec) bool
 func overlapBreach(partition string, pid int64, r *opRec, other Operation, named bool) *Violation {
 	b := r.operation(partition, pid)
 	if !named {
-		return &Violation{
-			Name: AckedInLog, Partition: partition, PID: pid,
-			Explanation: fmt.Sprintf("batch %s of producer %d (op %d) was acked at %s, where another producer's batch had been acked earlier: the records of two batches cannot share an offset, so one acked write is not in the log where it was acked (the bounded check no longer holds that earlier operation; a check with Options.Bounded off, idemcheck check --bounded=false, names it)",
-				b.batch(), pid, b.Op, offsetRange(b.Offset, b.records())),
-			Ops: []Operation{b},
-		}
+		return breach(b, nil, fmt.Sprintf("batch %s of producer %d (op %d) was acked at %s, where another producer's batch had been acked earlier: the records of two batches cannot share an offset, so one acked write is not in the log where it was acked (%s)",
+			b.batch(), pid, b.Op, offsetRange(b.Offset, b.records()), notHeld))
 	}
 	a := other
-	return &Violation{
-		Name: AckedInLog, Partition: partition, PID: pid,
-		Explanation: fmt.Sprintf("batch %s of producer %d (op %d) was acked at %s and batch %s of producer %d (op %d) at %s: the records of two batches cannot share an offset, so one acked write is not in the log where it was acked",
-			a.batch(), a.PID, a.Op, offsetRange(a.Offset, a.records()), b.batch(), pid, b.Op, offsetRange(b.Offset, b.records())),
-		Ops: sortedOps(a, b),
-	}
+	return breach(b, &a, fmt.Sprintf("batch %s of producer %d (op %d) was acked at %s and batch %s of producer %d (op %d) at %s: the records of two batches cannot share an offset, so one acked write is not in the log where it was acked",
+		a.batch(), a.PID, a.Op, offsetRange(a.Offset, a.records()), b.batch(), pid, b.Op, offsetRange(b.Offset, b.records())))
 }
 
 // orderBreach is the AckedInLog violation of r's ack below a batch of
@@ -281,20 +273,26 @@ func overlapBreach(partition string, pid int64, r *opRec, other Operation, named
 func orderBreach(partition string, pid int64, r *opRec, other Operation, named bool) *Violation {
 	b := r.operation(partition, pid)
 	if !named {
-		return &Violation{
-			Name: AckedInLog, Partition: partition, PID: pid,
-			Explanation: fmt.Sprintf("batch %s of producer %d (op %d) was called at t=%d and acked at %s, below the records of another producer's batch that had been acked before that call: a batch appended after another was acked sits above it (the bounded check no longer holds that operation; idemcheck check --bounded=false names it)",
-				b.batch(), pid, b.Op, b.Call, offsetRange(b.Offset, b.records())),
-			Ops: []Operation{b},
-		}
+		return breach(b, nil, fmt.Sprintf("batch %s of producer %d (op %d) was called at t=%d and acked at %s, below the records of another producer's batch that had been acked before that call: a batch appended after another was acked sits above it (%s)",
+			b.batch(), pid, b.Op, b.Call, offsetRange(b.Offset, b.records()), notHeld))
 	}
 	a := other
-	return &Violation{
-		Name: AckedInLog, Partition: partition, PID: pid,
-		Explanation: fmt.Sprintf("batch %s of producer %d (op %d) was acked at %s at t=%d, before batch %s of producer %d (op %d) was called at t=%d, yet the later batch was acked at %s, below it: a batch appended after another was acked sits above it in the log",
-			a.batch(), a.PID, a.Op, offsetRange(a.Offset, a.records()), a.Return, b.batch(), pid, b.Op, b.Call, offsetRange(b.Offset, b.records())),
-		Ops: sortedOps(a, b),
+	return breach(b, &a, fmt.Sprintf("batch %s of producer %d (op %d) was acked at %s at t=%d, before batch %s of producer %d (op %d) was called at t=%d, yet the later batch was acked at %s, below it: a batch appended after another was acked sits above it in the log",
+		a.batch(), a.PID, a.Op, offsetRange(a.Offset, a.records()), a.Return, b.batch(), pid, b.Op, b.Call, offsetRange(b.Offset, b.records())))
+}
+
+// notHeld ends the explanation of a breach whose other operation the
+// bounded check has dropped.
+const notHeld = "the bounded check no longer holds that earlier operation; a check with Options.Bounded off, idemcheck check --bounded=false, names it"
+
+// breach is the AckedInLog violation of b's ack, explained by why, with
+// the other operation involved when it is known.
+func breach(b Operation, other *Operation, why string) *Violation {
+	v := &Violation{Name: AckedInLog, Partition: b.Partition, PID: b.PID, Explanation: why, Ops: []Operation{b}}
+	if other != nil {
+		v.Ops = sortedOps(*other, b)
 	}
+	return v
 }
 
 func sortedOps(a, b Operation) []Operation {

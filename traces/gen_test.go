@@ -61,7 +61,7 @@ func generatedTraces() []generated {
 // compares it with the file in traces/, so the corpus stays what impl,
 // internal/gen and the scripts produce. Run with -update to rewrite.
 func TestGeneratedTracesUpToDate(t *testing.T) {
-	for _, g := range generatedTraces() {
+	for _, g := range append(generatedTraces(), manyUnknownTraces()...) {
 		t.Run(g.file, func(t *testing.T) {
 			h, err := g.make()
 			if err != nil {
