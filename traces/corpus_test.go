@@ -23,6 +23,21 @@ const maxWitnessOps = 10
 // timeout, which would hide every other result.
 const maxShrinkTime = 2 * time.Minute
 
+// readTrace reads a corpus file and the broker dialect its header names
+// (none: redpanda).
+func readTrace(t testing.TB, f string) (history.History, spec.Rules) {
+	t.Helper()
+	h, err := history.ReadFile(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rules, ok := spec.ParseRules(h.Header.Rules)
+	if !ok {
+		t.Fatalf("header names rules %q; want %q, %q or none", h.Header.Rules, spec.Redpanda, spec.Kafka)
+	}
+	return h, rules
+}
+
 // corpusFiles lists the trace files of the corpus, sorted.
 func corpusFiles(t testing.TB) []string {
 	t.Helper()
@@ -57,14 +72,7 @@ func TestCorpus(t *testing.T) {
 	var rows []row
 	for _, f := range files {
 		t.Run(f, func(t *testing.T) {
-			h, err := history.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rules, ok := spec.ParseRules(h.Header.Rules)
-			if !ok {
-				t.Fatalf("header names rules %q; want %q, %q or none", h.Header.Rules, spec.Redpanda, spec.Kafka)
-			}
+			h, rules := readTrace(t, f)
 			opts := checker.Options{Timeout: 30 * time.Second, Rules: rules}
 			base := strings.TrimSuffix(f, filepath.Ext(f))
 			want := h.Header.Expect

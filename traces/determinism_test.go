@@ -11,7 +11,6 @@ import (
 
 	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
-	"github.com/idemcheck/idemcheck/spec"
 )
 
 // TestNamesDeterministic checks that a violation's name depends only on
@@ -45,14 +44,7 @@ func TestNamesDeterministic(t *testing.T) {
 		}
 		n++
 		t.Run(f, func(t *testing.T) {
-			h, err := history.ReadFile(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			rules, ok := spec.ParseRules(h.Header.Rules)
-			if !ok {
-				t.Fatalf("header names rules %q; want %q, %q or none", h.Header.Rules, spec.Redpanda, spec.Kafka)
-			}
+			h, rules := readTrace(t, f)
 			base := checker.Options{Rules: rules}
 			want := checkOnce(t, h, base)
 			if want.Verdict != checker.Illegal {
