@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/spec"
 )
 
@@ -41,8 +40,6 @@ func definition(t *testing.T, src, name string) string {
 	return strings.Join(body, "\n")
 }
 
-var disjunct = regexp.MustCompile(`(?m)^\s*\\/\s*(?:\\E\s+\w+\s+\\in\s+\w+\s*:\s*)?([A-Z]\w*)`)
-
 func sorted[T ~string](xs []T) []string {
 	out := make([]string, len(xs))
 	for i, x := range xs {
@@ -50,34 +47,6 @@ func sorted[T ~string](xs []T) []string {
 	}
 	sort.Strings(out)
 	return out
-}
-
-// TestVocabulary checks that the action names of Broker.tla (the
-// disjuncts of Next), of TraceBroker.tla (the disjuncts of TraceNext,
-// less their "Trace" prefix), of the Go spec and the history event
-// kinds are one set.
-func TestVocabulary(t *testing.T) {
-	var tla []string
-	for _, m := range disjunct.FindAllStringSubmatch(definition(t, readTLA(t, "Broker.tla"), "Next"), -1) {
-		tla = append(tla, m[1])
-	}
-	var trace []string
-	for _, m := range disjunct.FindAllStringSubmatch(definition(t, readTLA(t, "TraceBroker.tla"), "TraceNext"), -1) {
-		trace = append(trace, strings.TrimPrefix(m[1], "Trace"))
-	}
-	want := strings.Join(sorted(history.Kinds()), " ")
-	for _, got := range []struct {
-		what  string
-		names []string
-	}{
-		{"Broker.tla Next", sorted(tla)},
-		{"TraceBroker.tla TraceNext", sorted(trace)},
-		{"spec.Names()", sorted(spec.Names())},
-	} {
-		if g := strings.Join(got.names, " "); g != want {
-			t.Errorf("%s: %s\nhistory.Kinds(): %s", got.what, g, want)
-		}
-	}
 }
 
 // TestInvariantNames checks that Broker.tla defines exactly the Go

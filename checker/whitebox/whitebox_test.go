@@ -1,23 +1,18 @@
 package whitebox
 
 import (
-	"context"
 	"errors"
 	"flag"
 	"fmt"
-	"math/rand/v2"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/idemcheck/idemcheck/history"
-	"github.com/idemcheck/idemcheck/internal/mc"
 	"github.com/idemcheck/idemcheck/spec"
 )
 
-var seedFlag = flag.Uint64("seed", 0, "seed of the random-walk test (0: time-based)")
+var seedFlag = flag.Uint64("seed", 0, "first seed of TestGeneratedWithRetries (0: time-based)")
 
 // parse turns a compact script into events, one per line:
 //
@@ -367,81 +362,6 @@ func TestValidateJSONL(t *testing.T) {
 	}
 	if err := Validate(&sliceReader{h: h}, Options{TicketOrder: "sideways"}); !errors.Is(err, ErrTicketOrder) {
 		t.Errorf("bad ticket order: %v", err)
-	}
-}
-
-// TestModelCheckerCounterexamples checks that the validator and the
-// model checker agree: each counterexample history the checker writes
-// is allowed step by step by the spec under its own ticket order and
-// breaks, at its last event, the invariant the checker reported.
-func TestModelCheckerCounterexamples(t *testing.T) {
-	cfgs, err := filepath.Glob("../../spec/tla/MCBroker_*.cfg")
-	if err != nil || len(cfgs) == 0 {
-		t.Fatal("no configs", err)
-	}
-	for _, path := range cfgs {
-		cfg, err := mc.LoadConfig(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if cfg.Spec.Producers*cfg.Spec.Batches > 4 || cfg.Spec.Bug != "" && cfg.Spec.Bug != spec.BugNone {
-			continue // big models, and injected bugs the validator's spec does not have
-		}
-		res, err := mc.Run(context.Background(), cfg, mc.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if res.Violation == nil || res.Violation.Invariant == spec.EveryCallReturns || len(cfg.Invariants) < len(spec.Invariants()) {
-			continue // the validator checks every invariant
-		}
-		h := res.Violation.History()
-		err = ValidateHistory(h, Options{TicketOrder: FromHeader})
-		var we *Error
-		if !errors.As(err, &we) || we.Invariant != res.Violation.Invariant || we.Line != len(res.Violation.Steps) {
-			t.Errorf("%s: validate = %v, want %s at line %d", cfg.Name, err, res.Violation.Invariant, len(res.Violation.Steps))
-		}
-	}
-}
-
-// TestRandomWalks walks the spec at random (fixed ordering with every
-// environment action on), exports each walk as a history and checks
-// that the validator accepts it unless the walk broke an invariant, in
-// which case it must name that invariant.
-func TestRandomWalks(t *testing.T) {
-	seed := *seedFlag
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
-	rng := rand.New(rand.NewPCG(seed, 1))
-	cfg := spec.Config{Producers: 2, Batches: 3, StageFailure: true, UploadFailure: true, FenceFailure: true,
-		ClientTimeout: true, MaxRetries: 2, MaxEvictions: 1, MaxEpochBumps: 1, MaxTermChanges: 1}
-	for walk := 0; walk < 300; walk++ {
-		s := spec.Init(cfg)
-		h := history.History{}
-		for {
-			acts := spec.Enabled(cfg, s)
-			if len(acts) == 0 || s.Viol != 0 {
-				break
-			}
-			a := acts[rng.IntN(len(acts))]
-			n, err := spec.Step(cfg, s, a)
-			if err != nil {
-				t.Fatalf("seed %d: enabled action %s refused: %v", seed, a, err)
-			}
-			s = n
-			h.Events = append(h.Events, mc.Event(a, int64(len(h.Events))))
-		}
-		err := ValidateHistory(h, Options{})
-		broken := s.Broken()
-		switch {
-		case len(broken) == 0 && err != nil:
-			t.Fatalf("seed %d walk %d: %v", seed, walk, err)
-		case len(broken) > 0:
-			var we *Error
-			if !errors.As(err, &we) || we.Invariant != broken[0] {
-				t.Fatalf("seed %d walk %d: validate = %v, want %s", seed, walk, err, broken[0])
-			}
-		}
 	}
 }
 

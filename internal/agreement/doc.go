@@ -21,5 +21,25 @@
 // whose decision rule is broken on purpose, to show that the test can
 // fail.
 //
+// The other tests that tie packages together live here too, so that
+// outside this package spec imports no project package, checker never
+// imports impl or the model checker, and impl and internal/mc never
+// import checker, tests included:
+//
+//   - TestClosedLoop, the project's end-to-end proof: the model
+//     checker's counterexamples (internal/mc) exported as histories, the
+//     black-box checker finds them Illegal with the same invariant, and
+//     impl.Replay reproduces their decisions and outcomes;
+//   - TestModelCheckerCounterexamples and TestRandomWalks: the
+//     white-box validator (checker/whitebox) against the model checker's
+//     counterexamples and random walks of the spec;
+//   - TestImplHistories: the white-box validator on impl's random
+//     workloads;
+//   - TestCheckerFindsNoViolationWithFix, TestCheckerDetectsPrefixOrdering
+//     and TestBoundedCheckAgrees: the black-box checker on impl's random
+//     workloads (-seed S reruns one seed, -seeds N runs N);
+//   - TestVocabulary: the TLA+ action names, the Go spec's and the
+//     history event kinds are one set.
+//
 // The package holds no code besides its tests.
 package agreement

@@ -1,7 +1,9 @@
-package mc
+package agreement
 
 import (
+	"context"
 	"fmt"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
@@ -10,8 +12,27 @@ import (
 	"github.com/idemcheck/idemcheck/checker/whitebox"
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/internal/mc"
 	"github.com/idemcheck/idemcheck/spec"
 )
+
+// tlaDir holds the model configs (MCBroker_*.cfg) the model checker
+// runs.
+const tlaDir = "../../spec/tla"
+
+// runModel model-checks the config spec/tla/name.
+func runModel(t *testing.T, name string, opts mc.Options) mc.Result {
+	t.Helper()
+	cfg, err := mc.LoadConfig(filepath.Join(tlaDir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := mc.Run(context.Background(), cfg, opts)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	return res
+}
 
 // outcomes renders the client-visible end of every call and the
 // decision rm_stm took for it, by op id.
@@ -67,7 +88,7 @@ func TestClosedLoop(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimSuffix(tt.cfg, ".cfg"), func(t *testing.T) {
-			res := run(t, tt.cfg, Options{})
+			res := runModel(t, tt.cfg, mc.Options{})
 			if res.Violation == nil {
 				t.Fatal("no counterexample")
 			}

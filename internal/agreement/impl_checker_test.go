@@ -1,4 +1,4 @@
-package impl
+package agreement
 
 import (
 	"fmt"
@@ -8,24 +8,25 @@ import (
 
 	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/impl"
 )
 
 // checkedWorkload runs one seeded random workload (several producers and
 // partitions, random completion orders, upload and stage failures, client
 // timeouts) and judges its client-visible operations with the black-box
 // checker.
-func checkedWorkload(t *testing.T, order TicketOrder, seed int64) checker.Result {
+func checkedWorkload(t *testing.T, order impl.TicketOrder, seed int64) checker.Result {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x1de))
-	h, err := RandomWorkload(rng, WorkloadConfig{
+	h, err := impl.RandomWorkload(rng, impl.WorkloadConfig{
 		TicketOrder: order,
 		Producers:   3,
 		Partitions:  2,
 		Batches:     6,
-		Faults:      DefaultFaults(),
+		Faults:      impl.DefaultFaults(),
 	})
 	if err != nil {
-		t.Fatalf("seed %d: workload: %v (rerun: go test ./impl -run %s -seed %d)", seed, err, t.Name(), seed)
+		t.Fatalf("seed %d: workload: %v (rerun: go test ./internal/agreement -run %s -seed %d)", seed, err, t.Name(), seed)
 	}
 	res := checker.Check(h, checker.Options{})
 	if res.Err != nil {
@@ -40,9 +41,9 @@ func checkedWorkload(t *testing.T, order TicketOrder, seed int64) checker.Result
 // more, -seed S to rerun one.
 func TestCheckerFindsNoViolationWithFix(t *testing.T) {
 	for _, seed := range seedList(t, 1000) {
-		res := checkedWorkload(t, BeforeStage, seed)
+		res := checkedWorkload(t, impl.BeforeStage, seed)
 		if res.Verdict != checker.Ok {
-			t.Errorf("seed %d: verdict %s, want Ok (rerun: go test ./impl -run TestCheckerFindsNoViolationWithFix -seed %d):\n%s",
+			t.Errorf("seed %d: verdict %s, want Ok (rerun: go test ./internal/agreement -run TestCheckerFindsNoViolationWithFix -seed %d):\n%s",
 				seed, res.Verdict, seed, res.Summary())
 		}
 	}
@@ -57,7 +58,7 @@ func TestCheckerDetectsPrefixOrdering(t *testing.T) {
 	seeds := seedList(t, 1000)
 	var flagged []int64
 	for _, seed := range seeds {
-		res := checkedWorkload(t, AfterStage, seed)
+		res := checkedWorkload(t, impl.AfterStage, seed)
 		switch res.Verdict {
 		case checker.Illegal:
 			flagged = append(flagged, seed)
@@ -92,15 +93,15 @@ func TestCheckerDetectsPrefixOrdering(t *testing.T) {
 // the first such NoDuplicateAppend, while the client-side history, in
 // which the first attempt's outcome is unknown, stays Ok.)
 func TestBoundedCheckAgrees(t *testing.T) {
-	faults := DefaultFaults()
+	faults := impl.DefaultFaults()
 	faults.Evict = 0.02
 	evictions := 0
 	for _, tc := range []struct {
-		order TicketOrder
+		order impl.TicketOrder
 		seed  int64
-	}{{BeforeStage, 1}, {BeforeStage, 2}, {AfterStage, 1}} {
+	}{{impl.BeforeStage, 1}, {impl.BeforeStage, 2}, {impl.AfterStage, 1}} {
 		rng := rand.New(rand.NewPCG(uint64(tc.seed), 0xb0d))
-		h, err := RandomWorkload(rng, WorkloadConfig{TicketOrder: tc.order, Producers: 1, Partitions: 1,
+		h, err := impl.RandomWorkload(rng, impl.WorkloadConfig{TicketOrder: tc.order, Producers: 1, Partitions: 1,
 			Batches: 700, MaxRecords: 2, Faults: faults})
 		if err != nil {
 			t.Fatalf("%s seed %d: workload: %v", tc.order, tc.seed, err)
