@@ -24,7 +24,8 @@
 // The other tests that tie packages together live here too, so that
 // outside this package spec imports no project package, checker never
 // imports impl or the model checker, and impl and internal/mc never
-// import checker, tests included:
+// import checker, tests included (TestImportRules holds these rules, each
+// with its reason, and checks them on every .go file of the module):
 //
 //   - TestClosedLoop, the project's end-to-end proof: the model
 //     checker's counterexamples (internal/mc) exported as histories, the
