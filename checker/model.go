@@ -94,10 +94,6 @@ func (in *input) records() int64 { return spec.RecordCount(in.first, in.last) }
 
 func (in *input) batch() string { return fmt.Sprintf("[%d,%d]", in.first, in.last) }
 
-// offsets renders the offsets an acked batch occupies, "offset 3" or
-// "offsets 3..7".
-func (in *input) offsets() string { return offsetRange(in.off, in.records()) }
-
 func offsetRange(off, n int64) string {
 	if n == 1 {
 		return fmt.Sprintf("offset %d", off)

@@ -283,7 +283,7 @@ func (s *State) Retire(retired func(id int64)) {
 	clear(s.Ops[n:])
 	s.Ops = s.Ops[:n]
 	var small [512]bool // no allocation for the usual log sizes
-	keep := small[:0]
+	var keep []bool
 	if len(s.Log) <= len(small) {
 		keep = small[:len(s.Log)]
 	} else {

@@ -32,11 +32,6 @@ func oracle(h history.History) error {
 		pid   int64
 		epoch int16
 	}
-	type batch struct {
-		first, last int32
-		offset      int64
-		acked       bool
-	}
 	calls := map[int64]history.Event{}
 	ranges := map[key]map[[2]int32]int64{} // acked offset per range
 	order := map[key][]int64{}             // ops in call order
