@@ -15,12 +15,13 @@ const notes = `## Notes
   as they have returned (checker/stream.go): with the call-order
   obligation the linearization order is fixed, so porcupine's search
   reduces to stepping a small set of model states per operation (forked
-  only by ambiguous outcomes). Porcupine remains the fallback when that
-  set outgrows 4096 states, and explains nothing it does not have to: the
-  explanation of a failing producer is computed from its records at the
-  end. TestEquivalenceCorpus and TestEquivalenceGenerated (checker,
-  10,000 seeded histories by default, -equiv=N for more) check that the
-  verdicts, part verdicts and violations equal porcupine's.
+  only by ambiguous outcomes, and kept small by dominance and runs: see
+  "Unknown outcomes"). A part whose set outgrows 16384 states is
+  Unknown, with that reason; the explanation of a failing producer is
+  computed from its records at the end. TestEquivalenceCorpus and
+  TestEquivalenceGenerated (checker, 10,000 seeded histories by default,
+  -equiv=N for more) check that the verdicts, part verdicts and
+  violations equal porcupine's.
 - **Streaming**: checker.CheckReader decodes on one goroutine and checks on
   another (only Replicate, Return and EvictProducer events cross over), so
   on two free cores the check hides behind decoding; on this shared
