@@ -18,6 +18,8 @@ const (
 	// orderSpan bounds the operations the order-free check takes: from
 	// orderWindow before the first unexplained one to orderWindow after.
 	orderSpan = 2*orderWindow + 64
+	// orderMaxStates bounds the states the order-free check starts from.
+	orderMaxStates = 256
 	// orderBudget bounds the states the order-free check steps.
 	orderBudget = 1 << 18
 )
@@ -173,6 +175,12 @@ func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
 	}
 	free := newModel(opts, false)
 	init = expandAll(m, init, p.in)
+	if len(init) > orderMaxStates {
+		// So many states before the window (a long run of unknown
+		// outcomes) that a search over orders would spend its budget on
+		// its first steps.
+		return nil
+	}
 	start = start[:0]
 	for _, s := range init {
 		start = append(start, &trail{s: s})

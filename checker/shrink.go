@@ -57,16 +57,49 @@ func Shrink(h history.History, opts Options) history.History {
 			base = h
 		}
 	}
-	if w := window(ids, v.Ops); len(w) < len(ids) && still(w) {
-		ids = w
+	if w := window(ids, v.Ops); len(w) < len(ids) {
+		// The window alone, or with the part's first operations (which
+		// make the producer known to the partition, say, while the ones
+		// between them and the window are a long run that changes
+		// nothing).
+		head := ids[:min(shrinkHead, len(ids))]
+		if hw := union(head, w); still(w) {
+			ids = w
+		} else if len(hw) < len(ids) && still(hw) {
+			ids = hw
+		}
 	}
 	ids = ddmin(ids, still)
 	return subHistory(base, ids)
 }
 
 // shrinkWindow is how many operations before the first one a violation
-// names the first cut of [Shrink] keeps.
-const shrinkWindow = 64
+// names the first cut of [Shrink] keeps; shrinkHead is how many of the
+// first operations it may keep besides.
+const (
+	shrinkWindow = 64
+	shrinkHead   = 8
+)
+
+// union returns the sorted ids of a and b, both sorted.
+func union(a, b []int64) []int64 {
+	out := make([]int64, 0, len(a)+len(b))
+	i, j := 0, 0
+	for i < len(a) || j < len(b) {
+		switch {
+		case j == len(b) || i < len(a) && a[i] < b[j]:
+			out = append(out, a[i])
+			i++
+		case i == len(a) || b[j] < a[i]:
+			out = append(out, b[j])
+			j++
+		default:
+			out = append(out, a[i])
+			i, j = i+1, j+1
+		}
+	}
+	return out
+}
 
 // window returns the ids (sorted) from shrinkWindow before the first of
 // named to the last of named.
