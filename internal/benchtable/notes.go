@@ -28,24 +28,25 @@ const notes = `## Notes
   machine another process often held one core, which is why wall time is
   close to CPU time in some rows. A producer with recorded evictions is
   replayed as soon as the evictions its decisions may follow are known.
-  The check keeps, per operation, a 56-byte record (not the ~10 events
+  The check keeps, per operation, a 64-byte record (not the ~10 events
   of 150 bytes each that a whole-file load holds), so its memory grows
-  with the operations, not with the events or the file: about 60 bytes
-  per operation at peak RSS (see the growth table). Those records give
-  the exact explanation of a failure and the cross-producer check (two
-  producers acked at one offset) at the end.
+  with the operations, not with the events or the file (see the growth
+  table). Those records give the exact explanation of a failure and name
+  both batches of a breach of the partition-level check (acked record
+  ranges of two producers that overlap, or a batch acked below one that
+  was acked before it was called), which runs as the acks arrive.
 - **Bounded** (checker.Options.Bounded; idemcheck check by default):
   a producer's records are dropped once the replay has decided them, a
   chunk of 256 behind it, keeping the replay's states at the cut; the
-  cross-producer check runs as the acks arrive, on one bit per acked
-  offset (a bitmap over the log's range, 64-bit words in a map for
-  offsets far from it) and the partition's last 1024 acks. What stays is the open operations,
-  at most about 512 records per producer and those bits, so the peak RSS
+  partition-level check keeps the union of the acked record ranges
+  (about one range per gap in the log) and the partition's last 1024
+  acks. What stays is the open operations, at most about 512 records per
+  producer and those ranges, so the peak RSS
   stays flat as the input grows (growth table; TestCheckMemory in
   cmd/idemcheck, behind -bigops, pipes 0.67 GB and then 2.8 GB of
   generated JSONL through the CLI: peak live heap 20 and 22 MiB bounded,
   103 and 388 MiB full). Verdicts are the same (TestBoundedSameVerdicts);
-  a clash whose earlier ack is no longer held is reported without
+  a breach whose earlier ack is no longer held is reported without
   naming it, and the CLI's witness finds it by reading again.
 - **Plain porcupine** copies its linearized set at every step and its
   cache grows with every distinct (set, state) pair, so its time grows
