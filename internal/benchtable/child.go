@@ -155,17 +155,3 @@ func childWitness(path string) error {
 	fmt.Println(res.Verdict, verdict.Seconds(), shrinkReader.Seconds(), len(checker.Operations(w)), name, load.Seconds(), shrink.Seconds())
 	return nil
 }
-
-func childCheckQuiet(path string) error {
-	f, err := os.Open(path)
-	if err != nil {
-		return err
-	}
-	defer f.Close()
-	rd, err := history.NewReader(f, path)
-	if err != nil {
-		return err
-	}
-	_, err = checker.CheckReader(rd, checker.Options{})
-	return err
-}
