@@ -112,7 +112,7 @@ func explain(p *part, opts Options) *Violation {
 		// Too many states to replay, or (NoCallOrder) a porcupine verdict
 		// the call-order replay does not reproduce.
 		v.Name = NoSpuriousOutOfOrder
-		v.Explanation = "porcupine found no order and outcome that explains the operations, and the replay in call order could not narrow it down"
+		v.Explanation = "no order and outcome explains the operations (found without the call-order obligation), and the replay in call order could not narrow it down"
 		return v
 	}
 	F := p.in[failAt]

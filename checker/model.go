@@ -395,8 +395,8 @@ func lastRefs(s *state) []int64 {
 	return []int64{s.win[s.n-1].op}
 }
 
-// roomRefs names the window's batches whose offsets are not known: the
-// ones an acked offset below minNext leaves no room for.
+// roomRefs names the window's batches: those whose records an acked
+// offset below minNext leaves no room for are among them.
 func roomRefs(s *state) []int64 {
 	var r []int64
 	for i := 0; i < int(s.n); i++ {

@@ -203,7 +203,7 @@ func (hs *harness) record(source, where string, h history.History, vs []verdicts
 				continue
 			}
 			d := &disagreement{kind: kind, source: source, where: where, rules: r, candidate: c.name,
-				ref: ref, cand: got, count: 1, original: countOps(h), h: h}
+				ref: ref, cand: got, count: 1, original: len(checker.Operations(h)), h: h}
 			if hs.shrink {
 				d.h = shrink(h, func(x history.History) bool {
 					return hs.ref.fn(x, r).verdict == ref.verdict && c.fn(x, r).verdict == got.verdict
@@ -243,17 +243,6 @@ func reasonClass(res refcheck.Result) string {
 	return "other"
 }
 
-// countOps is the number of Replicate events of h.
-func countOps(h history.History) int {
-	n := 0
-	for _, e := range h.Events {
-		if e.Kind == history.Replicate {
-			n++
-		}
-	}
-	return n
-}
-
 // disagreements returns the kinds found, in the order found.
 func (hs *harness) disagreements() []*disagreement {
 	var out []*disagreement
@@ -268,7 +257,7 @@ func (hs *harness) disagreements() []*disagreement {
 func (d *disagreement) report() string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "%s\n  %d case(s) of this kind; first: %s (%d ops, shrunk to %d)\n",
-		d.kind, d.count, d.where, d.original, countOps(d.h))
+		d.kind, d.count, d.where, d.original, len(checker.Operations(d.h)))
 	fmt.Fprintf(&b, "  reference: %s %s\n", d.ref.verdict, d.ref.detail)
 	fmt.Fprintf(&b, "  %s: %s %s\n", d.candidate, d.cand.verdict, d.cand.detail)
 	b.WriteString("  history (rules " + string(d.rules) + "):\n")

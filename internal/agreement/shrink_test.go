@@ -3,6 +3,7 @@ package agreement
 import (
 	"slices"
 
+	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
 )
 
@@ -13,7 +14,7 @@ import (
 // 1. Every candidate is a consistent history.
 func shrink(h history.History, keep func(history.History) bool) history.History {
 	try := func(x history.History) bool {
-		return countOps(x) > 0 && consistent(x) && keep(x)
+		return len(checker.Operations(x)) > 0 && consistent(x) && keep(x)
 	}
 	if x := filter(h, func(e history.Event) bool {
 		return e.Kind == history.Replicate || e.Kind == history.Return || e.Kind == history.EvictProducer

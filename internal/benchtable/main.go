@@ -19,6 +19,7 @@ import (
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/gen"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 // config is the command line.
@@ -204,7 +205,7 @@ func lastLine(s string) string {
 func generate(dir string, ops, producers int, unknown float64, inject gen.Bug) (string, error) {
 	producers = min(producers, ops)
 	o := gen.Options{Seed: 1, Partitions: 1, Producers: producers, Batches: max(1, ops/producers),
-		InFlight: 5, UnknownRate: unknown, Retries: 1, Inject: inject}
+		InFlight: spec.WindowSize, UnknownRate: unknown, Retries: 1, Inject: inject}
 	name := fmt.Sprintf("gen-%d-%d-%g-%s.jsonl", ops, producers, unknown, inject)
 	path := filepath.Join(dir, name)
 	if _, err := os.Stat(path); err == nil {

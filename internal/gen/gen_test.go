@@ -159,22 +159,12 @@ func TestGenerateValid(t *testing.T) {
 				if err := whitebox.ValidateHistory(h, whitebox.Options{}); err != nil {
 					t.Fatalf("seed %d: whitebox: %v", o.Seed, err)
 				}
-				if got, want := countOps(h), o.Partitions*max(o.Producers, 1)*o.Batches; got < want {
+				if got, want := len(checker.Operations(h)), o.Partitions*max(o.Producers, 1)*o.Batches; got < want {
 					t.Errorf("seed %d: %d ops, want at least %d", o.Seed, got, want)
 				}
 			})
 		}
 	}
-}
-
-func countOps(h history.History) int {
-	n := 0
-	for _, e := range h.Events {
-		if e.Kind == history.Replicate {
-			n++
-		}
-	}
-	return n
 }
 
 func TestGenerateInject(t *testing.T) {
