@@ -207,7 +207,20 @@ func generate(dir string, ops, producers int, unknown float64, inject gen.Bug) (
 	o := gen.Options{Seed: 1, Partitions: 1, Producers: producers, Batches: max(1, ops/producers),
 		InFlight: spec.WindowSize, UnknownRate: unknown, Retries: 1, Inject: inject}
 	name := fmt.Sprintf("gen-%d-%d-%g-%s.jsonl", ops, producers, unknown, inject)
-	path := filepath.Join(dir, name)
+	return cachedJSONL(filepath.Join(dir, name), o.Header(), func(w *history.JSONLWriter) error {
+		start := time.Now()
+		st, err := gen.Generate(o, w)
+		if err == nil {
+			logf("generated %s: %d ops, %d events in %v", name, st.Ops, st.Events, time.Since(start).Round(time.Millisecond))
+		}
+		return err
+	})
+}
+
+// cachedJSONL returns path, writing it first with header h and write
+// unless it exists (through a temporary file, so that a failed write
+// leaves none behind under that name).
+func cachedJSONL(path string, h history.Header, write func(*history.JSONLWriter) error) (string, error) {
 	if _, err := os.Stat(path); err == nil {
 		return path, nil
 	}
@@ -216,12 +229,11 @@ func generate(dir string, ops, producers int, unknown float64, inject gen.Bug) (
 		return "", err
 	}
 	defer f.Close()
-	w, err := history.NewJSONLWriter(f, o.Header())
+	w, err := history.NewJSONLWriter(f, h)
 	if err != nil {
 		return "", err
 	}
-	start := time.Now()
-	st, err := gen.Generate(o, w)
+	err = write(w)
 	if err == nil {
 		err = w.Flush()
 	}
@@ -231,7 +243,6 @@ func generate(dir string, ops, producers int, unknown float64, inject gen.Bug) (
 	if err != nil {
 		return "", err
 	}
-	logf("generated %s: %d ops, %d events in %v", name, st.Ops, st.Events, time.Since(start).Round(time.Millisecond))
 	return path, os.Rename(path+".tmp", path)
 }
 

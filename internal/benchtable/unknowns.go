@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -57,18 +56,12 @@ func unknownHistory(dir string, s unknownShape, n int, never bool) (string, erro
 		kind = "acked"
 	}
 	path := filepath.Join(dir, fmt.Sprintf("unknowns-%s-%s-%d.jsonl", s.name, kind, n))
-	if _, err := os.Stat(path); err == nil {
-		return path, nil
-	}
-	f, err := os.Create(path + ".tmp")
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	w, err := history.NewJSONLWriter(f, history.Header{Format: history.FormatV1, Source: "benchtable", Expect: s.expect})
-	if err != nil {
-		return "", err
-	}
+	header := history.Header{Format: history.FormatV1, Source: "benchtable", Expect: s.expect}
+	return cachedJSONL(path, header, func(w *history.JSONLWriter) error { return writeUnknowns(w, s, n, never) })
+}
+
+// writeUnknowns writes the events of unknownHistory's history to w.
+func writeUnknowns(w *history.JSONLWriter, s unknownShape, n int, never bool) error {
 	var t, op int64
 	call := func(seq int32, result history.Result, offset int64, returns bool) error {
 		op++
@@ -91,7 +84,7 @@ func unknownHistory(dir string, s unknownShape, n int, never bool) (string, erro
 	first := int32(0)
 	if s.known {
 		if err := call(0, history.OK, 0, true); err != nil {
-			return "", err
+			return err
 		}
 		first = 1
 	}
@@ -104,10 +97,11 @@ func unknownHistory(dir string, s unknownShape, n int, never bool) (string, erro
 			err = call(seq, history.Unknown, 0, !never)
 		}
 		if err != nil {
-			return "", err
+			return err
 		}
 	}
 	next := first + int32(n) // the next sequence number, and the next free offset
+	var err error
 	switch s.end {
 	case endNext, endAcked:
 		err = call(next, history.OK, int64(next), true)
@@ -118,16 +112,7 @@ func unknownHistory(dir string, s unknownShape, n int, never bool) (string, erro
 			err = call(next, history.OK, int64(next)+1, true)
 		}
 	}
-	if err == nil {
-		err = w.Flush()
-	}
-	if err == nil {
-		err = f.Close()
-	}
-	if err != nil {
-		return "", err
-	}
-	return path, os.Rename(path+".tmp", path)
+	return err
 }
 
 // cliRun is one run of idemcheck check --json.
