@@ -620,9 +620,17 @@ func (m *model) porcupine(init []state) porcupine.Model {
 
 // stepFrontier returns the frontier after in from front (nil: none).
 func (m *model) stepFrontier(front []state, in *input) []state {
-	var next []state
 	var fs frontierSet
-	var br []branch
+	next, _ := m.stepInto(front, in, nil, &fs, nil)
+	return next
+}
+
+// stepInto appends the frontier after in from front to next (reset to
+// length 0) and returns it; fs and br are scratch space, br returned for
+// reuse.
+func (m *model) stepInto(front []state, in *input, next []state, fs *frontierSet, br []branch) ([]state, []branch) {
+	next = next[:0]
+	fs.reset()
 	at := func(i int) *state { return &next[i] }
 	for _, s := range front {
 		br, _ = m.step(s, in, br[:0], false)
@@ -632,7 +640,7 @@ func (m *model) stepFrontier(front []state, in *input) []state {
 			}
 		}
 	}
-	return compact(next, &fs)
+	return compact(next, fs), br
 }
 
 // compact drops from next the states fs marked dead.

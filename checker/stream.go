@@ -389,19 +389,8 @@ func (st *streamer) step(p *sPart, in *input) bool {
 		return false
 	}
 	st.m.at = p.at
-	next := st.next[:0]
-	f := &st.fset
-	f.reset()
-	at := func(i int) *state { return &next[i] }
-	for _, s := range p.front {
-		st.br, _ = st.m.step(s, in, st.br[:0], false)
-		for _, b := range st.br {
-			if f.admit(&b.s, at) {
-				next = append(next, b.s)
-			}
-		}
-	}
-	next = compact(next, f)
+	var next []state
+	next, st.br = st.m.stepInto(p.front, in, st.next, &st.fset, st.br)
 	switch {
 	case len(next) == 0:
 		p.failed, p.failAt, p.exactFail = true, p.done, !p.evicted
