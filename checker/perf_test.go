@@ -18,7 +18,7 @@ var bigFlag = flag.Int("big", 0, "run TestBig on histories of this many operatio
 // TestBig measures Check on large histories of a correct broker (with
 // evictions), with many short parts and with a few long ones. It runs
 // only with -big=N; BENCHMARKS.md has the measured figures
-// (go run ./internal/benchtable).
+// (go run ./internal/cmd/benchtable).
 func TestBig(t *testing.T) {
 	if *bigFlag == 0 {
 		t.Skip("set -big=N to run")

@@ -9,7 +9,7 @@ import (
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/kafkawire"
-	"github.com/idemcheck/idemcheck/internal/pcapimport"
+	"github.com/idemcheck/idemcheck/internal/pcap"
 )
 
 // runImport turns a packet capture of Kafka traffic into a history.
@@ -73,7 +73,7 @@ flags:`)
 		return exitUsage
 	}
 	probs := &problemLog{w: env.stderr, prefix: "idemcheck import: "}
-	rep, ierr := pcapimport.Import(in, rec, pcapimport.Options{Port: uint16(*port),
+	rep, ierr := pcap.Import(in, rec, pcap.Options{Port: uint16(*port),
 		Decoder: kafkawire.Options{OnProblem: probs.add}})
 	if err := rec.Flush(); err != nil {
 		fmt.Fprintf(env.stderr, "idemcheck import: %v\n", err)
@@ -81,7 +81,7 @@ flags:`)
 	}
 	if ierr != nil {
 		fmt.Fprintf(env.stderr, "idemcheck import: %v\n", ierr)
-		if errors.Is(ierr, pcapimport.ErrFormat) {
+		if errors.Is(ierr, pcap.ErrFormat) {
 			return exitUsage
 		}
 	}

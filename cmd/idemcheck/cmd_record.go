@@ -13,7 +13,7 @@ import (
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/kafkawire"
-	"github.com/idemcheck/idemcheck/internal/pcapimport"
+	"github.com/idemcheck/idemcheck/internal/pcap"
 	"github.com/idemcheck/idemcheck/internal/proxy"
 )
 
@@ -69,7 +69,7 @@ flags:`)
 		fmt.Fprintf(env.stderr, "idemcheck record: %v\n", err)
 		return exitUsage
 	}
-	var pw *pcapimport.Writer
+	var pw *pcap.Writer
 	if *pcapOut != "" {
 		pf, err := os.Create(*pcapOut)
 		if err != nil {
@@ -77,7 +77,7 @@ flags:`)
 			return exitUsage
 		}
 		defer pf.Close()
-		if pw, err = pcapimport.NewWriter(pf); err != nil {
+		if pw, err = pcap.NewWriter(pf); err != nil {
 			fmt.Fprintf(env.stderr, "idemcheck record: %v\n", err)
 			return exitUsage
 		}

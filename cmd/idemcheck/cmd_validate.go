@@ -6,12 +6,12 @@ import (
 	"flag"
 	"fmt"
 
-	"github.com/idemcheck/idemcheck/checker/whitebox"
+	"github.com/idemcheck/idemcheck/checker/validate"
 	"github.com/idemcheck/idemcheck/history"
 )
 
 // runValidate implements "idemcheck validate": it replays the internal
-// events of one history through the Go spec (checker/whitebox) and
+// events of one history through the Go spec (checker/validate) and
 // reports the first event the spec does not allow.
 func runValidate(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
@@ -69,7 +69,7 @@ flags:`)
 		order = "before-stage"
 	}
 	cr := &countingReader{Reader: rd}
-	err = whitebox.Validate(cr, whitebox.Options{TicketOrder: order})
+	err = validate.Reader(cr, validate.Options{TicketOrder: order})
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
@@ -82,7 +82,7 @@ flags:`)
 		fmt.Fprintf(env.stderr, "idemcheck validate: %v\n", err)
 		return exitUsage
 	}
-	var we *whitebox.Error
+	var we *validate.Error
 	if errors.As(err, &we) {
 		if we.Missing != "" {
 			fmt.Fprintf(env.stdout, "%s: cannot be validated: %s\n", display, we.Expected)

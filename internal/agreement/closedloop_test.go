@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	"github.com/idemcheck/idemcheck/checker"
-	"github.com/idemcheck/idemcheck/checker/whitebox"
+	"github.com/idemcheck/idemcheck/checker/validate"
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
 	"github.com/idemcheck/idemcheck/internal/mc"
@@ -121,8 +121,8 @@ func TestClosedLoop(t *testing.T) {
 			}
 			// The implementation's own recording of the run is allowed
 			// step by step by the spec under the same ticket order.
-			werr := whitebox.ValidateHistory(got, whitebox.Options{TicketOrder: res.Violation.TicketOrder})
-			var we *whitebox.Error
+			werr := validate.History(got, validate.Options{TicketOrder: res.Violation.TicketOrder})
+			var we *validate.Error
 			if werr != nil && !(asWhitebox(werr, &we) && we.Invariant != "") {
 				t.Errorf("impl's recording of the replay is not a behaviour of the spec: %v", werr)
 			}
@@ -139,8 +139,8 @@ func contains(xs []string, x string) bool {
 	return false
 }
 
-func asWhitebox(err error, we **whitebox.Error) bool {
-	e, ok := err.(*whitebox.Error)
+func asWhitebox(err error, we **validate.Error) bool {
+	e, ok := err.(*validate.Error)
 	if ok {
 		*we = e
 	}

@@ -32,7 +32,7 @@
 //     black-box checker finds them Illegal with the same invariant, and
 //     impl.Replay reproduces their decisions and outcomes;
 //   - TestModelCheckerCounterexamples and TestRandomWalks: the
-//     white-box validator (checker/whitebox) against the model checker's
+//     white-box validator (checker/validate) against the model checker's
 //     counterexamples and random walks of the spec;
 //   - TestImplHistories: the white-box validator on impl's random
 //     workloads;

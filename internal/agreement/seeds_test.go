@@ -6,7 +6,7 @@ import (
 )
 
 // The seeds of the randomized tests moved here from impl and
-// checker/whitebox keep those packages' flags: -seed S reruns one seed,
+// checker/validate keep those packages' flags: -seed S reruns one seed,
 // -seeds N runs seeds 1..N. (TestReferenceAgrees has its own,
 // -agreement.seed and -agreement.n.)
 var (

@@ -8,14 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idemcheck/idemcheck/checker/whitebox"
+	"github.com/idemcheck/idemcheck/checker/validate"
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
 	"github.com/idemcheck/idemcheck/internal/mc"
 	"github.com/idemcheck/idemcheck/spec"
 )
 
-// The tests of this file tie the white-box validator (checker/whitebox)
+// The tests of this file tie the white-box validator (checker/validate)
 // to the model checker (internal/mc) and to the reference
 // implementation (impl). -seed S reruns TestImplHistories and
 // TestRandomWalks with seed S.
@@ -41,8 +41,8 @@ func TestImplHistories(t *testing.T) {
 		if err != nil {
 			t.Fatalf("seed %d run %d: %v", seed, i, err)
 		}
-		err = whitebox.ValidateHistory(h, whitebox.Options{TicketOrder: whitebox.FromHeader})
-		var we *whitebox.Error
+		err = validate.History(h, validate.Options{TicketOrder: validate.FromHeader})
+		var we *validate.Error
 		switch {
 		case err == nil:
 			counts[string(order)+" ok"]++
@@ -80,8 +80,8 @@ func TestModelCheckerCounterexamples(t *testing.T) {
 			continue // the validator checks every invariant
 		}
 		h := res.Violation.History()
-		err = whitebox.ValidateHistory(h, whitebox.Options{TicketOrder: whitebox.FromHeader})
-		var we *whitebox.Error
+		err = validate.History(h, validate.Options{TicketOrder: validate.FromHeader})
+		var we *validate.Error
 		if !errors.As(err, &we) || we.Invariant != res.Violation.Invariant || we.Line != len(res.Violation.Steps) {
 			t.Errorf("%s: validate = %v, want %s at line %d", cfg.Name, err, res.Violation.Invariant, len(res.Violation.Steps))
 		}
@@ -113,13 +113,13 @@ func TestRandomWalks(t *testing.T) {
 			s = n
 			h.Events = append(h.Events, mc.Event(a, int64(len(h.Events))))
 		}
-		err := whitebox.ValidateHistory(h, whitebox.Options{})
+		err := validate.History(h, validate.Options{})
 		broken := s.Broken()
 		switch {
 		case len(broken) == 0 && err != nil:
 			t.Fatalf("seed %d walk %d: %v", seed, walk, err)
 		case len(broken) > 0:
-			var we *whitebox.Error
+			var we *validate.Error
 			if !errors.As(err, &we) || we.Invariant != broken[0] {
 				t.Fatalf("seed %d walk %d: validate = %v, want %s", seed, walk, err, broken[0])
 			}

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	"github.com/idemcheck/idemcheck/checker"
-	"github.com/idemcheck/idemcheck/checker/whitebox"
+	"github.com/idemcheck/idemcheck/checker/validate"
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/gen"
 	"github.com/idemcheck/idemcheck/spec"
@@ -128,7 +128,7 @@ func TestGenerateValid(t *testing.T) {
 	// NoSpuriousOutOfOrder hold (per the independent oracle) in every
 	// history generated without injection, history.Stream accepts it,
 	// the black-box checker judges it Ok and the spec allows every
-	// internal event (checker/whitebox).
+	// internal event (checker/validate).
 	tests := []gen.Options{
 		{Batches: 20},
 		{Partitions: 3, Producers: 4, Batches: 50, InFlight: 5},
@@ -156,8 +156,8 @@ func TestGenerateValid(t *testing.T) {
 				if res := checker.Check(h, checker.Options{}); res.Verdict != checker.Ok {
 					t.Fatalf("seed %d: checker says\n%s", o.Seed, res.Summary())
 				}
-				if err := whitebox.ValidateHistory(h, whitebox.Options{}); err != nil {
-					t.Fatalf("seed %d: whitebox: %v", o.Seed, err)
+				if err := validate.History(h, validate.Options{}); err != nil {
+					t.Fatalf("seed %d: validate: %v", o.Seed, err)
 				}
 				if got, want := len(checker.Operations(h)), o.Partitions*max(o.Producers, 1)*o.Batches; got < want {
 					t.Errorf("seed %d: %d ops, want at least %d", o.Seed, got, want)

@@ -3,7 +3,7 @@
 // A [Proxy] accepts client connections, dials the upstream broker for
 // each, and copies bytes both ways unchanged. Every chunk it reads is
 // first fed to a [kafkawire.Conn] (one per connection) and, if asked, to
-// a pcap [pcapimport.Writer], under one lock and with one timestamp, and
+// a pcap [pcap.Writer], under one lock and with one timestamp, and
 // only then forwarded: a request's Replicate is recorded before the
 // broker can see the request, and a response's Return before the client
 // can see the response. Because the capture and the decoder get the same

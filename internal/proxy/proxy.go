@@ -11,7 +11,7 @@ import (
 	"time"
 
 	"github.com/idemcheck/idemcheck/internal/kafkawire"
-	"github.com/idemcheck/idemcheck/internal/pcapimport"
+	"github.com/idemcheck/idemcheck/internal/pcap"
 )
 
 // Options configure a [Proxy].
@@ -21,7 +21,7 @@ type Options struct {
 	// Recorder receives the history events; nil records nothing.
 	Recorder kafkawire.Recorder
 	// PCAP, if set, gets a capture of the traffic.
-	PCAP *pcapimport.Writer
+	PCAP *pcap.Writer
 	// Decoder tunes the Kafka decoder (problems are reported through its
 	// OnProblem).
 	Decoder kafkawire.Options
@@ -103,7 +103,7 @@ type conn struct {
 	client     net.Conn
 	upstream   net.Conn
 	kc         *kafkawire.Conn
-	pc         *pcapimport.ConnWriter
+	pc         *pcap.ConnWriter
 	once       sync.Once
 	clientAddr string
 }

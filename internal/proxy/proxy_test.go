@@ -15,7 +15,7 @@ import (
 	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/kafkawire"
-	"github.com/idemcheck/idemcheck/internal/pcapimport"
+	"github.com/idemcheck/idemcheck/internal/pcap"
 	"github.com/twmb/franz-go/pkg/kfake"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -65,8 +65,8 @@ func runScenario(t *testing.T, sc scenario) run {
 	r.upstream = up.Port()
 
 	log := history.NewLog(history.Header{Source: "record"})
-	var pcap bytes.Buffer
-	pw, err := pcapimport.NewWriter(&pcap)
+	var capture bytes.Buffer
+	pw, err := pcap.NewWriter(&capture)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +150,7 @@ func runScenario(t *testing.T, sc scenario) run {
 		t.Fatal(err)
 	}
 	r.history = log.History()
-	r.pcap = pcap.Bytes()
+	r.pcap = capture.Bytes()
 	return r
 }
 
@@ -294,7 +294,7 @@ func TestRecordKfake(t *testing.T) {
 			}
 			// The capture the proxy wrote imports to the same history.
 			imported := history.NewLog(history.Header{Source: "record"})
-			if _, err := pcapimport.Import(bytes.NewReader(r.pcap), imported, pcapimport.Options{Port: r.upstream}); err != nil {
+			if _, err := pcap.Import(bytes.NewReader(r.pcap), imported, pcap.Options{Port: r.upstream}); err != nil {
 				t.Fatal(err)
 			}
 			if got := imported.History(); !reflect.DeepEqual(got.Events, r.history.Events) {

@@ -1,4 +1,4 @@
-package pcapimport
+package pcap
 
 import (
 	"fmt"
@@ -31,7 +31,7 @@ type Writer struct {
 func NewWriter(w io.Writer) (*Writer, error) {
 	pw := pcapgo.NewWriterNanos(w)
 	if err := pw.WriteFileHeader(65536, layers.LinkTypeEthernet); err != nil {
-		return nil, fmt.Errorf("pcapimport: write header: %w", err)
+		return nil, fmt.Errorf("pcap: write header: %w", err)
 	}
 	return &Writer{w: pw, buf: gopacket.NewSerializeBuffer()}, nil
 }
@@ -119,18 +119,18 @@ func (c *ConnWriter) packet(dir kafkawire.Dir, t time.Time, f flags, payload []b
 	tcp := &layers.TCP{SrcPort: layers.TCPPort(src.Port()), DstPort: layers.TCPPort(dst.Port()),
 		Seq: c.seq[dir], Ack: c.seq[1-dir], SYN: f.syn, ACK: f.ack, PSH: f.psh, FIN: f.fin, Window: 65535}
 	if err := tcp.SetNetworkLayerForChecksum(ip); err != nil {
-		w.err = fmt.Errorf("pcapimport: %w", err)
+		w.err = fmt.Errorf("pcap: %w", err)
 		return
 	}
 	if err := gopacket.SerializeLayers(w.buf, gopacket.SerializeOptions{FixLengths: true, ComputeChecksums: true},
 		eth, ip, tcp, gopacket.Payload(payload)); err != nil {
-		w.err = fmt.Errorf("pcapimport: serialize: %w", err)
+		w.err = fmt.Errorf("pcap: serialize: %w", err)
 		return
 	}
 	data := w.buf.Bytes()
 	ci := gopacket.CaptureInfo{Timestamp: t, CaptureLength: len(data), Length: len(data)}
 	if err := w.w.WritePacket(ci, data); err != nil {
-		w.err = fmt.Errorf("pcapimport: write packet: %w", err)
+		w.err = fmt.Errorf("pcap: write packet: %w", err)
 		return
 	}
 	c.seq[dir] += uint32(len(payload))

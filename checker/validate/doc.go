@@ -1,4 +1,4 @@
-// Package whitebox validates the internal events of a recorded history
+// Package validate validates the internal events of a recorded history
 // against the Go spec (package spec): every event is mapped to the spec
 // action of the same name and replayed through the spec's Step, one spec
 // state per partition, and the first event the spec does not allow (or
@@ -15,4 +15,4 @@
 // that a retry answered as a duplicate of a long-finished request is
 // still checked against the log), not with the length of the history;
 // the common path allocates nothing per event.
-package whitebox
+package validate

@@ -1,4 +1,4 @@
-package whitebox
+package validate
 
 import (
 	"errors"
@@ -45,7 +45,7 @@ type Error struct {
 }
 
 func (e *Error) Error() string {
-	msg := fmt.Sprintf("whitebox: line %d: %s: %s", e.Line, e.Event, e.Expected)
+	msg := fmt.Sprintf("validate: line %d: %s: %s", e.Line, e.Event, e.Expected)
 	if e.State != "" {
 		msg += " (state: " + e.State + ")"
 	}
@@ -53,7 +53,7 @@ func (e *Error) Error() string {
 }
 
 // ErrTicketOrder is returned for an unknown [Options.TicketOrder].
-var ErrTicketOrder = errors.New("whitebox: unknown ticket order")
+var ErrTicketOrder = errors.New("validate: unknown ticket order")
 
 // what says what a kind's absence stops us validating.
 var what = map[spec.Name]string{
@@ -101,7 +101,7 @@ func kindIndex(k history.Kind) int {
 // that lacks a kind of event the spec needs is reported as such
 // ([Error.Missing]), not guessed. Errors reading r are returned as they
 // are.
-func Validate(r history.Reader, opts Options) error {
+func Reader(r history.Reader, opts Options) error {
 	name := opts.TicketOrder
 	if name == FromHeader {
 		name = r.Header().TicketOrder
@@ -140,8 +140,8 @@ func Validate(r history.Reader, opts Options) error {
 
 // ValidateHistory is [Validate] for an in-memory history; lines are
 // event indexes + 1.
-func ValidateHistory(h history.History, opts Options) error {
-	return Validate(&sliceReader{h: h}, opts)
+func History(h history.History, opts Options) error {
+	return Reader(&sliceReader{h: h}, opts)
 }
 
 type sliceReader struct {

@@ -1,10 +1,10 @@
 // Command benchtable measures idemcheck and writes BENCHMARKS.md: the one
 // command that regenerates the whole table.
 //
-//	go run ./internal/benchtable                 # default sizes, writes BENCHMARKS.md
-//	go run ./internal/benchtable -big            # adds the 10M-operation growth row
-//	go run ./internal/benchtable -ops 100000 -growth 10000,100000 -out /tmp/B.md
-//	go run ./internal/benchtable -ops 10000 -growth 10000 -plain 100 -mc=false -whitebox=false -unknowns 100,1000 -unknown-timeout 5s -out /tmp/B.md
+//	go run ./internal/cmd/benchtable                 # default sizes, writes BENCHMARKS.md
+//	go run ./internal/cmd/benchtable -big            # adds the 10M-operation growth row
+//	go run ./internal/cmd/benchtable -ops 100000 -growth 10000,100000 -out /tmp/B.md
+//	go run ./internal/cmd/benchtable -ops 10000 -growth 10000 -plain 100 -mc=false -whitebox=false -unknowns 100,1000 -unknown-timeout 5s -out /tmp/B.md
 //
 // The last is a quick run of every section, small. The section on runs
 // of unknown outcomes (-unknowns) writes histories of one producer whose
@@ -17,8 +17,8 @@
 // measures the same files), builds cmd/idemcheck, and runs each measured
 // step in a child process (itself with -child, or idemcheck) so that the
 // wall time, CPU time and peak RSS (getrusage of the child) are the
-// step's own. The model-checker rows run internal/benchtable/mcbench, the
-// white-box row runs BenchmarkValidate of checker/whitebox; a row whose
+// step's own. The model-checker rows run internal/cmd/mcbench, the
+// white-box row runs BenchmarkValidate of checker/validate; a row whose
 // package does not build is reported as not measured. Goals are ratios
 // measured in one run and reported as met or missed, never asserted.
 package main

@@ -1,4 +1,4 @@
-// Package pcapimport reads Kafka traffic from packet captures (pcap and
+// Package pcap reads Kafka traffic from packet captures (pcap and
 // pcapng, as written by tcpdump or Wireshark) and decodes it into a
 // produce history with [kafkawire], and writes such captures.
 //
@@ -21,4 +21,4 @@
 // sequence numbers and FINs) for byte streams seen elsewhere, for
 // example by the recording proxy, so that the same traffic can be
 // checked through both paths.
-package pcapimport
+package pcap

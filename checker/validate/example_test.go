@@ -1,15 +1,15 @@
-package whitebox_test
+package validate_test
 
 import (
 	"fmt"
 
-	"github.com/idemcheck/idemcheck/checker/whitebox"
+	"github.com/idemcheck/idemcheck/checker/validate"
 	"github.com/idemcheck/idemcheck/history"
 )
 
 // A pre-fix history is rejected at its ticket step even though both
 // batches were appended in order.
-func ExampleValidateHistory() {
+func ExampleHistory() {
 	ev := func(k history.Kind, op int64) history.Event { return history.Event{Kind: k, Op: op} }
 	h := history.History{Events: []history.Event{
 		{Kind: history.Replicate, Op: 1, Partition: "p0", PID: 1},
@@ -17,8 +17,8 @@ func ExampleValidateHistory() {
 		{Kind: history.StageWriteDone, Op: 1, Result: history.OK},
 		ev(history.ReserveTicket, 1),
 	}}
-	err := whitebox.ValidateHistory(h, whitebox.Options{})
-	if we, ok := err.(*whitebox.Error); ok {
+	err := validate.History(h, validate.Options{})
+	if we, ok := err.(*validate.Error); ok {
 		fmt.Println("line", we.Line, we.Event.Kind)
 		fmt.Println(we.Expected)
 	}

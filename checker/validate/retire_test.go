@@ -1,4 +1,4 @@
-package whitebox
+package validate
 
 import (
 	"fmt"
@@ -20,7 +20,7 @@ func TestRetryAfterRetire(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := ValidateHistory(h, Options{}); err != nil {
+	if err := History(h, Options{}); err != nil {
 		t.Fatalf("valid generated history refused: %v", err)
 	}
 }
@@ -48,7 +48,7 @@ func TestGeneratedWithRetries(t *testing.T) {
 				if err != nil {
 					t.Fatalf("seed %d: gen: %v", o.Seed, err)
 				}
-				if err := ValidateHistory(h, Options{}); err != nil {
+				if err := History(h, Options{}); err != nil {
 					t.Fatalf("seed %d (rerun with -seed %d): valid generated history refused: %v", o.Seed, o.Seed, err)
 				}
 			})
@@ -65,7 +65,7 @@ func TestValidateAllocs(t *testing.T) {
 	allocs := func(ops int) (float64, int) {
 		h := longHistory(ops)
 		return testing.AllocsPerRun(2, func() {
-			if err := ValidateHistory(h, Options{}); err != nil {
+			if err := History(h, Options{}); err != nil {
 				t.Fatal(err)
 			}
 		}), len(h.Events)

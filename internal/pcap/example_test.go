@@ -1,4 +1,4 @@
-package pcapimport_test
+package pcap_test
 
 import (
 	"bytes"
@@ -9,7 +9,7 @@ import (
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/kafkawire"
-	"github.com/idemcheck/idemcheck/internal/pcapimport"
+	"github.com/idemcheck/idemcheck/internal/pcap"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -35,7 +35,7 @@ func Example() {
 	binary.BigEndian.PutUint32(respBytes, uint32(len(respBytes)-4))
 
 	var capture bytes.Buffer
-	w, _ := pcapimport.NewWriter(&capture)
+	w, _ := pcap.NewWriter(&capture)
 	t0 := time.Unix(1700000000, 0)
 	c := w.Conn(netip.MustParseAddrPort("10.1.1.1:50123"), netip.MustParseAddrPort("10.1.1.2:9092"), t0)
 	c.Write(kafkawire.Requests, t0.Add(time.Millisecond), kmsg.NewRequestFormatter().AppendRequest(nil, req, 9))
@@ -43,7 +43,7 @@ func Example() {
 	c.Close(t0.Add(4 * time.Millisecond))
 
 	log := history.NewLog(history.Header{Source: "import"})
-	rep, err := pcapimport.Import(&capture, log, pcapimport.Options{Port: 9092})
+	rep, err := pcap.Import(&capture, log, pcap.Options{Port: 9092})
 	if err != nil {
 		fmt.Println(err)
 		return

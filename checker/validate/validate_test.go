@@ -1,4 +1,4 @@
-package whitebox
+package validate
 
 import (
 	"errors"
@@ -313,7 +313,7 @@ ReserveTicket 1`, line: 2, want: []string{"op 1 is inside its synchronous replic
 		t.Run(tt.name, func(t *testing.T) {
 			h := parse(t, tt.script)
 			h.Header.TicketOrder = tt.header
-			err := ValidateHistory(h, Options{TicketOrder: tt.order})
+			err := History(h, Options{TicketOrder: tt.order})
 			if tt.line == 0 {
 				if err != nil {
 					t.Fatalf("got %v, want a valid history", err)
@@ -322,7 +322,7 @@ ReserveTicket 1`, line: 2, want: []string{"op 1 is inside its synchronous replic
 			}
 			var we *Error
 			if !errors.As(err, &we) {
-				t.Fatalf("got %v, want a *whitebox.Error at line %d", err, tt.line)
+				t.Fatalf("got %v, want a *validate.Error at line %d", err, tt.line)
 			}
 			if we.Line != tt.line {
 				t.Errorf("line %d, want %d (%v)", we.Line, tt.line, err)
@@ -355,12 +355,12 @@ func TestValidateJSONL(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = Validate(r, Options{})
+	err = Reader(r, Options{})
 	var we *Error
 	if !errors.As(err, &we) || we.Line != 3 || we.Event.Kind != history.StageWriteStart {
 		t.Fatalf("got %v, want an error at line 3 (StageWriteStart after the header and Replicate)", err)
 	}
-	if err := Validate(&sliceReader{h: h}, Options{TicketOrder: "sideways"}); !errors.Is(err, ErrTicketOrder) {
+	if err := Reader(&sliceReader{h: h}, Options{TicketOrder: "sideways"}); !errors.Is(err, ErrTicketOrder) {
 		t.Errorf("bad ticket order: %v", err)
 	}
 }
@@ -407,7 +407,7 @@ func longHistory(n int) history.History {
 
 func TestLongHistory(t *testing.T) {
 	h := longHistory(20000)
-	if err := ValidateHistory(h, Options{}); err != nil {
+	if err := History(h, Options{}); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -418,7 +418,7 @@ func BenchmarkValidate(b *testing.B) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for b.Loop() {
-		if err := ValidateHistory(h, Options{}); err != nil {
+		if err := History(h, Options{}); err != nil {
 			b.Fatal(err)
 		}
 	}

@@ -10,10 +10,10 @@ import (
 )
 
 // mcRows measures internal/mc on every spec/tla/MCBroker_*.cfg with 1 and
-// 2 workers, through internal/benchtable/mcbench.
+// 2 workers, through internal/cmd/mcbench.
 func mcRows(t *table, c config) {
 	bin := filepath.Join(c.dir, "mcbench")
-	if out, err := exec.Command("go", "build", "-o", bin, "./internal/benchtable/mcbench").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", bin, "./internal/cmd/mcbench").CombinedOutput(); err != nil {
 		t.p("Not measured: internal/mc does not build now (%v): %s", err, lastLine(string(out)))
 		return
 	}
@@ -23,7 +23,7 @@ func mcRows(t *table, c config) {
 		t.p("Not measured: no spec/tla/MCBroker_*.cfg.")
 		return
 	}
-	t.p("internal/mc (the Go model checker over spec.Step) on each config of spec/tla, breadth-first until the state space is exhausted or the first violation (the bug configs stop there). Command: `go run ./internal/benchtable/mcbench -workers W spec/tla/CFG`; time limit %v per run. The configs' constants are the bounds (producers × batches, faults).", c.mcTimeout)
+	t.p("internal/mc (the Go model checker over spec.Step) on each config of spec/tla, breadth-first until the state space is exhausted or the first violation (the bug configs stop there). Command: `go run ./internal/cmd/mcbench -workers W spec/tla/CFG`; time limit %v per run. The configs' constants are the bounds (producers × batches, faults).", c.mcTimeout)
 	t.p("")
 	t.p("| config | result | distinct states | generated | wall, 1 worker | states/s, 1 worker | wall, 2 workers | states/s, 2 workers | peak RSS (2 workers) |")
 	t.p("|---|---|---|---|---|---|---|---|---|")

@@ -1,4 +1,4 @@
-package whitebox
+package validate
 
 import (
 	"bytes"
@@ -26,7 +26,7 @@ func FuzzValidate(f *testing.F) {
 			return
 		}
 		for _, order := range []string{"", "after-stage", FromHeader} {
-			_ = ValidateHistory(h, Options{TicketOrder: order})
+			_ = History(h, Options{TicketOrder: order})
 		}
 	})
 }

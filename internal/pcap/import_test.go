@@ -1,4 +1,4 @@
-package pcapimport
+package pcap
 
 import (
 	"bytes"

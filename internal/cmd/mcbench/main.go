@@ -4,7 +4,7 @@
 // (ok, or the name of the violated invariant). It lives apart from
 // benchtable so that the table still builds while internal/mc changes.
 //
-//	go run ./internal/benchtable/mcbench -workers 2 spec/tla/MCBroker_fixed_2x2.cfg
+//	go run ./internal/cmd/mcbench -workers 2 spec/tla/MCBroker_fixed_2x2.cfg
 package main
 
 import (

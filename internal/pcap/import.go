@@ -1,4 +1,4 @@
-package pcapimport
+package pcap
 
 import (
 	"bufio"
@@ -17,7 +17,7 @@ import (
 )
 
 // ErrFormat is returned when the input is neither pcap nor pcapng.
-var ErrFormat = errors.New("pcapimport: not a pcap or pcapng file")
+var ErrFormat = errors.New("pcap: not a pcap or pcapng file")
 
 // Options tune [Import].
 type Options struct {
@@ -100,7 +100,7 @@ func Import(r io.Reader, rec kafkawire.Recorder, opts Options) (Report, error) {
 			if errors.Is(err, io.ErrUnexpectedEOF) {
 				break
 			}
-			readErr = fmt.Errorf("pcapimport: packet %d: %w", rep.Packets+1, err)
+			readErr = fmt.Errorf("pcap: packet %d: %w", rep.Packets+1, err)
 			break
 		}
 		rep.Packets++
