@@ -34,9 +34,14 @@ const (
 // NewReader detects the format of r from its content (JSON Lines when the
 // first significant character is '{', YAML otherwise) and returns a
 // reader of its events. JSON Lines are read as a stream; a YAML document
-// is read whole. name is used in error messages.
+// is read whole, up to [MaxYAMLBytes]. gzip'd input is decompressed, a
+// UTF-8 byte-order mark is skipped, and binary input is refused before
+// more than a few KiB of it are read. name is used in error messages.
 func NewReader(r io.Reader, name string) (Reader, error) {
-	br := bufio.NewReaderSize(r, MaxLineBytes+1)
+	br, err := openText(r)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", name, err)
+	}
 	f, err := sniff(br)
 	if err != nil {
 		return nil, atLine(name, 1, err)

@@ -24,6 +24,10 @@
 // A file is an optional header line, then one event object per line.
 // Blank lines and lines whose first non-blank character is '#' are
 // ignored. Lines are at most [MaxLineBytes] long and must be valid UTF-8.
+// A reader decompresses gzip'd input, skips a UTF-8 byte-order mark and
+// refuses binary input after its first few KiB ([ErrBinary]); a YAML
+// history is read whole, up to [MaxYAMLBytes], and holds one document;
+// partition names are at most [MaxNameBytes]; op ids start at 1.
 //
 //	{"header":{"format":"idemcheck/v1","source":"impl","ticket_order":"after-stage",
 //	           "rules":"redpanda","expect":"Illegal","violation":"CallOrder",

@@ -48,6 +48,9 @@ func (h rawHeader) header() (Header, error) {
 
 // checkHeader checks the header fields whose values are a closed set.
 func checkHeader(h Header) error {
+	if err := checkFormat(h.Format); err != nil {
+		return err
+	}
 	if _, ok := spec.ParseRules(h.Rules); !ok {
 		return fieldErr("rules", ErrBadValue, "%q is not %q or %q", h.Rules, spec.Redpanda, spec.Kafka)
 	}

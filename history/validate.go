@@ -102,9 +102,12 @@ func CheckFields(e Event) error {
 		return fieldErr("t", ErrBadValue, "negative time %d", e.Time)
 	}
 	if e.Kind == Replicate || e.Kind == Return || e.Kind.Internal() {
-		if e.Op < 0 {
-			return fieldErr("op", ErrBadValue, "negative op id %d", e.Op)
+		if e.Op < 1 {
+			return fieldErr("op", ErrBadValue, "op id %d (op ids start at 1)", e.Op)
 		}
+	}
+	if len(e.Partition) > MaxNameBytes {
+		return fieldErr("partition", ErrBadValue, "name of %d bytes (at most %d)", len(e.Partition), MaxNameBytes)
 	}
 	switch e.Kind {
 	case Replicate:

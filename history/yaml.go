@@ -2,6 +2,7 @@ package history
 
 import (
 	"bufio"
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -117,17 +118,32 @@ type yamlReader struct {
 }
 
 func newYAMLReader(r io.Reader, name string) (*yamlReader, error) {
-	data, err := io.ReadAll(r)
+	data, err := io.ReadAll(io.LimitReader(r, MaxYAMLBytes+1))
 	if err != nil {
 		return nil, fmt.Errorf("%s: read: %w", name, err)
+	}
+	if len(data) > MaxYAMLBytes {
+		return nil, fmt.Errorf("%s: %w", name, ErrTooBig)
 	}
 	if !utf8.Valid(data) {
 		line := 1 + strings.Count(string(data[:firstInvalidUTF8(data)]), "\n")
 		return nil, atLine(name, line, ErrInvalidUTF8)
 	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
+	if err := dec.Decode(&doc); err != nil {
+		if err == io.EOF {
+			return nil, atLine(name, 1, ErrEmpty)
+		}
 		return nil, atLine(name, yamlErrLine(err), fmt.Errorf("%w: %v", ErrSyntax, trimYAMLErr(err)))
+	}
+	var second yaml.Node
+	if err := dec.Decode(&second); err != io.EOF {
+		line := second.Line
+		if err != nil {
+			line = yamlErrLine(err)
+		}
+		return nil, atLine(name, line, ErrManyDocuments)
 	}
 	if len(doc.Content) == 0 {
 		return nil, atLine(name, 1, ErrEmpty)

@@ -200,7 +200,7 @@ func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
 			ext := filepath.Ext(htmlPath)
 			htmlPath = fmt.Sprintf("%s-%d%s", strings.TrimSuffix(htmlPath, ext), i+1, ext)
 		}
-		rep, code := checkOne(env, name, f, htmlPath, progress, !witnessSaved)
+		rep, code := checkOne(ctx, env, name, f, htmlPath, progress, !witnessSaved)
 		if rep.Witness != nil && rep.Witness.File != "" {
 			witnessSaved = true
 		}
@@ -293,18 +293,25 @@ func (p *progressReporter) read(n int64, done bool) {
 	fmt.Fprintf(p.w, "idemcheck check: %s: %s %d events (%.0f events/s)\n", p.name, state, n, rate)
 }
 
-// progressReader counts the events read through it and reports
-// progress.
+// progressReader counts the events read through it, reports progress
+// and stops the reading (with the context's error) once ctx is done: a
+// signal ends a check of endless input.
 type progressReader struct {
 	history.Reader
-	p *progressReporter
-	n int64
+	ctx context.Context
+	p   *progressReporter
+	n   int64
 }
 
 func (pr *progressReader) Next() (history.Event, error) {
 	e, err := pr.Reader.Next()
 	if err == nil {
 		pr.n++
+		if pr.n&0xfff == 0 {
+			if err := pr.ctx.Err(); err != nil {
+				return history.Event{}, fmt.Errorf("stopped after %d events: %w", pr.n, err)
+			}
+		}
 		if pr.n&0xffff == 0 {
 			pr.p.read(pr.n, false)
 		}
@@ -344,7 +351,7 @@ func reread(name, display string, spool *os.File, res checker.Result, full bool)
 }
 
 // checkOne checks one input and prints its human report unless f.json.
-func checkOne(env *cmdEnv, name string, f checkFlags, htmlPath string, progress, saveWitness bool) (fileReport, int) {
+func checkOne(ctx context.Context, env *cmdEnv, name string, f checkFlags, htmlPath string, progress, saveWitness bool) (fileReport, int) {
 	start := time.Now()
 	rep := fileReport{File: name}
 	fail := func(err error) (fileReport, int) {
@@ -370,9 +377,15 @@ func checkOne(env *cmdEnv, name string, f checkFlags, htmlPath string, progress,
 		if err != nil {
 			return fail(fmt.Errorf("%s: spool: %w", display, err))
 		}
+		// Unlinked at once where the system allows it (the open file
+		// stays readable), so that nothing is left behind whatever ends
+		// the process.
+		unlinked := os.Remove(spool.Name()) == nil
 		defer func() {
 			spool.Close()
-			os.Remove(spool.Name())
+			if !unlinked {
+				os.Remove(spool.Name())
+			}
 		}()
 		r = io.TeeReader(r, spool)
 	}
@@ -381,7 +394,7 @@ func checkOne(env *cmdEnv, name string, f checkFlags, htmlPath string, progress,
 	if err != nil {
 		return fail(err)
 	}
-	pr := &progressReader{Reader: rd, p: p}
+	pr := &progressReader{Reader: rd, ctx: ctx, p: p}
 	// --rules wins over the header's; the reader has refused a header
 	// whose rules spec.ParseRules does not take.
 	rules := f.rules

@@ -61,7 +61,26 @@ func badInputs() []badInput {
 		{class: "YAML that is not a history", file: "list.yaml", input: []byte("- a\n- b\n"),
 			want: "idemcheck check: list.yaml:1: invalid syntax: expected a mapping with header and events"},
 		{class: "binary garbage", file: "garbage.bin", input: []byte("\x00\x01\x02PK\x03\x04"), show: `\x00\x01\x02PK\x03\x04`,
-			want: "idemcheck check: garbage.bin:1: invalid syntax: control characters are not allowed"},
+			want: "idemcheck check: garbage.bin: binary input, not a history: NUL byte at offset 0"},
+		{class: "binary input past a text start", file: "mixed.bin", input: []byte(replicate0 + "\x00\x00\x00"), show: replicate0 + `\x00\x00\x00`,
+			want: "idemcheck check: mixed.bin: binary input, not a history: NUL byte at offset 99"},
+		{class: "zstd-compressed input", file: "h.jsonl.zst", input: []byte("\x28\xb5\x2f\xfd\x04\x00"), show: `\x28\xb5\x2f\xfd\x04\x00`,
+			want: "idemcheck check: h.jsonl.zst: binary input, not a history: zstd-compressed: decompress it first (zstd -dc FILE | idemcheck check -)"},
+		{class: "corrupt gzip input", file: "h.jsonl.gz", input: []byte("\x1f\x8b\x00\x00"), show: `\x1f\x8b\x00\x00`,
+			want: "idemcheck check: h.jsonl.gz: gzip: unexpected EOF"},
+		{class: "a packet capture given to check", file: "trace.pcap", input: []byte("\xd4\xc3\xb2\xa1\x02\x00\x04\x00"), show: `\xd4\xc3\xb2\xa1\x02\x00\x04\x00`,
+			want: "idemcheck check: trace.pcap: binary input, not a history: a packet capture: turn it into a history with idemcheck import"},
+		{class: "YAML stream with a second document", file: "two.yaml", input: []byte("events:\n  - {kind: Replicate, t: 0, op: 1, partition: p0, pid: 1, epoch: 0, first: 0, last: 0}\n---\nevents: []\n"),
+			want: "idemcheck check: two.yaml:3: more than one YAML document (a file holds one history)"},
+		{class: "YAML larger than 16 MiB", file: "big.yaml", input: bigYAML(), show: "17 MiB of YAML",
+			want: "idemcheck check: big.yaml: YAML history larger than 16 MiB (write big histories as JSON Lines)"},
+		{class: "unsupported format version", file: "v9.jsonl", input: []byte(`{"header":{"format":"idemcheck/v9"}}` + "\n" + replicate0),
+			want: `idemcheck check: v9.jsonl:1: field "format": unsupported format version: "idemcheck/v9" (this idemcheck reads "idemcheck/v1")`},
+		{class: "op id 0", file: "op0.jsonl", input: []byte(strings.Replace(replicate0, `"op":1`, `"op":0`, 1)),
+			want: `idemcheck check: op0.jsonl:1: field "op": bad value: op id 0 (op ids start at 1)`},
+		{class: "partition name over 1 KiB", file: "name.jsonl", input: []byte(strings.Replace(replicate0, `"partition":"p0"`, `"partition":"`+strings.Repeat("x", 2000)+`"`, 1)),
+			show: `{"kind":"Replicate",...,"partition":"xxx…(2000 bytes)",...}`,
+			want: `idemcheck check: name.jsonl:1: field "partition": bad value: name of 2000 bytes (at most 1024)`},
 		{class: "unknown event kind", file: "kind.jsonl", input: []byte(`{"kind":"Produce","t":0,"op":1}` + "\n"),
 			want: `idemcheck check: kind.jsonl:1: field "kind": unknown event kind: "Produce" (known kinds: Replicate, ReserveTicket, StageWriteStart, StageWriteDone, UploadDone, RedeemTicket, FenceEpoch, Decide, ReleaseTicket, Return, EvictProducer, BumpEpoch, ChangeTerm)`},
 		{class: "missing field", file: "missing.jsonl", input: []byte(`{"kind":"Replicate","t":0,"op":1,"partition":"p0","pid":1,"epoch":0,"first":0}` + "\n"),
@@ -121,6 +140,12 @@ func badInputs() []badInput {
 		{class: "no operations (only environment events)", file: "env.jsonl", input: []byte(`{"kind":"EvictProducer","t":0,"partition":"p0","pid":1}` + "\n"),
 			want: "idemcheck check: env.jsonl:1: checker: history has no operations"},
 	}
+}
+
+// bigYAML returns 17 MiB of valid YAML: a history whose description
+// is too long to read.
+func bigYAML() []byte {
+	return []byte("header:\n  description: " + strings.Repeat("x", 17<<20) + "\nevents: []\n")
 }
 
 func TestCheckBadInput(t *testing.T) {
@@ -206,6 +231,17 @@ messages with the prefix ` + "`idemcheck validate:`" + ` (` + "`TestValidateBadI
 that a history without internal events is reported by validate as such
 (` + "`cannot be validated: history has no ReserveTicket events ...`" + `) at its first
 operation, before a reading problem further down.
+
+What the readers accept and how much they hold: JSON Lines are read as a
+stream, one line of at most 1 MiB at a time; a YAML history is read whole
+and may be at most 16 MiB (write big histories as JSON Lines); a partition
+name is at most 1 KiB. gzip'd input is decompressed by its magic number,
+whatever its name (` + "`idemcheck check trace.jsonl.gz`" + `, or ` + "`zcat`" + ` into ` + "`check -`" + `),
+and a UTF-8 byte-order mark at the start is skipped. Input that is not text
+(a NUL byte in its first 4 KiB, or the magic number of zstd, bzip2 or xz
+data or of a packet capture) is refused before more of it is read, so
+` + "`idemcheck check /dev/zero`" + ` and ` + "`/dev/urandom`" + ` stop at once. A header's format,
+when given, must be ` + "`idemcheck/v1`" + `. Op ids start at 1.
 
 Each message names the file and the line (` + "`FILE:LINE:`" + `), then the field when
 one field is at fault (` + "`field \"NAME\":`" + `), then the class of problem (the
