@@ -55,6 +55,12 @@ func (e *Error) Error() string {
 // ErrTicketOrder is returned for an unknown [Options.TicketOrder].
 var ErrTicketOrder = errors.New("validate: unknown ticket order")
 
+// ErrNothingToValidate is returned for a history without internal events
+// (a black-box history: calls and returns only). The spec judges the
+// write path's steps, so there is nothing to replay; the black-box
+// checker judges such a history.
+var ErrNothingToValidate = errors.New("nothing to validate: the history has no internal events (ReserveTicket, StageWriteStart, Decide, ...); idemcheck check judges black-box histories")
+
 // what says what a kind's absence stops us validating.
 var what = map[spec.Name]string{
 	spec.ReserveTicket:   "ticket order",
@@ -83,6 +89,16 @@ type validator struct {
 	byID  map[string]int
 	ops   map[int64]int32 // op id -> partition index
 	seen  [16]bool        // kinds seen so far, by index in history.Kinds()
+	// internal is whether an internal event has been seen.
+	internal bool
+}
+
+// see notes that an event of kind k has been read.
+func (v *validator) see(k history.Kind) {
+	v.internal = v.internal || k.Internal()
+	if ki := kindIndex(k); ki < len(v.seen) {
+		v.seen[ki] = true
+	}
 }
 
 func kindIndex(k history.Kind) int {
@@ -94,13 +110,13 @@ func kindIndex(k history.Kind) int {
 	return len(history.Kinds())
 }
 
-// Validate replays the events of r through the spec's Step, one spec
+// Reader replays the events of r through the spec's Step, one spec
 // state per partition (operations belong to the partition of their
 // Replicate), and returns nil or an [*Error] for the first event the
 // spec does not allow or that breaks one of its invariants. A history
 // that lacks a kind of event the spec needs is reported as such
-// ([Error.Missing]), not guessed. Errors reading r are returned as they
-// are.
+// ([Error.Missing]), not guessed, and one without any internal event is
+// [ErrNothingToValidate]. Errors reading r are returned as they are.
 func Reader(r history.Reader, opts Options) error {
 	name := opts.TicketOrder
 	if name == FromHeader {
@@ -119,6 +135,9 @@ func Reader(r history.Reader, opts Options) error {
 	for {
 		e, err := r.Next()
 		if err == io.EOF {
+			if !v.internal {
+				return ErrNothingToValidate
+			}
 			return nil
 		}
 		if err != nil {
@@ -129,16 +148,14 @@ func Reader(r history.Reader, opts Options) error {
 		if line == 0 {
 			line = index
 		}
-		if ki := kindIndex(e.Kind); ki < len(v.seen) {
-			v.seen[ki] = true
-		}
+		v.see(e.Kind)
 		if err := v.event(e, line); err != nil {
 			return v.missing(err, r)
 		}
 	}
 }
 
-// ValidateHistory is [Validate] for an in-memory history; lines are
+// History is [Reader] for an in-memory history; lines are
 // event indexes + 1.
 func History(h history.History, opts Options) error {
 	return Reader(&sliceReader{h: h}, opts)
@@ -180,9 +197,10 @@ func (v *validator) missing(err error, r history.Reader) error {
 		if rerr != nil {
 			break // EOF or a broken tail: judge on what was read
 		}
-		if ki := kindIndex(e.Kind); ki < len(v.seen) {
-			v.seen[ki] = true
-		}
+		v.see(e.Kind)
+	}
+	if !v.internal {
+		return ErrNothingToValidate
 	}
 	for _, k := range unseen {
 		if ki := kindIndex(k); !v.seen[ki] {

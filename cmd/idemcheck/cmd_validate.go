@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -17,7 +18,9 @@ func runValidate(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	var order string
+	var asJSON bool
 	fs.StringVar(&order, "ticket-order", "", "ticket ordering to validate against: before-stage (the fix) or after-stage (pre-fix); default: the file header's, else before-stage")
+	fs.BoolVar(&asJSON, "json", false, "print the report as one JSON object on stdout")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: idemcheck validate [flags] FILE
 
@@ -26,10 +29,13 @@ reserve/redeem/release, fence, decision) through the Go spec and reports
 the first event the spec does not allow: its file:line, the event, what
 the spec expected there and the state that mattered. A pre-fix history
 (ticket reserved after stage_write) is rejected at its ticket event even
-when its client-visible outcome was fine. "-" reads stdin.
+when its client-visible outcome was fine. "-" reads stdin. A history
+without internal events (calls and returns only) has nothing to validate:
+idemcheck check judges it.
 
 Exit codes: 0 the spec allows every event; 1 it does not; 2 unusable
-input or usage.
+input or usage, and a history that cannot be validated (no internal
+events, or a kind of event the spec needs is missing).
 
 flags:`)
 		fs.PrintDefaults()
@@ -51,16 +57,74 @@ flags:`)
 		fmt.Fprintf(env.stderr, "idemcheck validate: --ticket-order %q is not before-stage or after-stage\n", order)
 		return exitUsage
 	}
-	r, display, closeFn, err := openInput(env, files[0])
+	rep, code := validateOne(ctx, env, files[0], order)
+	if asJSON {
+		enc := json.NewEncoder(env.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(rep); err != nil {
+			fmt.Fprintf(env.stderr, "idemcheck validate: %v\n", err)
+			return exitUsage
+		}
+	}
+	switch {
+	case rep.Error != "":
+		fmt.Fprintf(env.stderr, "idemcheck validate: %s\n", rep.Error)
+	case asJSON:
+	case rep.Violation == nil:
+		fmt.Fprintf(env.stdout, "%s: %d events: every event is allowed by the spec (ticket order %s)\n", rep.File, rep.Events, rep.TicketOrder)
+	default:
+		v := rep.Violation
+		what := "the spec (ticket order " + rep.TicketOrder + ") does not allow this event"
+		if v.Invariant != "" {
+			what = "this event breaks the spec invariant " + v.Invariant + " (ticket order " + rep.TicketOrder + ")"
+		}
+		fmt.Fprintf(env.stdout, "%s:%d: %s\n", rep.File, v.Line, what)
+		fmt.Fprintf(env.stdout, "  event:    %s\n", v.Event)
+		fmt.Fprintf(env.stdout, "  expected: %s\n", v.Expected)
+		if v.State != "" {
+			fmt.Fprintf(env.stdout, "  state:    %s\n", v.State)
+		}
+	}
+	return code
+}
+
+// validateReport is what "validate --json" prints.
+type validateReport struct {
+	File string `json:"file"`
+	// Verdict is "Ok" (the spec allows every event), "Illegal" (it does
+	// not) or "Unusable" (Error says why).
+	Verdict     string              `json:"verdict"`
+	TicketOrder string              `json:"ticket_order,omitempty"`
+	Events      int64               `json:"events"`
+	Violation   *validatedViolation `json:"violation,omitempty"`
+	Error       string              `json:"error,omitempty"`
+}
+
+// validatedViolation is the first event the spec does not allow.
+type validatedViolation struct {
+	Line      int    `json:"line"`
+	Event     string `json:"event"`
+	Expected  string `json:"expected"`
+	State     string `json:"state,omitempty"`
+	Invariant string `json:"invariant,omitempty"`
+}
+
+// validateOne validates one input and returns its report and exit code.
+func validateOne(ctx context.Context, env *cmdEnv, name, order string) (validateReport, int) {
+	rep := validateReport{File: name, Verdict: "Unusable"}
+	unusable := func(err error) (validateReport, int) {
+		rep.Error = err.Error()
+		return rep, exitUsage
+	}
+	r, display, closeFn, err := openInput(env, name)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "idemcheck validate: %s: %v\n", files[0], unwrapPathError(err))
-		return exitUsage
+		return unusable(fmt.Errorf("%s: %v", name, unwrapPathError(err)))
 	}
 	defer closeFn()
+	rep.File = display
 	rd, err := history.NewReader(r, display)
 	if err != nil {
-		fmt.Fprintf(env.stderr, "idemcheck validate: %v\n", err)
-		return exitUsage
+		return unusable(err)
 	}
 	if order == "" {
 		order = rd.Header().TicketOrder
@@ -68,40 +132,31 @@ flags:`)
 	if order == "" {
 		order = "before-stage"
 	}
+	rep.TicketOrder = order
 	cr := &countingReader{Reader: rd}
 	err = validate.Reader(cr, validate.Options{TicketOrder: order})
+	rep.Events = cr.n
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}
-	if err == nil {
-		fmt.Fprintf(env.stdout, "%s: %d events: every event is allowed by the spec (ticket order %s)\n", display, cr.n, order)
-		return exitOK
-	}
 	var se *history.SyntaxError
-	if errors.As(err, &se) {
-		fmt.Fprintf(env.stderr, "idemcheck validate: %v\n", err)
-		return exitUsage
-	}
 	var we *validate.Error
-	if errors.As(err, &we) {
-		if we.Missing != "" {
-			fmt.Fprintf(env.stdout, "%s: cannot be validated: %s\n", display, we.Expected)
-			return exitUsage
-		}
-		what := "the spec (ticket order " + order + ") does not allow this event"
-		if we.Invariant != "" {
-			what = "this event breaks the spec invariant " + we.Invariant + " (ticket order " + order + ")"
-		}
-		fmt.Fprintf(env.stdout, "%s:%d: %s\n", display, we.Line, what)
-		fmt.Fprintf(env.stdout, "  event:    %s\n", we.Event)
-		fmt.Fprintf(env.stdout, "  expected: %s\n", we.Expected)
-		if we.State != "" {
-			fmt.Fprintf(env.stdout, "  state:    %s\n", we.State)
-		}
-		return exitViolation
+	switch {
+	case err == nil:
+		rep.Verdict = "Ok"
+		return rep, exitOK
+	case errors.As(err, &se):
+		return unusable(err)
+	case errors.Is(err, validate.ErrNothingToValidate):
+		return unusable(fmt.Errorf("%s: %w", display, err))
+	case errors.As(err, &we) && we.Missing != "":
+		return unusable(fmt.Errorf("%s:%d: cannot be validated: %s", display, we.Line, we.Expected))
+	case errors.As(err, &we):
+		rep.Verdict = "Illegal"
+		rep.Violation = &validatedViolation{Line: we.Line, Event: we.Event.String(), Expected: we.Expected, State: we.State, Invariant: we.Invariant}
+		return rep, exitViolation
 	}
-	fmt.Fprintf(env.stderr, "idemcheck validate: %s: %v\n", display, err)
-	return exitUsage
+	return unusable(fmt.Errorf("%s: %w", display, err))
 }
 
 // countingReader counts the events read through it.

@@ -227,10 +227,11 @@ file and the CLI disagree, so every message below is exactly what the CLI
 prints on stderr (with the file given as a relative path; on stdin the
 name is ` + "`<stdin>`" + `). Every class exits with code **2** and prints nothing on
 stdout. ` + "`idemcheck validate`" + ` reads input the same way and prints the same
-messages with the prefix ` + "`idemcheck validate:`" + ` (` + "`TestValidateBadInput`" + `), except
-that a history without internal events is reported by validate as such
-(` + "`cannot be validated: history has no ReserveTicket events ...`" + `) at its first
-operation, before a reading problem further down.
+messages with the prefix ` + "`idemcheck validate:`" + ` (` + "`TestValidateBadInput`" + `); a
+history without internal events (calls and returns only) is refused by
+validate with ` + "`FILE: nothing to validate: the history has no internal events ...`" + `,
+also exit 2, and one that lacks a kind of event the spec needs with
+` + "`FILE:LINE: cannot be validated: history has no KIND events ...`" + `.
 
 What the readers accept and how much they hold: JSON Lines are read as a
 stream, one line of at most 1 MiB at a time; a YAML history is read whole

@@ -14,25 +14,29 @@ func TestValidate(t *testing.T) {
 	// file:line, the event, what the spec expected and the state; a
 	// history without internal events is reported as such (exit 2).
 	tests := []struct {
-		args []string
-		code int
-		want []string // substrings of stdout
+		args    []string
+		code    int
+		want    []string // substrings of stdout
+		wantErr string   // substring of stderr
 	}{
-		{[]string{"../../traces/seed-unknown-ok.jsonl"}, exitOK, []string{"every event is allowed by the spec (ticket order before-stage)"}},
-		{[]string{"../../traces/gen-traffic-ok.jsonl"}, exitOK, []string{"every event is allowed"}},
+		{[]string{"../../traces/seed-unknown-ok.jsonl"}, exitOK, []string{"every event is allowed by the spec (ticket order before-stage)"}, ""},
+		{[]string{"../../traces/gen-traffic-ok.jsonl"}, exitOK, []string{"every event is allowed"}, ""},
 		{[]string{"../../traces/seed-unknown-bad.jsonl"}, exitViolation, []string{
 			"seed-unknown-bad.jsonl:9: this event breaks the spec invariant TicketOrderIsCallOrder (ticket order after-stage)",
-			"event:    ReserveTicket op=1 t=7"}},
+			"event:    ReserveTicket op=1 t=7"}, ""},
 		{[]string{"../../traces/prefix-retry-overtakes-ok.jsonl"}, exitViolation, []string{
-			"prefix-retry-overtakes-ok.jsonl:9: this event breaks the spec invariant TicketOrderIsCallOrder", "event:    ReserveTicket op=1"}},
+			"prefix-retry-overtakes-ok.jsonl:9: this event breaks the spec invariant TicketOrderIsCallOrder", "event:    ReserveTicket op=1"}, ""},
 		{[]string{"--ticket-order", "before-stage", "../../traces/seed-unknown-bad.jsonl"}, exitViolation, []string{
 			"seed-unknown-bad.jsonl:3: the spec (ticket order before-stage) does not allow this event",
-			"event:    StageWriteStart op=1 t=1", "expected: StageWriteStart for op 1 before its ReserveTicket"}},
+			"event:    StageWriteStart op=1 t=1", "expected: StageWriteStart for op 1 before its ReserveTicket"}, ""},
 		{[]string{"../../traces/gen-gap-accept-bad.jsonl"}, exitViolation, []string{
 			"gen-gap-accept-bad.jsonl:19: the spec (ticket order before-stage) does not allow this event",
-			"event:    Decide op=2 append offset=1", "but the idempotency rules give out_of_order", "state:    producer[1]"}},
-		{[]string{"../../traces/upload-fail-unknown-ok.jsonl"}, exitViolation, []string{"breaks the spec invariant NoSpuriousOutOfOrder"}},
-		{[]string{"../../traces/seq-wrap-ok.yaml"}, exitUsage, []string{"seq-wrap-ok.yaml: cannot be validated: history has no ReserveTicket events"}},
+			"event:    Decide op=2 append offset=1", "but the idempotency rules give out_of_order", "state:    producer[1]"}, ""},
+		{[]string{"../../traces/upload-fail-unknown-ok.jsonl"}, exitViolation, []string{"breaks the spec invariant NoSpuriousOutOfOrder"}, ""},
+		{[]string{"../../traces/seq-wrap-ok.yaml"}, exitUsage, nil, "seq-wrap-ok.yaml: nothing to validate: the history has no internal events"},
+		{[]string{"../../traces/eviction-after-lost-timeout-ok.jsonl"}, exitUsage, nil, "eviction-after-lost-timeout-ok.jsonl: nothing to validate: the history has no internal events"},
+		{[]string{"--json", "../../traces/seed-unknown-bad.jsonl"}, exitViolation, []string{`"verdict": "Illegal"`, `"line": 9`, `"invariant": "TicketOrderIsCallOrder"`}, ""},
+		{[]string{"--json", "../../traces/seed-unknown-ok.jsonl"}, exitOK, []string{`"verdict": "Ok"`, `"ticket_order": "before-stage"`}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {
@@ -44,6 +48,9 @@ func TestValidate(t *testing.T) {
 				if !strings.Contains(stdout, w) {
 					t.Errorf("stdout lacks %q:\n%s", w, stdout)
 				}
+			}
+			if !strings.Contains(stderr, tc.wantErr) {
+				t.Errorf("stderr lacks %q:\n%s", tc.wantErr, stderr)
 			}
 		})
 	}
@@ -58,8 +65,8 @@ func TestValidateBadInput(t *testing.T) {
 		if strings.Contains(tc.want, "checker:") || tc.class == "second return of an operation" {
 			// A checker condition, not a reading one; and a history with
 			// no internal events whose defect comes after its first
-			// operation, which validate rejects earlier, for lacking
-			// ReserveTicket events.
+			// operation, which validate refuses first, as having nothing
+			// to validate.
 			continue
 		}
 		path := filepath.Join(dir, tc.file)
