@@ -51,6 +51,12 @@ unknown-producer path. With franz-go add --evict-idle (say 100ms) and pause
 between bursts, so that the producer is unknown again when it pipelines.
 Stop with Ctrl-C; check the history with 'idemcheck check FILE'.
 
+Example:
+  idemcheck broker --listen 127.0.0.1:9092 --ticket-order after-stage --pipeline --history h.jsonl
+
+Exit codes: 0 stopped (Ctrl-C, SIGTERM) with the history flushed; 2 bad
+usage, an address it cannot listen on, or a history it cannot write.
+
 flags:`)
 		fs.PrintDefaults()
 	}

@@ -98,8 +98,14 @@ witness (a sub-history that still shows it).
 (rm_stm) or kafka (Apache Kafka's producer state, across versions). Without
 the flag each input's header field "rules" decides, else redpanda.
 
-Exit codes: 0 every file Ok; 1 a violation; 2 unusable input or usage;
-3 undecided (a part hit a limit, such as --timeout, which the output
+Examples:
+  idemcheck check h.jsonl
+  idemcheck check --json --html pic.html traces/*.jsonl
+  zcat big.jsonl.gz | idemcheck check -
+
+Exit codes: 0 every file Ok; 1 a violation; 2 unusable input or usage,
+or an output (--html, --witness) that cannot be written (the verdict is
+still printed); 3 undecided (a part hit a limit, such as --timeout, which the output
 names as the part's reason; never a pass). With several files the first
 of 1, 2, 3 that applies wins.
 
@@ -466,6 +472,7 @@ func checkOne(ctx context.Context, env *cmdEnv, name string, f checkFlags, htmlP
 			Description: fmt.Sprintf("minimal witness of %s found by idemcheck check", display)}
 		if err := history.WriteFile(f.witness, wh); err != nil {
 			notes = append(notes, fmt.Sprintf("witness not saved: %v", err))
+			code = exitUsage
 		} else {
 			rep.Witness.File = f.witness
 		}
@@ -473,10 +480,10 @@ func checkOne(ctx context.Context, env *cmdEnv, name string, f checkFlags, htmlP
 	if htmlPath != "" {
 		vopts := checker.VisualizeOptions{Full: f.htmlFull, NoCallOrder: f.noCallOrder, Rules: rules}
 		if err := writeHTML(htmlPath, h, res, vopts); err != nil {
+			// The verdict is still printed, but the command did not do
+			// what it was asked: exit 2, whatever the verdict.
 			notes = append(notes, fmt.Sprintf("picture not written: %v", err))
-			if code == exitOK {
-				code = exitUsage
-			}
+			code = exitUsage
 		} else {
 			rep.HTML = htmlPath
 		}
@@ -508,6 +515,12 @@ func writeHTML(path string, h history.History, res checker.Result, opts checker.
 	}
 	defer os.Remove(tmp.Name())
 	if err := checker.Visualize(tmp, h, res, opts); err != nil {
+		tmp.Close()
+		return err
+	}
+	// CreateTemp makes the file private (0600); a picture is for sharing,
+	// like every other file the command writes.
+	if err := tmp.Chmod(0o644); err != nil {
 		tmp.Close()
 		return err
 	}

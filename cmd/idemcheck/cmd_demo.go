@@ -22,10 +22,29 @@ import (
 func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	out := fs.String("out", filepath.Join(os.TempDir(), "idemcheck-demo"), "directory for the histories and the HTML picture")
+	out := fs.String("out", "", "directory for the histories and the HTML picture (default: a new private directory under the system's temporary directory)")
 	known := fs.Bool("known", false, "run the variant where the partition already knows the producer (a spurious, retriable OOOSN instead of a lost batch)")
 	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "usage: idemcheck demo [--out DIR] [--known]")
+		fmt.Fprintln(fs.Output(), `usage: idemcheck demo [--out DIR] [--known]
+
+Reproduces the seed bug of Redpanda PR #30429 in the reference
+implementation: one producer calls replicate(A) then replicate(B) on one
+partition and B's stage_write resolves first. With the pre-fix ordering
+(ticket reserved after stage_write) B overtakes A and A is refused with
+OUT_OF_ORDER_SEQUENCE_NUMBER for ever; with the fix both are written in
+order. Both histories are checked from their client-visible operations
+alone and both verdicts printed; the histories and the failing one's HTML
+picture are written to --out (default: a new private directory under the
+system's temporary directory, printed at the end).
+
+Example:
+  idemcheck demo --out demo-out
+
+Exit codes: 0 the pre-fix history is Illegal and the fixed one Ok (the bug
+is shown); 1 the demo did not reproduce the bug; 2 bad usage or an output
+it cannot write.
+
+flags:`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {
@@ -35,7 +54,8 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 		fs.Usage()
 		return exitUsage
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
+	dir, err := demoDir(*out)
+	if err != nil {
 		fmt.Fprintf(env.stderr, "idemcheck demo: %v\n", err)
 		return exitUsage
 	}
@@ -50,7 +70,7 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 	failed := false
 	for _, order := range []impl.TicketOrder{impl.AfterStage, impl.BeforeStage} {
 		fmt.Fprintln(w)
-		bad, err := demoOne(w, order, *known, *out)
+		bad, err := demoOne(w, order, *known, dir)
 		if err != nil {
 			fmt.Fprintf(env.stderr, "idemcheck demo: %v\n", err)
 			return exitUsage
@@ -65,7 +85,18 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 	fmt.Fprintln(w, "The pre-fix history is Illegal and the fixed one is Ok: the checker sees the bug")
 	fmt.Fprintln(w, "from the client-visible operations alone. Check your own history with:")
 	fmt.Fprintln(w, "  go run ./cmd/idemcheck check FILE.jsonl")
+	fmt.Fprintf(w, "\nThe histories and the picture are in %s\n", dir)
 	return exitOK
+}
+
+// demoDir returns the directory the demo writes to: out, created if
+// need be, or a new private directory under the system's temporary
+// directory, so that two users' runs never share one.
+func demoDir(out string) (string, error) {
+	if out == "" {
+		return os.MkdirTemp("", "idemcheck-demo-")
+	}
+	return out, os.MkdirAll(out, 0o755)
 }
 
 // demoOne runs the scenario under one ordering and reports whether the

@@ -32,6 +32,11 @@ the fixed write path and can inject one catalogue bug (--inject %s).
 retries; no --inject, but --ticket-order after-stage gives the pre-fix
 ordering).
 
+Example:
+  idemcheck gen --producers 4 --batches 1000 --unknown-rate 0.02 --inject reorder-unknown | idemcheck check -
+
+Exit codes: 0 written; 2 bad usage or an output it cannot write.
+
 flags:
 `, strings.Join(bugNames(), "|"))
 		fs.PrintDefaults()

@@ -27,6 +27,12 @@ of every Produce request, as 'idemcheck record' does. Retransmissions,
 missing segments and connections whose start is not in the capture are
 reported, not fatal. Check the result with 'idemcheck check FILE'.
 
+Example:
+  tcpdump -i lo -s 0 -w trace.pcap port 9092      # while the clients run
+  idemcheck import trace.pcap --port 9092 --out trace.jsonl
+
+Exit codes: 0 imported; 2 bad usage, or a capture that cannot be read.
+
 flags:`)
 		fs.PrintDefaults()
 	}

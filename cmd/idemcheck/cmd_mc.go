@@ -28,7 +28,23 @@ func runMC(ctx context.Context, env *cmdEnv, args []string) int {
 	maxStates := fs.Int64("max-states", 0, "stop after this many distinct states (0: no limit)")
 	timeout := fs.Duration("timeout", 0, "stop after this long (0: no limit)")
 	fs.Usage = func() {
-		fmt.Fprintln(env.stderr, "usage: idemcheck mc [flags] CONFIG.cfg   (for example spec/tla/MCBroker_prefix_1x2.cfg)")
+		fmt.Fprintln(fs.Output(), `usage: idemcheck mc [flags] CONFIG.cfg
+
+Model-checks the Go spec (the twin of spec/tla/Broker.tla) on the bounds
+and switches of a TLC .cfg file: breadth-first over every reachable state,
+checking the invariants and properties the file names. On a violation it
+prints the shortest trace and can save it as a history (--trace) and as a
+Mermaid sequence diagram (--diagram). The counts of states equal TLC's on
+the same file.
+
+Example:
+  idemcheck mc --trace cex.jsonl spec/tla/MCBroker_prefix_1x2.cfg
+
+Exit codes: 0 no violation; 1 a violation; 2 bad usage or config; 3
+stopped before the state space was exhausted (--max-states, --timeout or
+Ctrl-C).
+
+flags:`)
 		fs.PrintDefaults()
 	}
 	if err := fs.Parse(args); err != nil {

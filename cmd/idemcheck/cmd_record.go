@@ -43,6 +43,12 @@ Clients learn broker addresses from Metadata responses, which pass through
 unchanged: make the broker advertise the proxy's address (single broker),
 or run one proxy per broker.
 
+Example:
+  idemcheck record --listen 127.0.0.1:19092 --upstream 127.0.0.1:9092 --out h.jsonl
+
+Exit codes: 0 stopped (Ctrl-C, SIGTERM) with the history flushed; 2 bad
+usage, an address it cannot listen on, or a history it cannot write.
+
 flags:`)
 		fs.PrintDefaults()
 	}

@@ -33,6 +33,10 @@ when its client-visible outcome was fine. "-" reads stdin. A history
 without internal events (calls and returns only) has nothing to validate:
 idemcheck check judges it.
 
+Example:
+  idemcheck gen --impl --ticket-order after-stage > h.jsonl
+  idemcheck validate h.jsonl
+
 Exit codes: 0 the spec allows every event; 1 it does not; 2 unusable
 input or usage, and a history that cannot be validated (no internal
 events, or a kind of event the spec needs is missing).

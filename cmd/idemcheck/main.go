@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/debug"
 	"sort"
 	"syscall"
 )
@@ -59,12 +60,29 @@ func main() {
 
 func run(ctx context.Context, env *cmdEnv, args []string) int {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "-h" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		usage(env.stderr, cmds)
-		if len(args) == 0 {
+		return exitUsage
+	}
+	switch args[0] {
+	case "-h", "-help", "--help":
+		usage(env.stdout, cmds)
+		return exitOK
+	case "--version", "-version", "version":
+		fmt.Fprintln(env.stdout, version())
+		return exitOK
+	case "help":
+		if len(args) == 1 {
+			usage(env.stdout, cmds)
+			return exitOK
+		}
+		c, ok := cmds[args[1]]
+		if !ok {
+			fmt.Fprintf(env.stderr, "idemcheck help: unknown command %q\n\n", args[1])
+			usage(env.stderr, cmds)
 			return exitUsage
 		}
-		return exitOK
+		return commandHelp(ctx, env, c)
 	}
 	c, ok := cmds[args[0]]
 	if !ok {
@@ -72,7 +90,59 @@ func run(ctx context.Context, env *cmdEnv, args []string) int {
 		usage(env.stderr, cmds)
 		return exitUsage
 	}
+	if helpAsked(args[1:]) {
+		return commandHelp(ctx, env, c)
+	}
 	return c.run(ctx, env, args[1:])
+}
+
+// helpAsked reports whether args ask for help before any "--".
+func helpAsked(args []string) bool {
+	for _, a := range args {
+		switch a {
+		case "--":
+			return false
+		case "-h", "-help", "--help":
+			return true
+		}
+	}
+	return false
+}
+
+// commandHelp prints a command's help on stdout and returns 0: the
+// command's flag set prints its usage where the command prints errors,
+// so the command runs with only -h and stdout in place of stderr.
+func commandHelp(ctx context.Context, env *cmdEnv, c command) int {
+	henv := *env
+	henv.stderr = env.stdout
+	c.run(ctx, &henv, []string{"-h"})
+	return exitOK
+}
+
+// version describes this build from its build information: the module
+// version (a tag with go install ...@VERSION, "(devel)" in a checkout),
+// the VCS revision and time when built from a checkout, and the Go
+// version.
+func version() string {
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return "idemcheck (no build information)"
+	}
+	v := "idemcheck " + bi.Main.Version
+	settings := map[string]string{}
+	for _, s := range bi.Settings {
+		settings[s.Key] = s.Value
+	}
+	if rev := settings["vcs.revision"]; rev != "" {
+		v += " " + rev
+		if settings["vcs.modified"] == "true" {
+			v += "+modified"
+		}
+		if t := settings["vcs.time"]; t != "" {
+			v += " " + t
+		}
+	}
+	return v + " " + bi.GoVersion
 }
 
 func usage(w io.Writer, cmds map[string]command) {
@@ -86,7 +156,8 @@ func usage(w io.Writer, cmds map[string]command) {
 	for _, n := range names {
 		fmt.Fprintf(w, "  %-9s %s\n", n, cmds[n].summary)
 	}
-	fmt.Fprintln(w, "\nRun 'idemcheck COMMAND -h' for a command's flags.")
+	fmt.Fprintln(w, "\nRun 'idemcheck help COMMAND' (or 'idemcheck COMMAND -h') for a command's")
+	fmt.Fprintln(w, "description, example, exit codes and flags; 'idemcheck --version' for the build.")
 }
 
 func isTerminal(f *os.File) bool {
