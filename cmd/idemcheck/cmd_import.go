@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/kafkawire"
@@ -62,15 +63,22 @@ flags:`)
 		return exitUsage
 	}
 	defer in.Close()
+	// The history goes to a temporary file beside --out, renamed into
+	// place only when the import succeeds: a failed import (wrong port,
+	// unreadable capture) leaves no file that looks like a history.
 	w := env.stdout
+	var tmp *os.File
 	if *out != "-" {
-		f, err := os.Create(*out)
+		tmp, err = os.CreateTemp(filepath.Dir(*out), ".idemcheck-import-*.jsonl")
 		if err != nil {
 			fmt.Fprintf(env.stderr, "idemcheck import: %v\n", err)
 			return exitUsage
 		}
-		defer f.Close()
-		w = f
+		defer func() {
+			tmp.Close()
+			os.Remove(tmp.Name())
+		}()
+		w = tmp
 	}
 	rec, err := newLockedWriter(w, history.Header{Source: "import",
 		Description: fmt.Sprintf("Kafka traffic imported by idemcheck import from %s, broker port %d", files[0], *port)})
@@ -94,18 +102,36 @@ flags:`)
 	st := rep.Decoder
 	fmt.Fprintf(env.stderr, "idemcheck import: %d packets (%d to or from port %d), %d connections (%d without their start), %d retransmitted bytes dropped, %d bytes missing\n",
 		rep.Packets, rep.Kafka, *port, rep.Conns, rep.MidStream, rep.OverlapBytes, st.MissingBytes)
-	fmt.Fprintf(env.stderr, "idemcheck import: %d operations (%d unknown), %d non-idempotent batches skipped, %d traffic problems; wrote %s\n",
-		st.Operations, st.Unknown, st.Skipped, st.Problems, *out)
+	fmt.Fprintf(env.stderr, "idemcheck import: %d operations (%d unknown), %d non-idempotent batches skipped, %d traffic problems\n",
+		st.Operations, st.Unknown, st.Skipped, st.Problems)
 	if rec.err != nil {
 		fmt.Fprintf(env.stderr, "idemcheck import: the history is incomplete: %v\n", rec.err)
 		return exitUsage
 	}
+	if rep.Truncated {
+		fmt.Fprintf(env.stderr, "idemcheck import: warning: the capture ends in a partial packet (cut short, or tcpdump killed?): imported the %d packets before it\n", rep.Packets)
+	}
 	if st.Operations == 0 {
-		fmt.Fprintf(env.stderr, "idemcheck import: no idempotent produce traffic on port %d (wrong --port?)\n", *port)
+		fmt.Fprintf(env.stderr, "idemcheck import: no idempotent produce traffic on port %d (wrong --port?); %s not written\n", *port, *out)
 		return exitUsage
 	}
 	if ierr != nil {
 		return exitUsage
+	}
+	if tmp != nil {
+		if err := tmp.Chmod(0o644); err != nil {
+			fmt.Fprintf(env.stderr, "idemcheck import: %v\n", err)
+			return exitUsage
+		}
+		if err := tmp.Close(); err != nil {
+			fmt.Fprintf(env.stderr, "idemcheck import: %v\n", err)
+			return exitUsage
+		}
+		if err := os.Rename(tmp.Name(), *out); err != nil {
+			fmt.Fprintf(env.stderr, "idemcheck import: %v\n", err)
+			return exitUsage
+		}
+		fmt.Fprintf(env.stderr, "idemcheck import: wrote %s\n", *out)
 	}
 	return exitOK
 }

@@ -121,6 +121,26 @@ func TestRecordAndImportCLI(t *testing.T) {
 	if !reflect.DeepEqual(hi.Events, h.Events) {
 		t.Errorf("import differs from record:\n%v\n%v", hi.Events, h.Events)
 	}
+
+	// A wrong port imports nothing and leaves no file behind.
+	wrong := filepath.Join(dir, "wrong.jsonl")
+	code, _, errs = runCLI(t, nil, "import", pcap, "--port", fmt.Sprint(port+1), "--out", wrong)
+	if _, err := os.Stat(wrong); code != exitUsage || !strings.Contains(errs, "wrong --port?") || err == nil {
+		t.Errorf("wrong port: exit %d, file stat error %v, stderr:\n%s", code, err, errs)
+	}
+	// A capture cut short is imported up to the cut, with a warning.
+	data, err := os.ReadFile(pcap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(dir, "cut.pcap")
+	if err := os.WriteFile(cut, data[:len(data)-7], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, _, errs = runCLI(t, nil, "import", cut, "--port", fmt.Sprint(port), "--out", filepath.Join(dir, "cut.jsonl"))
+	if code != exitOK || !strings.Contains(errs, "warning: the capture ends in a partial packet") {
+		t.Errorf("cut capture: exit %d, stderr:\n%s", code, errs)
+	}
 }
 
 // TestImportCLIErrors checks the import command's refusals: not a

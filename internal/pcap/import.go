@@ -54,6 +54,10 @@ type Report struct {
 	Decoder kafkawire.Stats
 	// Problems are the first MaxProblems problems.
 	Problems []kafkawire.Problem
+	// Truncated is set when the capture ends in a partial packet (the
+	// capturing process was killed, or the file was cut): what was read
+	// before it is imported.
+	Truncated bool
 }
 
 // Import reads a pcap or pcapng capture from r and records the Kafka
@@ -98,6 +102,7 @@ func Import(r io.Reader, rec kafkawire.Recorder, opts Options) (Report, error) {
 			// A capture cut short (tcpdump killed) ends in a partial
 			// packet: keep what was read.
 			if errors.Is(err, io.ErrUnexpectedEOF) {
+				rep.Truncated = true
 				break
 			}
 			readErr = fmt.Errorf("pcap: packet %d: %w", rep.Packets+1, err)
