@@ -8,15 +8,19 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/spec"
 )
 
-// htmlDir is the -idemcheck.htmldir flag: where pictures of failing
-// histories are kept.
-var htmlDir = flag.String("idemcheck.htmldir", "", "directory to keep HTML pictures of failing histories in (default: the test's temp dir)")
+// DefaultTimeout is the budget of a check whose options give none. It is
+// far above what a test's history needs (the corpus checks in
+// milliseconds) and below go test's own 10-minute timeout, so a history
+// that would take minutes fails with the part named, instead of a test
+// killed without a word.
+const DefaultTimeout = 2 * time.Minute
 
 // Check checks h with the default options and the broker dialect its
 // header's rules name (Redpanda's when the header names none) and fails t
@@ -41,10 +45,13 @@ func CheckFile(t testing.TB, path string) checker.Result {
 // opts.Rules is empty the rules are those h's header names (Redpanda's
 // when it names none); the witness and the picture use the same rules. On
 // Illegal it reports every violation, a minimal witness and the path of
-// the picture; on Unknown it says which limit each undecided part hit. It
-// returns the result.
+// the picture; on Unknown it says which limit each undecided part hit. A
+// zero opts.Timeout is [DefaultTimeout]. It returns the result.
 func CheckWith(t testing.TB, h history.History, opts checker.Options) checker.Result {
 	t.Helper()
+	if opts.Timeout == 0 {
+		opts.Timeout = DefaultTimeout
+	}
 	if opts.Rules == "" {
 		rules, ok := spec.ParseRules(h.Header.Rules)
 		if !ok {
@@ -79,27 +86,31 @@ func CheckWith(t testing.TB, h history.History, opts checker.Options) checker.Re
 	}
 	if path, err := picture(t, h, res, opts); err != nil {
 		fmt.Fprintf(&b, "\npicture: %v\n", err)
-	} else {
+	} else if keptArtifacts() {
 		fmt.Fprintf(&b, "\npicture: %s\n", path)
+	} else {
+		fmt.Fprintf(&b, "\npicture: %s (removed when the test ends: run go test -artifacts to keep it)\n", path)
 	}
 	t.Error(b.String())
 	return res
 }
 
-// picture writes the HTML picture and returns its path.
+// keptArtifacts reports whether go test runs with -artifacts, so that
+// artifact directories outlive the test.
+func keptArtifacts() bool {
+	f := flag.Lookup("test.artifacts")
+	return f != nil && f.Value.String() == "true"
+}
+
+// picture writes the HTML picture to t's artifact directory and returns
+// its path.
 func picture(t testing.TB, h history.History, res checker.Result, opts checker.Options) (string, error) {
-	dir := *htmlDir
-	if dir == "" {
-		dir = t.TempDir()
-	} else if err := os.MkdirAll(dir, 0o755); err != nil {
-		return "", fmt.Errorf("checkertest: %w", err)
-	}
+	dir := t.ArtifactDir()
 	var buf bytes.Buffer
 	if err := checker.Visualize(&buf, h, res, checker.VisualizeOptions{NoCallOrder: opts.NoCallOrder, Rules: opts.Rules}); err != nil {
 		return "", err
 	}
-	name := strings.NewReplacer("/", "_", " ", "_", ":", "_").Replace(t.Name()) + ".html"
-	path := filepath.Join(dir, name)
+	path := filepath.Join(dir, "history.html")
 	if err := os.WriteFile(path, buf.Bytes(), 0o644); err != nil {
 		return "", fmt.Errorf("checkertest: %w", err)
 	}

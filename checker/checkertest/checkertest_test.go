@@ -78,7 +78,7 @@ func TestCheck(t *testing.T) {
 				}
 			}
 			i := strings.Index(msg, "picture: ")
-			path := strings.TrimSpace(msg[i+len("picture: "):])
+			path, _, _ := strings.Cut(strings.TrimSpace(msg[i+len("picture: "):]), " ")
 			b, err := os.ReadFile(path)
 			if err != nil || !strings.Contains(string(b), "op 1 e0 [0,0]") {
 				t.Errorf("picture %s: %v (%d bytes)", path, err, len(b))

@@ -9,7 +9,14 @@
 // [CheckWith]'s options give one; the witness and the picture use the same
 // rules.
 //
-// Pictures go to the test's temporary directory, which the testing
-// package removes when the test ends; run the tests with
-// -idemcheck.htmldir=DIR to keep them.
+// Pictures go to the test's artifact directory ([testing.T.ArtifactDir]):
+// run the tests with -artifacts (and -outputdir DIR to choose where) to
+// keep them after the test ends; without it the directory is temporary
+// and the failure message says so. The package defines no flags, so
+// go test ./... -artifacts works across packages that do not import it.
+//
+// A check has a budget: [DefaultTimeout] unless the options give a
+// Timeout. A part not decided within it is Unknown, which fails the test
+// with the part and the limit named (never a pass); raise the budget for
+// a history that needs more with [CheckWith] and checker.Options.Timeout.
 package checkertest
