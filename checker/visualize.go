@@ -93,7 +93,7 @@ func Visualize(w io.Writer, h history.History, res Result, opts VisualizeOptions
 			return err
 		}
 		if opts.Full || buf.Len() <= maxBytes {
-			_, err := w.Write(buf.Bytes())
+			_, err := w.Write(withSummary(buf.Bytes(), res, summaryHTML(h, res, opts)))
 			return err
 		}
 		if before == 0 && after == 0 {
