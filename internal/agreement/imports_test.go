@@ -297,8 +297,9 @@ func tableCell(cell string) ([]string, error) {
 		if f == "" {
 			continue
 		}
-		p, ok := strings.CutPrefix(f, "`")
-		if p, ok = strings.CutSuffix(p, "`"); !ok || p == "" || strings.Contains(p, "`") {
+		p, opened := strings.CutPrefix(f, "`")
+		p, closed := strings.CutSuffix(p, "`")
+		if !opened || !closed || p == "" || strings.Contains(p, "`") {
 			return nil, fmt.Errorf("%q is not a backquoted package path", f)
 		}
 		out = append(out, p)
