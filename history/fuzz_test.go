@@ -3,7 +3,6 @@ package history_test
 import (
 	"bytes"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -12,9 +11,8 @@ import (
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/gen"
+	"github.com/idemcheck/idemcheck/internal/testflag"
 )
-
-var seedFlag = flag.Int64("seed", 1, "first seed of the randomized history tests")
 
 // corpusSeeds adds every file of traces/ and history/testdata/ with one
 // of the given extensions to f's seed corpus.
@@ -112,10 +110,11 @@ func FuzzParseYAML(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) { checkParse(t, data, "fuzz.yaml") })
 }
 
+// TestRoundTripGenerated checks the property decode(encode(h)) == h for
+// generated histories, in JSON Lines and in YAML, with and without
+// injected bugs, for seeds 1..3 by default (testflag: -seed, -seeds,
+// -seed.first).
 func TestRoundTripGenerated(t *testing.T) {
-	// Property (STYLE §10): decode(encode(h)) == h for generated
-	// histories, in JSON Lines and in YAML, with and without injected
-	// bugs, for several seeds (-seed sets the first).
 	opts := []gen.Options{
 		{Partitions: 2, Producers: 3, Batches: 40, UnknownRate: 0.2, Retries: 2, EpochBumps: 2},
 		{Partitions: 1, Producers: 1, Batches: 30, InFlight: 1, StartSeq: 2147483640},
@@ -123,9 +122,9 @@ func TestRoundTripGenerated(t *testing.T) {
 	for _, b := range gen.Bugs() {
 		opts = append(opts, gen.Options{Partitions: 1, Producers: 2, Batches: 5, Inject: b})
 	}
-	for i, o := range opts {
-		for n := int64(0); n < 3; n++ {
-			o.Seed = *seedFlag + n
+	testflag.Run(t, 3, func(t *testing.T, seed int64) {
+		for i, o := range opts {
+			o.Seed = seed
 			h, err := gen.History(o)
 			if err != nil {
 				t.Fatalf("options %d seed %d: %v", i, o.Seed, err)
@@ -137,9 +136,9 @@ func TestRoundTripGenerated(t *testing.T) {
 					t.Fatalf("options %d seed %d %s: %v", i, o.Seed, fm, err)
 				}
 				if !reflect.DeepEqual(got, h) {
-					t.Fatalf("options %d seed %d %s: round trip differs (rerun with -seed %d)", i, o.Seed, fm, o.Seed)
+					t.Fatalf("options %d seed %d %s: round trip differs", i, o.Seed, fm)
 				}
 			}
 		}
-	}
+	})
 }

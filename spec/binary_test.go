@@ -4,6 +4,8 @@ import (
 	"errors"
 	"math/rand/v2"
 	"testing"
+
+	"github.com/idemcheck/idemcheck/internal/testflag"
 )
 
 // TestUnmarshalBinaryRoundTrip checks that UnmarshalBinary inverts
@@ -13,8 +15,11 @@ import (
 // same bytes and enables the same actions, and a truncated or extended
 // encoding is refused with ErrEncoding.
 func TestUnmarshalBinaryRoundTrip(t *testing.T) {
-	seed := testSeed(t)
-	rng := rand.New(rand.NewPCG(seed, 2))
+	testflag.Run(t, walkSeeds, testUnmarshalBinaryRoundTrip)
+}
+
+func testUnmarshalBinaryRoundTrip(t *testing.T, seed int64) {
+	rng := rand.New(rand.NewPCG(uint64(seed), 2))
 	cfg := Config{Producers: 2, Batches: 3, StageFailure: true, UploadFailure: true, FenceFailure: true,
 		ClientTimeout: true, MaxRetries: 2, MaxEvictions: 1, MaxEpochBumps: 1, MaxTermChanges: 1}
 	var scratch State // reused, as the model checker does

@@ -1,26 +1,24 @@
 package spec
 
 import (
-	"flag"
 	"fmt"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/cockroachdb/datadriven"
 )
 
-var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of spec/testdata/*.txt (review the diff before committing)")
-
-// TestData runs the scripts in testdata/*.txt. A script is a sequence
-// of cases separated by blank lines:
+// TestData runs the datadriven scripts in testdata/*.txt
+// (cockroachdb/datadriven; -rewrite rewrites their expected output,
+// review the diff before committing). A case is
 //
 //	command k=v ...
 //	input lines (actions, for step)
 //	----
 //	expected output
 //
-// Commands:
+// Commands (scriptCommands):
 //
 //	init k=v ...     new state; keys: order, producers, batches, known,
 //	                 stage-failure, upload-failure, fence-failure, timeout,
@@ -32,150 +30,105 @@ var rewrite = flag.Bool("rewrite", false, "rewrite the expected output of spec/t
 //	state            every variable
 //	_breakpoint      does nothing (set a debugger breakpoint on it)
 func TestData(t *testing.T) {
-	files, err := filepath.Glob("testdata/*.txt")
-	if err != nil || len(files) == 0 {
-		t.Fatal("no testdata", err)
-	}
-	for _, path := range files {
-		t.Run(strings.TrimSuffix(filepath.Base(path), ".txt"), func(t *testing.T) {
-			runScript(t, path)
-		})
-	}
-}
-
-type ddCase struct {
-	line     int
-	cmd      string
-	args     map[string]string
-	input    []string
-	expected string
-	header   string // command and input lines as written
-}
-
-func parseScript(t *testing.T, path string) (cases []ddCase, comments []string) {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	lines := strings.Split(string(data), "\n")
-	for i := 0; i < len(lines); {
-		l := lines[i]
-		if strings.TrimSpace(l) == "" || strings.HasPrefix(l, "#") {
-			if len(cases) == 0 {
-				comments = append(comments, l)
+	datadriven.Walk(t, "testdata", func(t *testing.T, path string) {
+		if !strings.HasSuffix(path, ".txt") {
+			t.Skip("a history next to the scripts, not a script")
+		}
+		sc := &script{}
+		datadriven.RunTest(t, path, func(t *testing.T, d *datadriven.TestData) string {
+			cmd, ok := scriptCommands[d.Cmd]
+			if !ok {
+				d.Fatalf(t, "unknown command %q", d.Cmd)
 			}
-			i++
+			out, err := cmd(sc, d)
+			if err != nil {
+				d.Fatalf(t, "%s: %v", d.Cmd, err)
+			}
+			return out
+		})
+	})
+}
+
+// script is the state a script's commands share: the config of the last
+// init and the current state.
+type script struct {
+	cfg Config
+	s   State
+}
+
+// scriptCommands maps a script command to its handler, which returns
+// the case's output or an error that fails the test (a malformed case,
+// not a refused step: a step the spec refuses is output).
+var scriptCommands = map[string]func(sc *script, d *datadriven.TestData) (string, error){
+	"init":             (*script).init,
+	"step":             (*script).step,
+	"enabled":          (*script).enabled,
+	"check-invariants": (*script).checkInvariants,
+	"state":            func(sc *script, _ *datadriven.TestData) (string, error) { return sc.s.String(), nil },
+	"_breakpoint":      func(*script, *datadriven.TestData) (string, error) { return "ok", nil },
+}
+
+func (sc *script) init(d *datadriven.TestData) (string, error) {
+	args := map[string]string{}
+	for _, a := range d.CmdArgs {
+		if len(a.Vals) != 1 {
+			return "", fmt.Errorf("%s: want key=value", a.Key)
+		}
+		args[a.Key] = a.Vals[0]
+	}
+	cfg, err := configFromArgs(args)
+	if err != nil {
+		return "", err
+	}
+	sc.cfg, sc.s = cfg, Init(cfg)
+	return sc.s.String(), nil
+}
+
+func (sc *script) step(d *datadriven.TestData) (string, error) {
+	var b strings.Builder
+	for _, in := range strings.Split(d.Input, "\n") {
+		if strings.TrimSpace(in) == "" {
 			continue
 		}
-		c := ddCase{line: i + 1, args: map[string]string{}}
-		f := strings.Fields(l)
-		c.cmd = f[0]
-		for _, kv := range f[1:] {
-			k, v, _ := strings.Cut(kv, "=")
-			c.args[k] = v
+		a, err := parseAction(in)
+		if err != nil {
+			return "", err
 		}
-		head := []string{l}
-		i++
-		for i < len(lines) && lines[i] != "----" {
-			c.input = append(c.input, lines[i])
-			head = append(head, lines[i])
-			i++
+		n, err := Step(sc.cfg, sc.s, a)
+		if err != nil {
+			fmt.Fprintf(&b, "%s\n  error: %v\n", a, err)
+			continue
 		}
-		if i >= len(lines) {
-			t.Fatalf("%s:%d: case without ----", path, c.line)
+		fmt.Fprintf(&b, "%s\n", a)
+		for _, dv := range diffVars(sc.s, n) {
+			fmt.Fprintf(&b, "  %s\n", dv)
 		}
-		i++
-		var exp []string
-		for i < len(lines) && strings.TrimSpace(lines[i]) != "" {
-			exp = append(exp, lines[i])
-			i++
-		}
-		c.expected = strings.Join(exp, "\n")
-		c.header = strings.Join(head, "\n")
-		cases = append(cases, c)
+		sc.s = n
 	}
-	return cases, comments
+	return b.String(), nil
 }
 
-func runScript(t *testing.T, path string) {
-	cases, comments := parseScript(t, path)
-	var cfg Config
-	var s State
-	var out strings.Builder
-	for _, l := range comments {
-		if strings.TrimSpace(l) != "" {
-			out.WriteString(l + "\n")
+func (sc *script) enabled(*datadriven.TestData) (string, error) {
+	var b strings.Builder
+	for _, a := range Enabled(sc.cfg, sc.s) {
+		fmt.Fprintf(&b, "%s\n", a)
+	}
+	if b.Len() == 0 {
+		return "(none)", nil
+	}
+	return b.String(), nil
+}
+
+func (sc *script) checkInvariants(*datadriven.TestData) (string, error) {
+	var b strings.Builder
+	for _, iv := range Invariants() {
+		if err := iv.Check(sc.s); err != nil {
+			fmt.Fprintf(&b, "%s: %v\n", iv.Name, err)
+		} else {
+			fmt.Fprintf(&b, "%s: ok\n", iv.Name)
 		}
 	}
-	if len(comments) > 0 {
-		out.WriteString("\n")
-	}
-	for _, c := range cases {
-		var got string
-		switch c.cmd {
-		case "init":
-			var err error
-			cfg, err = configFromArgs(c.args)
-			if err != nil {
-				t.Fatalf("%s:%d: %v", path, c.line, err)
-			}
-			s = Init(cfg)
-			got = strings.TrimSpace(s.String())
-		case "step":
-			var b strings.Builder
-			for _, in := range c.input {
-				a, err := parseAction(in)
-				if err != nil {
-					t.Fatalf("%s:%d: %v", path, c.line, err)
-				}
-				n, err := Step(cfg, s, a)
-				if err != nil {
-					fmt.Fprintf(&b, "%s\n  error: %v\n", a, err)
-					continue
-				}
-				fmt.Fprintf(&b, "%s\n", a)
-				for _, d := range diffVars(s, n) {
-					fmt.Fprintf(&b, "  %s\n", d)
-				}
-				s = n
-			}
-			got = strings.TrimSpace(b.String())
-		case "enabled":
-			var b strings.Builder
-			for _, a := range Enabled(cfg, s) {
-				fmt.Fprintf(&b, "%s\n", a)
-			}
-			got = strings.TrimSpace(b.String())
-			if got == "" {
-				got = "(none)"
-			}
-		case "check-invariants":
-			var b strings.Builder
-			for _, iv := range Invariants() {
-				if err := iv.Check(s); err != nil {
-					fmt.Fprintf(&b, "%s: %v\n", iv.Name, err)
-				} else {
-					fmt.Fprintf(&b, "%s: ok\n", iv.Name)
-				}
-			}
-			got = strings.TrimSpace(b.String())
-		case "state":
-			got = strings.TrimSpace(s.String())
-		case "_breakpoint":
-			got = "ok"
-		default:
-			t.Fatalf("%s:%d: unknown command %q", path, c.line, c.cmd)
-		}
-		if !*rewrite && got != c.expected {
-			t.Errorf("%s:%d: %s\ngot:\n%s\nwant:\n%s", path, c.line, c.header, got, c.expected)
-		}
-		fmt.Fprintf(&out, "%s\n----\n%s\n\n", c.header, got)
-	}
-	if *rewrite {
-		if err := os.WriteFile(path, []byte(strings.TrimRight(out.String(), "\n")+"\n"), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	return b.String(), nil
 }
 
 func diffVars(a, b State) []string {

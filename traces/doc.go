@@ -8,7 +8,7 @@
 // and that the minimal witness of each bad file has at most 10
 // operations; gen_test.go and many_unknown_test.go regenerate the files
 // made by impl, internal/gen and the scripted scenarios (go test ./traces
-// -update).
+// -rewrite).
 //
 // The regressions of issue 11 (verdicts you can trust), written by hand
 // or, for the long many-unknown-* ones, by many_unknown_test.go:

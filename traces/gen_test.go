@@ -2,7 +2,6 @@ package traces_test
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -11,9 +10,8 @@ import (
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
 	"github.com/idemcheck/idemcheck/internal/gen"
+	"github.com/idemcheck/idemcheck/internal/testflag"
 )
-
-var update = flag.Bool("update", false, "rewrite the generated traces in traces/ from impl, internal/gen and the scripts below")
 
 // generated is one generated trace: its file name and how to make it.
 type generated struct {
@@ -59,7 +57,7 @@ func generatedTraces() []generated {
 
 // TestGeneratedTracesUpToDate regenerates every generated trace and
 // compares it with the file in traces/, so the corpus stays what impl,
-// internal/gen and the scripts produce. Run with -update to rewrite.
+// internal/gen and the scripts produce. Run with -rewrite to rewrite them.
 func TestGeneratedTracesUpToDate(t *testing.T) {
 	for _, g := range append(generatedTraces(), manyUnknownTraces()...) {
 		t.Run(g.file, func(t *testing.T) {
@@ -71,7 +69,7 @@ func TestGeneratedTracesUpToDate(t *testing.T) {
 			if err := history.EncodeJSONL(&b, h); err != nil {
 				t.Fatal(err)
 			}
-			if *update {
+			if testflag.Rewrite() {
 				if err := os.WriteFile(g.file, b.Bytes(), 0o644); err != nil {
 					t.Fatal(err)
 				}
@@ -79,10 +77,10 @@ func TestGeneratedTracesUpToDate(t *testing.T) {
 			}
 			got, err := os.ReadFile(g.file)
 			if err != nil {
-				t.Fatalf("%v (run go test ./traces -update)", err)
+				t.Fatalf("%v (run go test ./traces -rewrite)", err)
 			}
 			if !bytes.Equal(got, b.Bytes()) {
-				t.Errorf("%s differs from what its generator makes now; run go test ./traces -update and review the diff", g.file)
+				t.Errorf("%s differs from what its generator makes now; run go test ./traces -rewrite and review the diff", g.file)
 			}
 		})
 	}

@@ -3,9 +3,9 @@ package validate
 import (
 	"fmt"
 	"testing"
-	"time"
 
 	"github.com/idemcheck/idemcheck/internal/gen"
+	"github.com/idemcheck/idemcheck/internal/testflag"
 )
 
 // TestRetryAfterRetire is the regression test of a validator bug: on a
@@ -29,30 +29,28 @@ func TestRetryAfterRetire(t *testing.T) {
 // histories (valid by construction) with client timeouts and retries,
 // long enough that operations are retired many times over, so that a
 // retry is often answered as a duplicate of a retired request
-// (AckedInLog must hold), over several seeds: -seed picks the first.
+// (AckedInLog must hold). Each config runs seeds 1..4 (testflag: -seed,
+// -seeds, -seed.first); it once started at a time-based seed, now at
+// fixed ones, and -seed.first explores others.
 func TestGeneratedWithRetries(t *testing.T) {
-	first := int64(*seedFlag)
-	if first == 0 {
-		first = time.Now().UnixNano() % 1000000
-	}
 	configs := []gen.Options{
 		{Partitions: 2, Producers: 2, Batches: 100, UnknownRate: 0.3, Retries: 3},
 		{Partitions: 1, Producers: 3, Batches: 150, InFlight: 5, UnknownRate: 0.5, Retries: 2},
 		{Partitions: 2, Producers: 2, Batches: 100, InFlight: 3, UnknownRate: 0.2, Retries: 2, EpochBumps: 2},
 	}
 	for ci, o := range configs {
-		for n := int64(0); n < 4; n++ {
-			o.Seed = first + n
-			t.Run(fmt.Sprintf("%d/seed=%d", ci, o.Seed), func(t *testing.T) {
+		t.Run(fmt.Sprint(ci), func(t *testing.T) {
+			testflag.Run(t, 4, func(t *testing.T, seed int64) {
+				o.Seed = seed
 				h, err := gen.History(o)
 				if err != nil {
 					t.Fatalf("seed %d: gen: %v", o.Seed, err)
 				}
 				if err := History(h, Options{}); err != nil {
-					t.Fatalf("seed %d (rerun with -seed %d): valid generated history refused: %v", o.Seed, o.Seed, err)
+					t.Fatalf("seed %d: valid generated history refused: %v", o.Seed, err)
 				}
 			})
-		}
+		})
 	}
 }
 

@@ -2,7 +2,6 @@ package validate
 
 import (
 	"errors"
-	"flag"
 	"fmt"
 	"strconv"
 	"strings"
@@ -11,8 +10,6 @@ import (
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/spec"
 )
-
-var seedFlag = flag.Uint64("seed", 0, "first seed of TestGeneratedWithRetries (0: time-based)")
 
 // parse turns a compact script into events, one per line:
 //

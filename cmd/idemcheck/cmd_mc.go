@@ -11,6 +11,27 @@ import (
 	"github.com/idemcheck/idemcheck/internal/mc"
 )
 
+// mcPartition names the model's single partition in the histories of
+// its counterexamples.
+const mcPartition = "p0"
+
+// counterexample returns a model checker's violation as a history: its
+// behaviour run to the end ([mc.Violation.Behavior]), one event per
+// action at times 1, 2, … in partition [mcPartition], the client of a
+// call being its producer id (the violating step is event number
+// len(v.Steps)). The header says source "mc", the ticket order and the
+// violated invariant.
+func counterexample(v *mc.Violation) history.History {
+	return history.FromActions(history.Header{
+		Format:      history.FormatV1,
+		Source:      "mc",
+		TicketOrder: v.TicketOrder,
+		Expect:      "Illegal",
+		Violation:   v.Invariant,
+		Description: fmt.Sprintf("model-checker counterexample (%d steps, then the broker's own steps to the end): %s", len(v.Steps), v.Message),
+	}, mcPartition, v.Behavior())
+}
+
 // runMC model-checks the Go spec breadth-first with the constants,
 // invariants and properties of a TLC .cfg file (spec/tla/*.cfg). On a
 // violation it prints the shortest trace and can save it as a history
@@ -80,7 +101,7 @@ flags:`)
 	if v == nil {
 		return exitOK
 	}
-	h := v.History()
+	h := counterexample(v)
 	if *traceOut != "" {
 		if err := history.WriteFile(*traceOut, h); err != nil {
 			fmt.Fprintf(env.stderr, "idemcheck mc: %v\n", err)
@@ -90,7 +111,7 @@ flags:`)
 	}
 	if *diagram {
 		fmt.Fprintln(env.stdout)
-		fmt.Fprintln(env.stdout, mc.SequenceDiagram(h))
+		fmt.Fprintln(env.stdout, sequenceDiagram(h))
 	}
 	return exitViolation
 }

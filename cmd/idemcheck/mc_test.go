@@ -3,9 +3,13 @@ package main
 import (
 	"bytes"
 	"context"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/internal/mc"
 )
 
 // TestMC checks `idemcheck mc`: the fixed config has no violation (exit
@@ -43,4 +47,106 @@ func TestMC(t *testing.T) {
 			}
 		})
 	}
+}
+
+// violation model-checks spec/tla/NAME and returns its violation.
+func violation(t *testing.T, name string) *mc.Violation {
+	t.Helper()
+	cfg, err := mc.LoadConfig(filepath.Join("..", "..", "spec", "tla", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := mc.Run(context.Background(), cfg, mc.Options{})
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
+	}
+	if res.Violation == nil {
+		t.Fatalf("%s: no violation", name)
+	}
+	return res.Violation
+}
+
+// TestCounterexampleHistory checks that a counterexample is written as a
+// valid history (every event passes history.Stream) that round-trips
+// through JSON Lines, with no call left open and the header naming the
+// source, order and violation.
+func TestCounterexampleHistory(t *testing.T) {
+	for _, name := range []string{"MCBroker_prefix_1x2.cfg", "MCBroker_evict_dup.cfg", "MCBroker_bug_dupoffset.cfg"} {
+		v := violation(t, name)
+		var buf bytes.Buffer
+		if err := history.EncodeJSONL(&buf, counterexample(v)); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		back, err := history.Decode(&buf, name)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if len(back.Events) < len(v.Steps) {
+			t.Errorf("%s: %d events, want at least the %d steps", name, len(back.Events), len(v.Steps))
+		}
+		var st history.Stream
+		for _, e := range back.Events {
+			if err := st.Check(e); err != nil {
+				t.Fatalf("%s: %v", name, err)
+			}
+		}
+		if st.Open() != 0 {
+			t.Errorf("%s: %d calls left open", name, st.Open())
+		}
+		hd := back.Header
+		if hd.Source != "mc" || hd.TicketOrder != v.TicketOrder || hd.Violation != v.Invariant {
+			t.Errorf("%s: header %+v", name, hd)
+		}
+	}
+}
+
+// TestSequenceDiagram checks that the seed's counterexample renders as a
+// Mermaid diagram showing the overtaking and the rejection.
+func TestSequenceDiagram(t *testing.T) {
+	d := sequenceDiagram(counterexample(violation(t, "MCBroker_prefix_1x2.cfg")))
+	for _, want := range []string{
+		"sequenceDiagram\n",
+		"P1->>F: replicate op1 epoch 0 seq [0,0]",
+		"P1->>F: replicate op2 epoch 0 seq [1,1]",
+		"L0-->>F: staged op2 ok\n    F->>Q: reserve ticket op2\n    L0-->>F: staged op1 ok\n    F->>Q: reserve ticket op1",
+		"RM-->>F: op2 append_unknown offset 0",
+		"RM-->>F: op1 out_of_order",
+		"Note over F,RM: violates DecideInCallOrder",
+	} {
+		if !strings.Contains(d, want) {
+			t.Errorf("diagram lacks %q:\n%s", want, d)
+		}
+	}
+}
+
+// TestReadmeDiagram keeps the seed's diagram in spec/README.md equal to
+// what `idemcheck mc --diagram` draws from the model checker's
+// counterexample.
+func TestReadmeDiagram(t *testing.T) {
+	b, err := os.ReadFile(filepath.Join("..", "..", "spec", "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := string(b)
+	const open = "<!-- seed-diagram -->\n```mermaid\n"
+	i := strings.Index(text, open)
+	if i < 0 {
+		t.Fatal("spec/README.md has no seed-diagram block")
+	}
+	rest := text[i+len(open):]
+	got := rest[:strings.Index(rest, "```")]
+	if want := sequenceDiagram(counterexample(violation(t, "MCBroker_prefix_1x2.cfg"))); got != want {
+		t.Errorf("spec/README.md diagram is out of date; the tool draws:\n%s", want)
+	}
+}
+
+// TestSeedHistoryFile keeps spec/testdata/seed-after-stage.jsonl (the
+// seed's counterexample as a history, TraceBroker.tla's default input)
+// equal to what `idemcheck mc --trace` writes; -rewrite rewrites it.
+func TestSeedHistoryFile(t *testing.T) {
+	var b bytes.Buffer
+	if err := history.EncodeJSONL(&b, counterexample(violation(t, "MCBroker_prefix_1x2.cfg"))); err != nil {
+		t.Fatal(err)
+	}
+	compareGenerated(t, filepath.Join("..", "..", "spec", "testdata", "seed-after-stage.jsonl"), b.Bytes())
 }

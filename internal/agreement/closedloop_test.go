@@ -92,7 +92,7 @@ func TestClosedLoop(t *testing.T) {
 			if res.Violation == nil {
 				t.Fatal("no counterexample")
 			}
-			h := res.Violation.History()
+			h := counterexample(res.Violation)
 
 			cr := checker.Check(h, checker.Options{})
 			var names []string

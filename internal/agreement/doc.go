@@ -22,10 +22,13 @@
 // fail.
 //
 // The other tests that tie packages together live here too, so that
-// outside this package spec imports no project package, checker never
-// imports impl or the model checker, and impl and internal/mc never
-// import checker, tests included (TestImportRules holds these rules, each
-// with its reason, and checks them on every .go file of the module):
+// outside this package spec imports no project package (its tests the
+// shared test flags, internal/testflag, alone), checker never
+// imports impl or the model checker and impl never imports checker,
+// tests included, and internal/mc imports spec alone (its tests import
+// neither checker nor impl). TestImportRules holds these rules, each
+// with its reason, and checks them and README.md's table of who may
+// import whom on every .go file of the module. The tests here:
 //
 //   - TestClosedLoop, the project's end-to-end proof: the model
 //     checker's counterexamples (internal/mc) exported as histories, the

@@ -18,32 +18,43 @@ import (
 // moduleRoot is the directory of go.mod, seen from this package.
 const moduleRoot = "../.."
 
-// importRule forbids the packages under from (a path relative to the
-// module: "checker" is checker and checker/...) to import any package
-// under one of forbid ("" is every package of the module).
+// importRule is one of the rules of README.md's "Layout": the packages
+// under from (a path relative to the module: "checker" is checker and
+// checker/...) may import only packages under one of allow (when only is
+// set: none at all when allow is empty), and no package under one of
+// forbid. A rule with production set holds for production files only;
+// the others hold for test files too. A package may always import
+// itself (external tests do), and a test file internal/testflag.
 type importRule struct {
-	from   string
-	forbid []string
-	reason string
+	from       string
+	only       bool
+	allow      []string
+	forbid     []string
+	production bool
+	reason     string
 }
 
-// importRules is the layout of the module (README.md, "Layout"), checked
+// testflagPkg is the package of the shared test flags: every test file
+// may import it and no production file does.
+const testflagPkg = "internal/testflag"
+
+// importRules are the rules of the layout (README.md, "Layout"), checked
 // on every .go file of the module, tests and files behind build
-// constraints included. internal/agreement, where the tests that tie
-// packages together live, and cmd/idemcheck, which wires the packages
-// into the CLI, are under no rule. Not rules: checker's tests may draw
-// inputs from internal/gen (a seeded history generator built on spec and
-// history only, like a testdata file at scale), and internal/kafkabroker
-// (a Kafka-protocol shell around impl) imports impl.
+// constraints included, and on README.md's table of who may import
+// whom. internal/agreement, where the tests that tie packages together
+// live, and cmd/idemcheck, which wires the packages into the CLI, are
+// under no rule but the table.
 var importRules = []importRule{
-	{"spec", []string{""},
-		"spec is the pure leaf (standard library only): the model every other package is checked against depends on none of them"},
-	{"checker", []string{"impl", "internal/kafkabroker", "internal/mc"},
-		"the checker judges histories from any broker: it is not tied to the reference implementation, the broker built on it or the model checker (they meet in internal/agreement)"},
-	{"impl", []string{"checker"},
-		"the reference implementation is not written against its judge: the checker's verdicts on impl's histories are tests of internal/agreement"},
-	{"internal/mc", []string{"checker", "impl"},
-		"the model checker explores the spec alone: its counterexamples meet the checkers and impl in the closed loop of internal/agreement"},
+	{from: "spec", only: true,
+		reason: "spec is the pure leaf (standard library only): the model every other package is checked against depends on none of them"},
+	{from: "checker", forbid: []string{"impl", "internal/kafkabroker", "internal/mc"},
+		reason: "the checker judges histories from any broker: it is not tied to the reference implementation, the broker built on it or the model checker (they meet in internal/agreement)"},
+	{from: "impl", forbid: []string{"checker"},
+		reason: "the reference implementation is not written against its judge: the checker's verdicts on impl's histories are tests of internal/agreement"},
+	{from: "internal/mc", only: true, allow: []string{"spec"}, production: true,
+		reason: "the model checker explores the spec alone: its callers (cmd/idemcheck, internal/agreement) make histories and diagrams of its counterexamples"},
+	{from: "internal/mc", forbid: []string{"checker", "impl"},
+		reason: "the model checker's counterexamples meet the checkers and impl in the closed loop of internal/agreement, not in its own tests"},
 }
 
 // under reports whether the module-relative path p is dir or below it
@@ -76,6 +87,7 @@ func modulePath(t *testing.T, root string) string {
 type fileImport struct {
 	file, pkg, imp string
 	line           int
+	test           bool
 }
 
 // moduleImports returns every import of a module package by a .go file
@@ -125,6 +137,7 @@ func moduleImports(t *testing.T, root string) ([]fileImport, map[string]bool) {
 				pkg:  path.Dir(rel),
 				imp:  strings.TrimPrefix(strings.TrimPrefix(ip, mod), "/"),
 				line: fset.Position(is.Pos()).Line,
+				test: strings.HasSuffix(name, "_test.go"),
 			})
 		}
 		return nil
@@ -138,28 +151,32 @@ func moduleImports(t *testing.T, root string) ([]fileImport, map[string]bool) {
 // breaches returns one line per import that breaks a rule of rules:
 // the file and line, the import and the rule's reason.
 func breaches(imports []fileImport, rules []importRule) []string {
-	imports = append([]fileImport(nil), imports...)
-	sort.SliceStable(imports, func(i, j int) bool {
-		if imports[i].file != imports[j].file {
-			return imports[i].file < imports[j].file
-		}
-		return imports[i].line < imports[j].line
-	})
+	imports = sortedImports(imports)
 	var out []string
 	for _, fi := range imports {
+		if fi.imp == testflagPkg {
+			if !fi.test {
+				out = append(out, fmt.Sprintf("%s:%d imports %q: only test files import %s (the shared test flags)",
+					fi.file, fi.line, fi.imp, testflagPkg))
+			}
+			continue
+		}
 		for _, r := range rules {
-			if !under(fi.pkg, r.from) {
+			if !under(fi.pkg, r.from) || under(fi.imp, r.from) || r.production && fi.test {
 				continue
 			}
+			if r.only && !underAny(fi.imp, r.allow) {
+				what := "no package of the module"
+				if len(r.allow) > 0 {
+					what = "only " + strings.Join(r.allow, ", ")
+				}
+				out = append(out, fmt.Sprintf("%s:%d imports %q: %s may import %s%s: %s",
+					fi.file, fi.line, fi.imp, r.from, what, scope(r), r.reason))
+			}
 			for _, f := range r.forbid {
-				// A package may import itself (external tests do).
-				if under(fi.imp, f) && !under(fi.imp, r.from) {
-					what := f
-					if what == "" {
-						what = "any package of the module"
-					}
-					out = append(out, fmt.Sprintf("%s:%d imports %q: %s must not import %s: %s",
-						fi.file, fi.line, fi.imp, r.from, what, r.reason))
+				if under(fi.imp, f) {
+					out = append(out, fmt.Sprintf("%s:%d imports %q: %s must not import %s%s: %s",
+						fi.file, fi.line, fi.imp, r.from, f, scope(r), r.reason))
 				}
 			}
 		}
@@ -167,9 +184,206 @@ func breaches(imports []fileImport, rules []importRule) []string {
 	return out
 }
 
-// TestImportRules checks importRules on every .go file of the module,
-// production and test files alike, and prints each offending file and
-// import with the reason of the rule it breaks.
+// scope says which files a rule holds for.
+func scope(r importRule) string {
+	if r.production {
+		return " (production files)"
+	}
+	return " (tests included)"
+}
+
+// underAny reports whether p is under one of dirs.
+func underAny(p string, dirs []string) bool {
+	for _, d := range dirs {
+		if under(p, d) {
+			return true
+		}
+	}
+	return false
+}
+
+// sortedImports returns a copy of imports sorted by file and line.
+func sortedImports(imports []fileImport) []fileImport {
+	imports = append([]fileImport(nil), imports...)
+	sort.SliceStable(imports, func(i, j int) bool {
+		if imports[i].file != imports[j].file {
+			return imports[i].file < imports[j].file
+		}
+		return imports[i].line < imports[j].line
+	})
+	return imports
+}
+
+// tableHeading is the heading of README.md's table of who may import
+// whom.
+const tableHeading = "### Who may import whom"
+
+// layoutRow is one row of the table: what a package's production files
+// import, and what its test files import besides (itself, those and
+// internal/testflag aside).
+type layoutRow struct {
+	line        int
+	imports     map[string]bool
+	testImports map[string]bool
+}
+
+// readLayout parses the table under tableHeading in the README at path:
+// rows of "| `pkg` | `a`, `b` | `c` |".
+func readLayout(path string) (map[string]layoutRow, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Split(string(b), "\n")
+	start := -1
+	for i, l := range lines {
+		if strings.TrimSpace(l) == tableHeading {
+			start = i
+			break
+		}
+	}
+	if start < 0 {
+		return nil, fmt.Errorf("%s has no %q section", path, tableHeading)
+	}
+	rows := map[string]layoutRow{}
+	inTable := false
+	for i := start + 1; i < len(lines); i++ {
+		l := strings.TrimSpace(lines[i])
+		if !strings.HasPrefix(l, "|") {
+			if inTable || strings.HasPrefix(l, "#") {
+				break
+			}
+			continue
+		}
+		inTable = true
+		cells := strings.Split(strings.Trim(l, "|"), "|")
+		if len(cells) != 3 {
+			return nil, fmt.Errorf("%s:%d: want 3 cells (package, imports, its tests also import), got %d", path, i+1, len(cells))
+		}
+		if strings.HasPrefix(strings.TrimSpace(cells[0]), "---") || strings.TrimSpace(cells[0]) == "package" {
+			continue // the heading and its rule
+		}
+		pkgs, err := tableCell(cells[0])
+		if err != nil || len(pkgs) != 1 {
+			return nil, fmt.Errorf("%s:%d: the first cell must name one package in backquotes", path, i+1)
+		}
+		row := layoutRow{line: i + 1, imports: map[string]bool{}, testImports: map[string]bool{}}
+		for c, set := range []map[string]bool{row.imports, row.testImports} {
+			ps, err := tableCell(cells[c+1])
+			if err != nil {
+				return nil, fmt.Errorf("%s:%d: %v", path, i+1, err)
+			}
+			for _, p := range ps {
+				set[p] = true
+			}
+		}
+		if _, dup := rows[pkgs[0]]; dup {
+			return nil, fmt.Errorf("%s:%d: a second row for %s", path, i+1, pkgs[0])
+		}
+		rows[pkgs[0]] = row
+	}
+	if len(rows) == 0 {
+		return nil, fmt.Errorf("%s: no table under %q", path, tableHeading)
+	}
+	return rows, nil
+}
+
+// tableCell returns the packages of a cell: backquoted paths separated
+// by commas, or none.
+func tableCell(cell string) ([]string, error) {
+	var out []string
+	for _, f := range strings.Split(cell, ",") {
+		f = strings.TrimSpace(f)
+		if f == "" {
+			continue
+		}
+		p, opened := strings.CutPrefix(f, "`")
+		p, closed := strings.CutSuffix(p, "`")
+		if !opened || !closed || p == "" || strings.Contains(p, "`") {
+			return nil, fmt.Errorf("%q is not a backquoted package path", f)
+		}
+		out = append(out, p)
+	}
+	return out, nil
+}
+
+// layoutDrift returns one line per difference between the table and the
+// imports: a package without a row, a row for no package, an import
+// its row does not list, a listed import no file makes, and a row that
+// breaks one of rules.
+func layoutDrift(rows map[string]layoutRow, imports []fileImport, pkgs map[string]bool, rules []importRule) []string {
+	var out []string
+	for _, p := range sortedKeys(pkgs) {
+		if _, ok := rows[p]; !ok {
+			out = append(out, fmt.Sprintf("README.md: package %s has no row in %q", p, tableHeading))
+		}
+	}
+	used := map[[2]string]bool{}     // {pkg, imp} by a production file
+	usedTest := map[[2]string]bool{} // {pkg, imp} by a test file
+	for _, fi := range sortedImports(imports) {
+		if fi.imp == fi.pkg || fi.imp == testflagPkg && fi.test {
+			continue
+		}
+		if fi.test {
+			usedTest[[2]string{fi.pkg, fi.imp}] = true
+		} else {
+			used[[2]string{fi.pkg, fi.imp}] = true
+		}
+		row, ok := rows[fi.pkg]
+		if !ok || row.imports[fi.imp] || fi.test && row.testImports[fi.imp] {
+			continue
+		}
+		col := "imports"
+		if fi.test {
+			col = "its tests also import"
+		}
+		out = append(out, fmt.Sprintf("%s:%d imports %q, which the row of %s in README.md (line %d) does not list: add it to the column %q, or drop the import",
+			fi.file, fi.line, fi.imp, fi.pkg, row.line, col))
+	}
+	var fromTable []fileImport
+	for _, p := range sortedKeys(rows) {
+		row := rows[p]
+		if !pkgs[p] {
+			out = append(out, fmt.Sprintf("README.md:%d: a row for %s, which is not a package of the module", row.line, p))
+		}
+		for _, imp := range sortedKeys(row.imports) {
+			if !used[[2]string{p, imp}] {
+				out = append(out, fmt.Sprintf("README.md:%d: %s lists %s among its imports, but no production file of %s imports it", row.line, p, imp, p))
+			}
+			fromTable = append(fromTable, fileImport{file: "README.md", line: row.line, pkg: p, imp: imp})
+		}
+		for _, imp := range sortedKeys(row.testImports) {
+			switch {
+			case row.imports[imp]:
+				out = append(out, fmt.Sprintf("README.md:%d: %s lists %s in both columns", row.line, p, imp))
+			case used[[2]string{p, imp}]:
+				out = append(out, fmt.Sprintf("README.md:%d: %s's tests are said to import %s besides, but its production files import it: move it to the column \"imports\"", row.line, p, imp))
+			case !usedTest[[2]string{p, imp}]:
+				out = append(out, fmt.Sprintf("README.md:%d: %s's tests are said to import %s, but no test file of %s imports it", row.line, p, imp, p))
+			}
+			fromTable = append(fromTable, fileImport{file: "README.md", line: row.line, pkg: p, imp: imp, test: true})
+		}
+	}
+	for _, b := range breaches(fromTable, rules) {
+		out = append(out, "the table breaks a rule: "+b)
+	}
+	return out
+}
+
+// sortedKeys returns the keys of m in order.
+func sortedKeys[V any](m map[string]V) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}
+
+// TestImportRules checks importRules and README.md's table of who may
+// import whom on every .go file of the module, production and test files
+// alike, and prints each offending file and import with the reason of
+// the rule it breaks or the row it is missing from.
 func TestImportRules(t *testing.T) {
 	imports, pkgs := moduleImports(t, moduleRoot)
 	if len(imports) == 0 {
@@ -185,18 +399,55 @@ func TestImportRules(t *testing.T) {
 	for _, b := range breaches(imports, importRules) {
 		t.Error(b)
 	}
+	rows, err := readLayout(filepath.Join(moduleRoot, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, d := range layoutDrift(rows, imports, pkgs, importRules) {
+		t.Error(d)
+	}
 }
 
-// TestImportRulesCatchBreach shows that the check can fail: an import of
+// TestImportRulesCatchBreach shows that the checks can fail: an import of
 // checker by an impl test file, the kind of edge the rules are there to
-// stop, is reported with its file and line.
+// stop, a production import of history by internal/mc and of
+// internal/testflag by spec are reported with their file and line, and
+// so are an import the table does not list, a listed import no file
+// makes and a row that allows a forbidden edge.
 func TestImportRulesCatchBreach(t *testing.T) {
-	got := breaches([]fileImport{
-		{file: "impl/x_test.go", pkg: "impl", imp: "checker", line: 7},
-		{file: "impl/y_test.go", pkg: "impl", imp: "history", line: 3},
-		{file: "spec/z_test.go", pkg: "spec", imp: "spec", line: 5},
-	}, importRules)
-	if len(got) != 1 || !strings.HasPrefix(got[0], `impl/x_test.go:7 imports "checker"`) {
-		t.Errorf("breaches = %q, want one, of impl/x_test.go:7", got)
+	imports := []fileImport{
+		{file: "impl/x_test.go", pkg: "impl", imp: "checker", line: 7, test: true},
+		{file: "impl/y_test.go", pkg: "impl", imp: "history", line: 3, test: true},
+		{file: "spec/z_test.go", pkg: "spec", imp: "spec", line: 5, test: true},
+		{file: "spec/w_test.go", pkg: "spec", imp: testflagPkg, line: 6, test: true},
+		{file: "internal/mc/report.go", pkg: "internal/mc", imp: "history", line: 9},
+		{file: "spec/v.go", pkg: "spec", imp: testflagPkg, line: 4},
+	}
+	got := breaches(imports, importRules)
+	want := []string{`impl/x_test.go:7 imports "checker"`, `internal/mc/report.go:9 imports "history"`, `spec/v.go:4 imports "internal/testflag"`}
+	if len(got) != len(want) {
+		t.Fatalf("breaches = %q, want %d, of %q", got, len(want), want)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("breach %d = %q, want it to start with %q", i, got[i], want[i])
+		}
+	}
+
+	rows := map[string]layoutRow{
+		"impl":        {line: 1, imports: map[string]bool{"spec": true}, testImports: map[string]bool{"checker": true}},
+		"spec":        {line: 2, imports: map[string]bool{}, testImports: map[string]bool{}},
+		"internal/mc": {line: 3, imports: map[string]bool{"spec": true}, testImports: map[string]bool{}},
+	}
+	pkgs := map[string]bool{"impl": true, "spec": true, "internal/mc": true}
+	drift := strings.Join(layoutDrift(rows, imports[:4], pkgs, importRules), "\n")
+	for _, want := range []string{
+		`impl/y_test.go:3 imports "history", which the row of impl in README.md (line 1) does not list`,
+		"README.md:1: impl lists spec among its imports, but no production file of impl imports it",
+		`the table breaks a rule: README.md:1 imports "checker": impl must not import checker`,
+	} {
+		if !strings.Contains(drift, want) {
+			t.Errorf("layoutDrift lacks %q:\n%s", want, drift)
+		}
 	}
 }

@@ -79,7 +79,7 @@ func TestModelCheckerCounterexamples(t *testing.T) {
 		if res.Violation == nil || res.Violation.Invariant == spec.EveryCallReturns || len(cfg.Invariants) < len(spec.Invariants()) {
 			continue // the validator checks every invariant
 		}
-		h := res.Violation.History()
+		h := counterexample(res.Violation)
 		err = validate.History(h, validate.Options{TicketOrder: validate.FromHeader})
 		var we *validate.Error
 		if !errors.As(err, &we) || we.Invariant != res.Violation.Invariant || we.Line != len(res.Violation.Steps) {
@@ -111,7 +111,7 @@ func TestRandomWalks(t *testing.T) {
 				t.Fatalf("seed %d: enabled action %s refused: %v", seed, a, err)
 			}
 			s = n
-			h.Events = append(h.Events, mc.Event(a, int64(len(h.Events))))
+			h.Events = append(h.Events, history.FromAction(a, int64(len(h.Events)), modelPartition))
 		}
 		err := validate.History(h, validate.Options{})
 		broken := s.Broken()

@@ -2,7 +2,6 @@ package gen_test
 
 import (
 	"bytes"
-	"flag"
 	"fmt"
 	"math"
 	"testing"
@@ -11,10 +10,9 @@ import (
 	"github.com/idemcheck/idemcheck/checker/validate"
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/gen"
+	"github.com/idemcheck/idemcheck/internal/testflag"
 	"github.com/idemcheck/idemcheck/spec"
 )
-
-var seedFlag = flag.Int64("seed", 1, "first seed of the randomized gen tests")
 
 // oracle checks the client-visible obligations of a history on its own,
 // independently of the checker package: it returns the first broken one.
@@ -128,7 +126,8 @@ func TestGenerateValid(t *testing.T) {
 	// NoSpuriousOutOfOrder hold (per the independent oracle) in every
 	// history generated without injection, history.Stream accepts it,
 	// the black-box checker judges it Ok and the spec allows every
-	// internal event (checker/validate).
+	// internal event (checker/validate). Each config runs seeds 1..5
+	// (testflag: -seed, -seeds, -seed.first).
 	tests := []gen.Options{
 		{Batches: 20},
 		{Partitions: 3, Producers: 4, Batches: 50, InFlight: 5},
@@ -139,9 +138,9 @@ func TestGenerateValid(t *testing.T) {
 		{Partitions: 1, Producers: 1, Batches: 30, InFlight: 3, StartSeq: 7},
 	}
 	for i, o := range tests {
-		for n := int64(0); n < 5; n++ {
-			o.Seed = *seedFlag + n
-			t.Run(fmt.Sprintf("%d/seed=%d", i, o.Seed), func(t *testing.T) {
+		t.Run(fmt.Sprint(i), func(t *testing.T) {
+			testflag.Run(t, 5, func(t *testing.T, seed int64) {
+				o.Seed = seed
 				h, err := gen.History(o)
 				if err != nil {
 					t.Fatalf("seed %d: %v", o.Seed, err)
@@ -163,13 +162,14 @@ func TestGenerateValid(t *testing.T) {
 					t.Errorf("seed %d: %d ops, want at least %d", o.Seed, got, want)
 				}
 			})
-		}
+		})
 	}
 }
 
 func TestGenerateInject(t *testing.T) {
 	// Each injected bug breaks the obligation the catalogue names, as the
-	// independent oracle sees it from the client-visible events.
+	// independent oracle sees it from the client-visible events, at
+	// seed 1 (testflag: -seed, -seeds, -seed.first).
 	want := map[gen.Bug]string{
 		gen.ReorderUnknown:     "NoSpuriousOutOfOrder",
 		gen.ReorderKnown:       "NoSpuriousOutOfOrder",
@@ -180,24 +180,36 @@ func TestGenerateInject(t *testing.T) {
 	}
 	for _, bug := range gen.Bugs() {
 		t.Run(string(bug), func(t *testing.T) {
-			o := gen.Options{Seed: *seedFlag, Partitions: 2, Producers: 2, Batches: 20, UnknownRate: 0.2, Retries: 1, Inject: bug}
-			h, err := gen.History(o)
-			if err != nil {
-				t.Fatalf("seed %d: %v", o.Seed, err)
-			}
-			err = oracle(h)
-			if err == nil || !bytes.HasPrefix([]byte(err.Error()), []byte(want[bug])) {
-				t.Fatalf("seed %d: oracle says %v, want %s", o.Seed, err, want[bug])
-			}
-			if h.Header.Expect != "Illegal" {
-				t.Errorf("header expect %q, want Illegal", h.Header.Expect)
-			}
+			testflag.Run(t, 1, func(t *testing.T, seed int64) { injectBreaks(t, seed, bug, want[bug]) })
 		})
 	}
 }
 
+// injectBreaks checks that the history generated with bug injected at
+// seed breaks the obligation want.
+func injectBreaks(t *testing.T, seed int64, bug gen.Bug, want string) {
+	o := gen.Options{Seed: seed, Partitions: 2, Producers: 2, Batches: 20, UnknownRate: 0.2, Retries: 1, Inject: bug}
+	h, err := gen.History(o)
+	if err != nil {
+		t.Fatalf("seed %d: %v", o.Seed, err)
+	}
+	err = oracle(h)
+	if err == nil || !bytes.HasPrefix([]byte(err.Error()), []byte(want)) {
+		t.Fatalf("seed %d: oracle says %v, want %s", o.Seed, err, want)
+	}
+	if h.Header.Expect != "Illegal" {
+		t.Errorf("seed %d: header expect %q, want Illegal", o.Seed, h.Header.Expect)
+	}
+}
+
 func TestGenerateDeterministic(t *testing.T) {
-	// The same options give byte-identical output; another seed differs.
+	// The same options give byte-identical output; another seed differs
+	// (seed 1 and the next by default; testflag: -seed, -seeds,
+	// -seed.first).
+	testflag.Run(t, 1, testDeterministic)
+}
+
+func testDeterministic(t *testing.T, seed int64) {
 	enc := func(seed int64) []byte {
 		var b bytes.Buffer
 		w, err := history.NewJSONLWriter(&b, history.Header{})
@@ -212,12 +224,12 @@ func TestGenerateDeterministic(t *testing.T) {
 		}
 		return b.Bytes()
 	}
-	a, b, c := enc(*seedFlag), enc(*seedFlag), enc(*seedFlag+1)
+	a, b, c := enc(seed), enc(seed), enc(seed+1)
 	if !bytes.Equal(a, b) {
-		t.Errorf("seed %d: two runs differ", *seedFlag)
+		t.Errorf("seed %d: two runs differ", seed)
 	}
 	if bytes.Equal(a, c) {
-		t.Errorf("seeds %d and %d give the same history", *seedFlag, *seedFlag+1)
+		t.Errorf("seeds %d and %d give the same history", seed, seed+1)
 	}
 }
 

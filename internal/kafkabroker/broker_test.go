@@ -2,7 +2,6 @@ package kafkabroker
 
 import (
 	"context"
-	"flag"
 	"fmt"
 	"math/rand/v2"
 	"net"
@@ -16,10 +15,9 @@ import (
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
 	"github.com/idemcheck/idemcheck/internal/proxy"
+	"github.com/idemcheck/idemcheck/internal/testflag"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
-
-var seed = flag.Uint64("seed", 0, "seed of the data plane's delays (0: a fixed default per case)")
 
 // setup is one broker configuration and client behaviour.
 type setup struct {
@@ -30,7 +28,6 @@ type setup struct {
 	// stops early once the seed bug shows when untilBug is set.
 	attempts int
 	untilBug bool
-	seed     uint64
 	// viaProxy puts the recording proxy between the clients and the
 	// broker; its history is outcome.wire.
 	viaProxy bool
@@ -53,14 +50,11 @@ const recordsPerBurst = 30
 
 // runBroker serves the implementation with s's settings, produces with
 // idempotent franz-go producers (up to 5 produce requests in flight),
-// and reads the partition back with a consumer.
-func runBroker(t *testing.T, s setup) outcome {
+// and reads the partition back with a consumer. seed seeds the data
+// plane's delays (each case runs seed 1 by default; testflag: -seed,
+// -seeds, -seed.first).
+func runBroker(t *testing.T, s setup, seed int64) outcome {
 	t.Helper()
-	sd := s.seed
-	if *seed != 0 {
-		sd = *seed
-	}
-	t.Logf("seed %d (rerun with -seed %d)", sd, sd)
 	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	log := history.NewLog(history.Header{Source: "impl", TicketOrder: string(s.order)})
@@ -71,7 +65,7 @@ func runBroker(t *testing.T, s setup) outcome {
 			last = max(last, now)
 			return last
 		},
-		Rand: rand.New(rand.NewPCG(sd, 7)), MaxStageDelay: 4 * time.Millisecond, MaxUploadDelay: 2 * time.Millisecond})
+		Rand: rand.New(rand.NewPCG(uint64(seed), 7)), MaxStageDelay: 4 * time.Millisecond, MaxUploadDelay: 2 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -263,7 +257,7 @@ func TestBrokerSeedBug(t *testing.T) {
 	}{
 		{
 			name:  "after-stage pipelined: franz-go re-sends, log out of order",
-			setup: setup{order: impl.AfterStage, pipeline: true, attempts: 20, untilBug: true, seed: 1},
+			setup: setup{order: impl.AfterStage, pipeline: true, attempts: 20, untilBug: true},
 			check: func(t *testing.T, o outcome) {
 				wantBug(t, o)
 				if o.failed != 0 {
@@ -283,7 +277,7 @@ func TestBrokerSeedBug(t *testing.T) {
 		},
 		{
 			name:  "after-stage pipelined, StopProducerOnDataLossDetected: batch fails",
-			setup: setup{order: impl.AfterStage, pipeline: true, stopOnDataLoss: true, attempts: 20, untilBug: true, seed: 1},
+			setup: setup{order: impl.AfterStage, pipeline: true, stopOnDataLoss: true, attempts: 20, untilBug: true},
 			check: func(t *testing.T, o outcome) {
 				wantBug(t, o)
 				if o.failed == 0 {
@@ -296,27 +290,29 @@ func TestBrokerSeedBug(t *testing.T) {
 		},
 		{
 			name:  "before-stage pipelined: every record in order",
-			setup: setup{order: impl.BeforeStage, pipeline: true, attempts: 3, seed: 1},
+			setup: setup{order: impl.BeforeStage, pipeline: true, attempts: 3},
 			check: wantClean,
 		},
 		{
 			name:  "after-stage, one request at a time per connection: no reordering",
-			setup: setup{order: impl.AfterStage, pipeline: false, attempts: 3, seed: 1},
+			setup: setup{order: impl.AfterStage, pipeline: false, attempts: 3},
 			check: wantClean,
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			o := runBroker(t, tt.setup)
-			want := checker.Ok
-			if o.bug {
-				want = checker.Illegal
-			}
-			res := checker.Check(o.history, checker.Options{Timeout: 20 * time.Second})
-			if res.Verdict != want {
-				t.Errorf("got verdict %s, want %s: %s", res.Verdict, want, res.Summary())
-			}
-			tt.check(t, o)
+			testflag.Run(t, 1, func(t *testing.T, seed int64) {
+				o := runBroker(t, tt.setup, seed)
+				want := checker.Ok
+				if o.bug {
+					want = checker.Illegal
+				}
+				res := checker.Check(o.history, checker.Options{Timeout: 20 * time.Second})
+				if res.Verdict != want {
+					t.Errorf("seed %d: got verdict %s, want %s: %s", seed, res.Verdict, want, res.Summary())
+				}
+				tt.check(t, o)
+			})
 		})
 	}
 }
@@ -324,7 +320,7 @@ func TestBrokerSeedBug(t *testing.T) {
 func wantBug(t *testing.T, o outcome) {
 	t.Helper()
 	if !o.bug {
-		t.Fatalf("the seed bug did not show in %d attempts (skip-path decisions %d); rerun with another -seed", o.attempts, o.skipPath)
+		t.Fatalf("the seed bug did not show in %d attempts (skip-path decisions %d); try other seeds with -seed.first F -seeds K", o.attempts, o.skipPath)
 	}
 	if o.skipPath == 0 {
 		t.Errorf("no append_unknown decision: the later batch did not take the unknown-producer path")
@@ -351,28 +347,34 @@ func wantClean(t *testing.T, o outcome) {
 // shows, Ok with the fix).
 func TestBlackBoxAgreesWithWhiteBox(t *testing.T) {
 	for _, s := range []setup{
-		{order: impl.AfterStage, pipeline: true, attempts: 20, untilBug: true, seed: 1, viaProxy: true},
-		{order: impl.BeforeStage, pipeline: true, attempts: 2, seed: 1, viaProxy: true},
+		{order: impl.AfterStage, pipeline: true, attempts: 20, untilBug: true, viaProxy: true},
+		{order: impl.BeforeStage, pipeline: true, attempts: 2, viaProxy: true},
 	} {
 		t.Run(string(s.order), func(t *testing.T) {
-			o := runBroker(t, s)
-			if s.untilBug && !o.bug {
-				t.Fatalf("the seed bug did not show in %d attempts", o.attempts)
-			}
-			white, black := clientView(o.history), clientView(o.wire)
-			if len(white) == 0 || strings.Join(white, "\n") != strings.Join(black, "\n") {
-				t.Errorf("implementation and wire histories differ:\nimpl:\n%s\nwire:\n%s", strings.Join(white, "\n"), strings.Join(black, "\n"))
-			}
-			vw := checker.Check(o.history, checker.Options{Timeout: 20 * time.Second})
-			vb := checker.Check(o.wire, checker.Options{Timeout: 20 * time.Second})
-			want := checker.Ok
-			if o.bug {
-				want = checker.Illegal
-			}
-			if vw.Verdict != want || vb.Verdict != want {
-				t.Errorf("got verdicts %s (impl) and %s (wire), want %s:\n%s\n%s", vw.Verdict, vb.Verdict, want, vw.Summary(), vb.Summary())
-			}
+			testflag.Run(t, 1, func(t *testing.T, seed int64) { blackAgreesWithWhite(t, s, seed) })
 		})
+	}
+}
+
+// blackAgreesWithWhite runs TestBlackBoxAgreesWithWhiteBox's setup s
+// with seed.
+func blackAgreesWithWhite(t *testing.T, s setup, seed int64) {
+	o := runBroker(t, s, seed)
+	if s.untilBug && !o.bug {
+		t.Fatalf("seed %d: the seed bug did not show in %d attempts", seed, o.attempts)
+	}
+	white, black := clientView(o.history), clientView(o.wire)
+	if len(white) == 0 || strings.Join(white, "\n") != strings.Join(black, "\n") {
+		t.Errorf("implementation and wire histories differ:\nimpl:\n%s\nwire:\n%s", strings.Join(white, "\n"), strings.Join(black, "\n"))
+	}
+	vw := checker.Check(o.history, checker.Options{Timeout: 20 * time.Second})
+	vb := checker.Check(o.wire, checker.Options{Timeout: 20 * time.Second})
+	want := checker.Ok
+	if o.bug {
+		want = checker.Illegal
+	}
+	if vw.Verdict != want || vb.Verdict != want {
+		t.Errorf("got verdicts %s (impl) and %s (wire), want %s:\n%s\n%s", vw.Verdict, vb.Verdict, want, vw.Summary(), vb.Summary())
 	}
 }
 

@@ -24,7 +24,8 @@
 // ([spec.Action.Fair]) is enabled. Under weak fairness of the broker's
 // own steps that is exactly EveryCallReturns.
 //
-// A violation comes with its shortest trace ([Violation.WriteTrace]),
-// can be exported as a history file ([Violation.History]) and drawn as
-// a Mermaid sequence diagram ([SequenceDiagram]).
+// A violation comes with its shortest trace ([Violation.WriteTrace]) and
+// its behaviour run to the end ([Violation.Behavior]), which callers turn
+// into a history (history.FromActions): the package imports spec alone,
+// so `idemcheck mc` writes the history and draws the sequence diagram.
 package mc

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/spec"
 )
 
@@ -145,58 +144,31 @@ func TestSeedCounterexample(t *testing.T) {
 	}
 }
 
-// TestHistoryExport checks that a counterexample is written as a valid
-// history (every event passes history.Stream) that round-trips through
-// JSON Lines, with the header naming the source, order and violation.
-func TestHistoryExport(t *testing.T) {
+// TestBehavior checks the counterexample run to the end: it starts
+// with the trace, the spec allows every step from the initial state, and
+// it ends with no call left open (bug_dupoffset's too, where the trace
+// stops at the violation with calls open).
+func TestBehavior(t *testing.T) {
 	for _, name := range []string{"MCBroker_prefix_1x2.cfg", "MCBroker_evict_dup.cfg", "MCBroker_bug_dupoffset.cfg"} {
-		res := run(t, name, Options{})
-		h := res.Violation.History()
-		var buf bytes.Buffer
-		if err := history.EncodeJSONL(&buf, h); err != nil {
-			t.Fatalf("%s: %v", name, err)
+		v := run(t, name, Options{}).Violation
+		acts := v.Behavior()
+		if len(acts) < len(v.Steps) {
+			t.Fatalf("%s: %d actions, want at least the %d steps", name, len(acts), len(v.Steps))
 		}
-		back, err := history.Decode(&buf, name)
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
+		s := v.Init
+		for i, a := range acts {
+			if i < len(v.Steps) && a != v.Steps[i].Action {
+				t.Fatalf("%s: action %d is %s, the trace's is %s", name, i, a, v.Steps[i].Action)
+			}
+			n, err := spec.Step(v.Spec, s, a)
+			if err != nil {
+				t.Fatalf("%s: action %d (%s) refused: %v", name, i, a, err)
+			}
+			s = n
 		}
-		if len(back.Events) < len(res.Violation.Steps) {
-			t.Errorf("%s: %d events, want at least the %d steps", name, len(back.Events), len(res.Violation.Steps))
+		if s.OpenCalls() != 0 {
+			t.Errorf("%s: %d calls left open", name, s.OpenCalls())
 		}
-		var st history.Stream
-		for _, e := range back.Events {
-			st.Check(e)
-		}
-		if st.Open() != 0 {
-			t.Errorf("%s: %d calls left open", name, st.Open())
-		}
-		hd := back.Header
-		if hd.Source != "mc" || hd.TicketOrder != orderOf(res.Config.Spec) || hd.Violation != res.Violation.Invariant {
-			t.Errorf("%s: header %+v", name, hd)
-		}
-	}
-}
-
-// TestSequenceDiagram checks that the seed's counterexample renders as a
-// Mermaid diagram showing the overtaking and the rejection.
-func TestSequenceDiagram(t *testing.T) {
-	res := run(t, "MCBroker_prefix_1x2.cfg", Options{})
-	d := SequenceDiagram(res.Violation.History())
-	for _, want := range []string{
-		"sequenceDiagram\n",
-		"P1->>F: replicate op1 epoch 0 seq [0,0]",
-		"P1->>F: replicate op2 epoch 0 seq [1,1]",
-		"L0-->>F: staged op2 ok\n    F->>Q: reserve ticket op2\n    L0-->>F: staged op1 ok\n    F->>Q: reserve ticket op1",
-		"RM-->>F: op2 append_unknown offset 0",
-		"RM-->>F: op1 out_of_order",
-		"Note over F,RM: violates DecideInCallOrder",
-	} {
-		if !strings.Contains(d, want) {
-			t.Errorf("diagram lacks %q:\n%s", want, d)
-		}
-	}
-	if os.Getenv("MC_PRINT_DIAGRAM") != "" {
-		t.Log("\n" + d)
 	}
 }
 
@@ -270,25 +242,5 @@ func TestParseConfigErrors(t *testing.T) {
 	}
 	if _, err := ParseConfig(string(good), "x.cfg"); err != nil {
 		t.Errorf("good config: %v", err)
-	}
-}
-
-// TestReadmeDiagram keeps the seed's diagram in spec/README.md equal to
-// what SequenceDiagram draws from the model checker's counterexample.
-func TestReadmeDiagram(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join("..", "..", "spec", "README.md"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	text := string(b)
-	i := strings.Index(text, "<!-- seed-diagram -->\n```mermaid\n")
-	if i < 0 {
-		t.Fatal("spec/README.md has no seed-diagram block")
-	}
-	rest := text[i+len("<!-- seed-diagram -->\n```mermaid\n"):]
-	got := rest[:strings.Index(rest, "```")]
-	res := run(t, "MCBroker_prefix_1x2.cfg", Options{})
-	if want := SequenceDiagram(res.Violation.History()); got != want {
-		t.Errorf("spec/README.md diagram is out of date; the tool draws:\n%s", want)
 	}
 }

@@ -3,7 +3,6 @@ package mc
 import (
 	"bytes"
 	"context"
-	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,11 +12,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/spec"
 )
-
-var rewriteSeed = flag.Bool("mc.rewrite", false, "rewrite spec/testdata/seed-after-stage.jsonl from the model checker")
 
 // TLA2ToolsEnv names the environment variable that points to TLC's
 // tla2tools.jar.
@@ -107,29 +103,5 @@ func TestTLC(t *testing.T) {
 				}
 			}
 		})
-	}
-}
-
-// TestSeedHistoryFile keeps spec/testdata/seed-after-stage.jsonl (the
-// seed's counterexample as a history, TraceBroker.tla's default input)
-// equal to what the model checker writes.
-func TestSeedHistoryFile(t *testing.T) {
-	res := run(t, "MCBroker_prefix_1x2.cfg", Options{})
-	var b bytes.Buffer
-	if err := history.EncodeJSONL(&b, res.Violation.History()); err != nil {
-		t.Fatal(err)
-	}
-	path := filepath.Join("..", "..", "spec", "testdata", "seed-after-stage.jsonl")
-	if *rewriteSeed {
-		if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
-	got, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatalf("%v (regenerate with -mc.rewrite)", err)
-	}
-	if !bytes.Equal(got, b.Bytes()) {
-		t.Errorf("%s is out of date: regenerate with go test ./internal/mc -run TestSeedHistoryFile -mc.rewrite", path)
 	}
 }
