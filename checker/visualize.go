@@ -15,8 +15,9 @@ import (
 
 // VisualizeOptions tune [Visualize].
 type VisualizeOptions struct {
-	// Full draws every part and every operation, with no size limit
-	// (but at most 20000 operations per part, else [ErrTooLarge]).
+	// Full draws every part and every operation: at most
+	// [MaxFullOps] operations in all (about 2 KB of HTML each, so some
+	// 20 MB), else [ErrTooLarge].
 	// By default only the parts that are not Ok are drawn (all parts if
 	// every part is Ok), each cut to a window of operations around the
 	// first operation of its violation.
@@ -35,6 +36,9 @@ type VisualizeOptions struct {
 // ErrTooLarge: the picture does not fit in VisualizeOptions.MaxBytes even
 // with the smallest window, or a Full picture has a part too long to draw.
 var ErrTooLarge = errors.New("checker: picture larger than the size limit")
+
+// MaxFullOps is the most operations a Full picture draws.
+const MaxFullOps = 10000
 
 // Default window around a witness: operations before and after it.
 const (
@@ -81,6 +85,15 @@ func Visualize(w io.Writer, h history.History, res Result, opts VisualizeOptions
 		chosen = parts
 		centers = make([]int, len(parts))
 		viols = make([]*Violation, len(parts))
+	}
+	if opts.Full {
+		n := 0
+		for _, p := range chosen {
+			n += len(p.ops)
+		}
+		if n > MaxFullOps {
+			return fmt.Errorf("%w: a full picture of %d operations (at most %d); draw the default picture, a window around each violation, instead", ErrTooLarge, n, MaxFullOps)
+		}
 	}
 	maxBytes := opts.MaxBytes
 	if maxBytes <= 0 {

@@ -88,3 +88,91 @@ func TestDemoPictureRendersInBrowser(t *testing.T) {
 		}
 	}
 }
+
+// visibilityProbe is appended to a copy of a picture: once the page has
+// drawn, it reports for each part of the summary whether it lies wholly
+// inside the window and is the element a person would see at its centre
+// (not hidden, not covered by something else).
+const visibilityProbe = `<script>
+window.addEventListener('load', () => setTimeout(() => {
+  const out = [];
+  for (const sel of ['#idemcheck-verdict', '.idemcheck-violation', '.idemcheck-explanation', '.idemcheck-timeline']) {
+    const el = document.querySelector(sel);
+    if (!el) { out.push(sel + '=missing'); continue; }
+    const r = el.getBoundingClientRect();
+    const st = getComputedStyle(el);
+    const inside = r.width > 0 && r.height > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= innerHeight && r.right <= innerWidth;
+    const top = document.elementFromPoint(r.left + Math.min(r.width / 2, 40), r.top + r.height / 2);
+    const seen = inside && st.visibility !== 'hidden' && st.display !== 'none' && top && (top === el || el.contains(top));
+    out.push(sel + '=' + (seen ? 'visible' : 'hidden'));
+  }
+  const d = document.createElement('pre');
+  d.id = 'visibility-report';
+  d.textContent = out.join(' ');
+  document.body.appendChild(d);
+}, 100));
+</script>
+`
+
+// TestPictureFirstScreen opens the demo's failing picture in headless
+// Chromium in a 1400×900 window and checks that the verdict, the
+// violation's name, its explanation in words and the timeline of its
+// operations are all on the first screen: inside the window and not
+// covered, with no scrolling, hovering or clicking. The screenshot is
+// kept in the test's artifact directory (go test -artifacts).
+func TestPictureFirstScreen(t *testing.T) {
+	bin := chromium()
+	if bin == "" {
+		t.Skip("no Chromium found (apt-get install chromium, or set IDEMCHECK_CHROMIUM): the picture is not rendered")
+	}
+	if testing.Short() {
+		t.Skip("-short: not starting a browser")
+	}
+	dir := t.TempDir()
+	var stdout, stderr bytes.Buffer
+	if code := run(context.Background(), &cmdEnv{stdout: &stdout, stderr: &stderr}, []string{"demo", "--out", dir}); code != exitOK {
+		t.Fatalf("demo: exit %d\n%s%s", code, stdout.String(), stderr.String())
+	}
+	page, err := os.ReadFile(filepath.Join(dir, "seed-after-stage.html"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	probed := filepath.Join(dir, "probed.html")
+	if err := os.WriteFile(probed, bytes.Replace(page, []byte("</body>"), []byte(visibilityProbe+"</body>"), 1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	browse := func(out string, args ...string) []byte {
+		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, bin, append([]string{
+			"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+			"--disable-background-networking", "--disable-component-update", "--disable-sync",
+			"--user-data-dir=" + filepath.Join(dir, "profile-"+out), "--hide-scrollbars",
+			"--window-size=1400,900", "--virtual-time-budget=5000"}, args...)...)
+		var stdout, logs bytes.Buffer
+		cmd.Stdout, cmd.Stderr = &stdout, &logs
+		if err := cmd.Run(); err != nil {
+			t.Fatalf("chromium: %v\n%s", err, logs.String())
+		}
+		return stdout.Bytes()
+	}
+	dom := browse("dom", "--dump-dom", "file://"+probed)
+	m := regexp.MustCompile(`<pre id="visibility-report">([^<]*)</pre>`).FindSubmatch(dom)
+	if m == nil {
+		t.Fatalf("the probe did not report (DOM is %d bytes)", len(dom))
+	}
+	report := string(m[1])
+	for _, part := range strings.Fields(report) {
+		if !strings.HasSuffix(part, "=visible") {
+			t.Errorf("not visible on the first screen at 1400x900: %s (report: %s)", part, report)
+		}
+	}
+	for _, want := range []string{"Illegal", "DecideInCallOrder", "OUT_OF_ORDER_SEQUENCE_NUMBER"} {
+		if !bytes.Contains(dom, []byte(want)) {
+			t.Errorf("the page lacks %q", want)
+		}
+	}
+	shot := filepath.Join(t.ArtifactDir(), "first-screen.png")
+	browse("shot", "--screenshot="+shot, "file://"+filepath.Join(dir, "seed-after-stage.html"))
+	t.Logf("screenshot: %s", shot)
+}

@@ -138,7 +138,7 @@ func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.Usage = checkUsage(fs)
 	fs.BoolVar(&f.json, "json", false, "print a JSON report on stdout instead of the human summary")
 	fs.StringVar(&f.html, "html", "", "write the HTML picture to `FILE` (failing parts and the witness window, at most 1 MiB)")
-	fs.BoolVar(&f.htmlFull, "html-full", false, "draw every part and operation in the HTML picture, with no size limit")
+	fs.BoolVar(&f.htmlFull, "html-full", false, fmt.Sprintf("draw every part and operation in the HTML picture (at most %d operations, some 20 MB; default: a window around each violation)", checker.MaxFullOps))
 	fs.DurationVar(&f.timeout, "timeout", time.Minute, "time limit of the whole check: the streaming replay of every part (reading included) and then each part's search; a part it stops is undecided; 0 means none")
 	fs.StringVar(&f.witness, "witness", "", "save the minimal witness of the first violation as a trace `FILE` (.jsonl or .yaml)")
 	fs.BoolVar(&f.progress, "progress", false, "report progress on stderr even when it is not a terminal")
@@ -422,9 +422,15 @@ func checkOne(ctx context.Context, env *cmdEnv, name string, f checkFlags, htmlP
 	}
 	p.read(pr.n, true)
 	n := pr.n
+	// A full picture has a size limit: past it, refuse before reading
+	// the whole input again.
+	var fullErr error
+	if total := totalOps(res); f.htmlFull && total > checker.MaxFullOps {
+		fullErr = fmt.Errorf("%w: a full picture of %d operations (at most %d); drop --html-full for a window around each violation", checker.ErrTooLarge, total, checker.MaxFullOps)
+	}
 	var h history.History
 	if needHistory && (res.Verdict == checker.Illegal || f.html != "") {
-		h, err = reread(name, display, spool, res, f.htmlFull)
+		h, err = reread(name, display, spool, res, f.htmlFull && fullErr == nil)
 		if err != nil {
 			return fail(err)
 		}
@@ -479,7 +485,11 @@ func checkOne(ctx context.Context, env *cmdEnv, name string, f checkFlags, htmlP
 	}
 	if htmlPath != "" {
 		vopts := checker.VisualizeOptions{Full: f.htmlFull, NoCallOrder: f.noCallOrder, Rules: rules}
-		if err := writeHTML(htmlPath, h, res, vopts); err != nil {
+		err := fullErr
+		if err == nil {
+			err = writeHTML(htmlPath, h, res, vopts)
+		}
+		if err != nil {
 			// The verdict is still printed, but the command did not do
 			// what it was asked: exit 2, whatever the verdict.
 			notes = append(notes, fmt.Sprintf("picture not written: %v", err))
@@ -565,4 +575,13 @@ func printHuman(w io.Writer, rep fileReport, res checker.Result) {
 	if rep.HTML != "" {
 		fmt.Fprintf(w, "  picture: %s\n", rep.HTML)
 	}
+}
+
+// totalOps is the number of operations res judged.
+func totalOps(res checker.Result) int {
+	n := 0
+	for _, p := range res.Parts {
+		n += p.Ops
+	}
+	return n
 }
