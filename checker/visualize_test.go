@@ -2,6 +2,8 @@ package checker
 
 import (
 	"bytes"
+	"errors"
+	"io"
 	"math/rand"
 	"os"
 	"path/filepath"
@@ -72,8 +74,13 @@ func TestVisualizeSizeLimit(t *testing.T) {
 	if res.Verdict != Illegal {
 		t.Fatalf("got %s, want Illegal", res.Verdict)
 	}
+	// A full picture of more than MaxFullOps operations is refused.
+	if err := Visualize(io.Discard, h, res, VisualizeOptions{Full: true}); !errors.Is(err, ErrTooLarge) {
+		t.Fatalf("Visualize full of %d operations: %v, want ErrTooLarge", len(Operations(h)), err)
+	}
+	small := largeFailingHistory(4000)
 	var full bytes.Buffer
-	if err := Visualize(&full, h, res, VisualizeOptions{Full: true}); err != nil {
+	if err := Visualize(&full, small, Check(small, Options{}), VisualizeOptions{Full: true}); err != nil {
 		t.Fatalf("Visualize full: %v", err)
 	}
 	if full.Len() <= 1<<20 {
