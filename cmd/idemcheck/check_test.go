@@ -316,7 +316,13 @@ func TestCheckHTMLSize(t *testing.T) {
 		t.Skip("large history")
 	}
 	dir := t.TempDir()
-	in := genFile(t, dir, "big.jsonl", gen.Options{Seed: 5, Partitions: 2, Producers: 4, Batches: 1500, UnknownRate: 0.05, Retries: 1, Inject: gen.GapAccept})
+	// --html-full refuses past checker.MaxFullOps operations, before
+	// reading the input again.
+	tooBig := genFile(t, dir, "too-big.jsonl", gen.Options{Seed: 5, Partitions: 2, Producers: 4, Batches: 1500, UnknownRate: 0.05, Retries: 1, Inject: gen.GapAccept})
+	if code, _, errs := runCLI(t, nil, "check", "--no-shrink", "--html-full", "--html", filepath.Join(dir, "no.html"), tooBig); code != exitUsage || !strings.Contains(errs, "a full picture of 12567 operations (at most 10000)") {
+		t.Errorf("--html-full past the limit: exit %d, stderr %q", code, errs)
+	}
+	in := genFile(t, dir, "big.jsonl", gen.Options{Seed: 5, Partitions: 2, Producers: 4, Batches: 1000, UnknownRate: 0.05, Retries: 1, Inject: gen.GapAccept})
 	small, full := filepath.Join(dir, "small.html"), filepath.Join(dir, "full.html")
 	if code, out, errs := runCLI(t, nil, "check", "--no-shrink", "--html", small, in); code != exitViolation {
 		t.Fatalf("exit %d\n%s\n%s", code, out, errs)

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/kafkawire"
@@ -95,7 +97,8 @@ flags:`)
 	}
 	if ierr != nil {
 		fmt.Fprintf(env.stderr, "idemcheck import: %v\n", ierr)
-		if errors.Is(ierr, pcap.ErrFormat) {
+		if errors.Is(ierr, pcap.ErrFormat) || errors.Is(ierr, pcap.ErrSnapLen) {
+			fmt.Fprintf(env.stderr, "idemcheck import: %s not written\n", *out)
 			return exitUsage
 		}
 	}
@@ -107,6 +110,15 @@ flags:`)
 	if rec.err != nil {
 		fmt.Fprintf(env.stderr, "idemcheck import: the history is incomplete: %v\n", rec.err)
 		return exitUsage
+	}
+	if rep.Undecodable > 0 {
+		var links []string
+		for lt, n := range rep.UndecodableByLink {
+			links = append(links, fmt.Sprintf("%d of link type %v (%d)", n, lt, int(lt)))
+		}
+		sort.Strings(links)
+		fmt.Fprintf(env.stderr, "idemcheck import: %d packets could not be decoded: %s; import reads Ethernet, raw IP and Linux cooked (v1, v2) captures\n",
+			rep.Undecodable, strings.Join(links, ", "))
 	}
 	if rep.Truncated {
 		fmt.Fprintf(env.stderr, "idemcheck import: warning: the capture ends in a partial packet (cut short, or tcpdump killed?): imported the %d packets before it\n", rep.Packets)

@@ -30,6 +30,10 @@ var (
 	ErrGap = errors.New("kafkawire: bytes missing")
 	// ErrResync: bytes were skipped to find the next frame.
 	ErrResync = errors.New("kafkawire: bytes skipped")
+	// ErrMidStream: the capture of a connection starts after its first
+	// byte (its handshake was not captured): decoding starts at the
+	// first frame found.
+	ErrMidStream = errors.New("kafkawire: capture starts mid-connection")
 	// ErrRecord: the recorder refused an event.
 	ErrRecord = errors.New("kafkawire: record")
 )

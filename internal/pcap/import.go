@@ -58,7 +58,20 @@ type Report struct {
 	// capturing process was killed, or the file was cut): what was read
 	// before it is imported.
 	Truncated bool
+	// Snapped counts the packets to or from the port that the capture's
+	// snap length cut short (captured fewer bytes than were sent), and
+	// SnapLen is the most bytes such a packet kept: their payload is
+	// lost, so the history would be wrong (capture with -s 0).
+	Snapped int
+	SnapLen int
+	// UndecodableByLink counts the undecodable packets by link type, so
+	// that a capture of an unsupported link type says which.
+	UndecodableByLink map[layers.LinkType]int
 }
+
+// ErrSnapLen is returned when the capture's snap length cut packets of
+// the Kafka traffic: their bytes are missing, so no history is trusted.
+var ErrSnapLen = errors.New("pcap: packets cut by the capture's snap length")
 
 // Import reads a pcap or pcapng capture from r and records the Kafka
 // produce history it holds to rec. The error is for unreadable input
@@ -81,12 +94,12 @@ func Import(r io.Reader, rec kafkawire.Recorder, opts Options) (Report, error) {
 			user(p)
 		}
 	}
-	src, link, err := open(r)
+	src, defaultLink, err := open(r)
 	if err != nil {
 		return rep, err
 	}
 	dec := kafkawire.New(rec, opts.Decoder)
-	f := &factory{dec: dec, port: layers.TCPPort(opts.Port), rep: &rep}
+	f := &factory{dec: dec, port: layers.TCPPort(opts.Port), rep: &rep, onProblem: opts.Decoder.OnProblem}
 	asm := reassembly.NewAssembler(reassembly.NewStreamPool(f))
 	// Wait for at most ~4 MiB of out-of-order data per connection before
 	// declaring the missing segment lost.
@@ -112,11 +125,23 @@ func Import(r io.Reader, rec kafkawire.Recorder, opts Options) (Report, error) {
 		if ci.Timestamp.After(last) {
 			last = ci.Timestamp
 		}
+		// A pcapng capture may mix interfaces of several link types
+		// (tcpdump -i any -i lo, mergecap): each packet carries its own.
+		link := defaultLink
+		if len(ci.AncillaryData) > 0 {
+			if lt, ok := ci.AncillaryData[0].(layers.LinkType); ok {
+				link = lt
+			}
+		}
 		pkt := gopacket.NewPacket(data, link, gopacket.DecodeOptions{Lazy: true, NoCopy: true})
 		tcp, _ := pkt.Layer(layers.LayerTypeTCP).(*layers.TCP)
 		if tcp == nil || pkt.NetworkLayer() == nil {
 			if pkt.ErrorLayer() != nil {
 				rep.Undecodable++
+				if rep.UndecodableByLink == nil {
+					rep.UndecodableByLink = map[layers.LinkType]int{}
+				}
+				rep.UndecodableByLink[link]++
 			}
 			continue
 		}
@@ -124,6 +149,10 @@ func Import(r io.Reader, rec kafkawire.Recorder, opts Options) (Report, error) {
 			continue
 		}
 		rep.Kafka++
+		if ci.CaptureLength < ci.Length {
+			rep.Snapped++
+			rep.SnapLen = max(rep.SnapLen, ci.CaptureLength)
+		}
 		asm.AssembleWithContext(pkt.NetworkLayer().NetworkFlow(), tcp, &context{ci: ci})
 	}
 	// Deliver what waits behind missing segments and end every stream:
@@ -133,6 +162,9 @@ func Import(r io.Reader, rec kafkawire.Recorder, opts Options) (Report, error) {
 	asm.FlushAll()
 	dec.CloseAll(last)
 	rep.Decoder = dec.Stats()
+	if readErr == nil && rep.Snapped > 0 {
+		readErr = fmt.Errorf("%w: %d packets to or from port %d kept at most %d bytes each, so their Kafka bytes are missing; capture again with a snap length of 0 (tcpdump -s 0)", ErrSnapLen, rep.Snapped, opts.Port, rep.SnapLen)
+	}
 	return rep, readErr
 }
 
@@ -149,7 +181,9 @@ func open(r io.Reader) (packetSource, layers.LinkType, error) {
 		return nil, 0, fmt.Errorf("%w: %v", ErrFormat, err)
 	}
 	if bytes.Equal(magic, []byte{0x0a, 0x0d, 0x0d, 0x0a}) {
-		ng, err := pcapgo.NewNgReader(br, pcapgo.DefaultNgReaderOptions)
+		opts := pcapgo.DefaultNgReaderOptions
+		opts.WantMixedLinkType = true
+		ng, err := pcapgo.NewNgReader(br, opts)
 		if err != nil {
 			return nil, 0, fmt.Errorf("%w: %v", ErrFormat, err)
 		}
@@ -172,6 +206,10 @@ type factory struct {
 	port  layers.TCPPort
 	rep   *Report
 	final time.Time // end of the capture, for streams flushed at the end
+	// onProblem reports a problem the importer finds itself (a
+	// connection whose start is not in the capture) where the decoder's
+	// go.
+	onProblem func(kafkawire.Problem)
 }
 
 func (f *factory) New(netFlow, tcpFlow gopacket.Flow, tcp *layers.TCP, ac reassembly.AssemblerContext) reassembly.Stream {
@@ -200,6 +238,8 @@ func (s *stream) open(mid bool) {
 	s.f.rep.Conns++
 	if mid {
 		s.f.rep.MidStream++
+		s.f.onProblem(kafkawire.Problem{Conn: s.name, Dir: kafkawire.Requests, Offset: 0,
+			Err: fmt.Errorf("%w: its handshake is not in the capture; decoding starts at the first frame found in each direction", kafkawire.ErrMidStream)})
 	}
 	s.conn = s.f.dec.Conn(s.name, mid)
 }

@@ -348,6 +348,17 @@ func TestImportCaptureFlaws(t *testing.T) {
 		if rep.MidStream != 1 || rep.Conns != 2 {
 			t.Errorf("got %d connections, %d mid-stream, want 2 and 1", rep.Conns, rep.MidStream)
 		}
+		// The start is reported with the connection and the offset, as
+		// every other flaw of the capture is.
+		var mid []kafkawire.Problem
+		for _, p := range rep.Problems {
+			if errors.Is(p, kafkawire.ErrMidStream) {
+				mid = append(mid, p)
+			}
+		}
+		if len(mid) != 1 || mid[0].Conn == "" {
+			t.Errorf("mid-stream problems %v, want one naming its connection", mid)
+		}
 		if rep.Decoder.Operations != 5 {
 			t.Errorf("got %d operations, want 5:\n%s", rep.Decoder.Operations, render(got.Events))
 		}
@@ -399,5 +410,75 @@ func TestImportNotACapture(t *testing.T) {
 		if !errors.Is(err, ErrFormat) {
 			t.Errorf("input %q: got %v, want ErrFormat", in, err)
 		}
+	}
+}
+
+// TestImportMixedLinkTypes checks a pcapng capture whose interfaces have
+// different link types (tcpdump -i any -i lo, mergecap): every packet is
+// decoded with its own interface's link type, and the history equals the
+// one from the traffic itself.
+func TestImportMixedLinkTypes(t *testing.T) {
+	cs := traffic()
+	want := direct(t, cs)
+	ps := packets(t, capture(t, cs))
+	var buf bytes.Buffer
+	w, err := pcapgo.NewNgWriter(&buf, layers.LinkTypeEthernet)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sll, err := w.AddInterface(pcapgo.NgInterface{LinkType: layers.LinkTypeLinuxSLL, SnapLength: 0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range ps {
+		ci, data := p.ci, p.data
+		if i%2 == 1 { // every other packet on the Linux cooked interface
+			data = append([]byte{0, 0, 0, 1, 0, 6, 2, 0, 0, 0, 0, 1, 0, 0, 0x08, 0x00}, p.data[14:]...)
+			ci.InterfaceIndex = sll
+		}
+		ci.CaptureLength, ci.Length = len(data), len(data)
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := w.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	got, rep := importBytes(t, buf.Bytes())
+	if rep.Undecodable != 0 || rep.Kafka != len(ps) {
+		t.Errorf("%d undecodable packets, %d of %d Kafka packets read", rep.Undecodable, rep.Kafka, len(ps))
+	}
+	if render(got.Events) != render(want.Events) {
+		t.Errorf("import differs from the traffic:\n%s\nwant:\n%s", render(got.Events), render(want.Events))
+	}
+}
+
+// TestImportSnapLength checks that a capture whose snap length cut the
+// Kafka packets (tcpdump -s 96) is refused with ErrSnapLen and the
+// remedy, not imported as if bytes were merely missing.
+func TestImportSnapLength(t *testing.T) {
+	ps := packets(t, capture(t, traffic()))
+	var buf bytes.Buffer
+	w := pcapgo.NewWriterNanos(&buf)
+	if err := w.WriteFileHeader(96, layers.LinkTypeEthernet); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range ps {
+		ci, data := p.ci, p.data
+		if len(data) > 96 {
+			data = data[:96]
+		}
+		ci.CaptureLength = len(data)
+		if err := w.WritePacket(ci, data); err != nil {
+			t.Fatal(err)
+		}
+	}
+	log := history.NewLog(history.Header{})
+	rep, err := Import(bytes.NewReader(buf.Bytes()), log, Options{Port: 9092})
+	if !errors.Is(err, ErrSnapLen) || rep.Snapped == 0 || rep.SnapLen != 96 {
+		t.Fatalf("err %v, %d packets snapped at %d bytes; want ErrSnapLen at 96", err, rep.Snapped, rep.SnapLen)
+	}
+	if !strings.Contains(err.Error(), "tcpdump -s 0") {
+		t.Errorf("the message lacks the remedy: %v", err)
 	}
 }
