@@ -41,6 +41,10 @@ func (b *Broker) fetchOnce(ctx context.Context, req *kmsg.FetchRequest) (*kmsg.F
 		for _, rp := range rt.Partitions {
 			sp := kmsg.NewFetchResponseTopicPartition()
 			sp.Partition = rp.Partition
+			// An empty record set, never a null one, also with an error:
+			// librdkafka reads a null set (size -1) as a broken response
+			// and backs off, so kcat -C -e never reaches the end.
+			sp.RecordBatches = []byte{}
 			if !b.known(rt.Topic, rp.Partition) {
 				sp.ErrorCode = errUnknownTopic
 				st.Partitions = append(st.Partitions, sp)
