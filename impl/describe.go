@@ -8,7 +8,7 @@ import (
 
 // Describe renders the frontend's state as text, with sorted keys, for
 // golden files and debugging: per partition its term, log length,
-// producer idempotency state and producer queues, then every unfinished
+// producers' idempotency state and producer queues, then every unfinished
 // op with its phase.
 func (f *Frontend) Describe() string {
 	var b strings.Builder
@@ -26,12 +26,7 @@ func (f *Frontend) Describe() string {
 	for _, name := range f.partNames {
 		p := f.parts[name]
 		fmt.Fprintf(&b, "partition %s term=%d log=%d\n", name, p.term, p.log.End())
-		var pids []int64
-		for pid := range p.producers.m {
-			pids = append(pids, pid)
-		}
-		sort.Slice(pids, func(i, j int) bool { return pids[i] < pids[j] })
-		for _, pid := range pids {
+		for _, pid := range p.producers.pids() {
 			st := p.producers.m[pid]
 			fmt.Fprintf(&b, "  producer %d epoch=%d finished=[", pid, st.epoch)
 			for i, r := range st.finished {
@@ -41,16 +36,6 @@ func (f *Frontend) Describe() string {
 				fmt.Fprintf(&b, "%d-%d@%d", r.first, r.last, r.offset)
 			}
 			b.WriteString("]")
-			if len(st.inflight) > 0 {
-				b.WriteString(" inflight=[")
-				for i, r := range st.inflight {
-					if i > 0 {
-						b.WriteByte(' ')
-					}
-					fmt.Fprintf(&b, "%d-%d(op %d)", r.first, r.last, r.op)
-				}
-				b.WriteString("]")
-			}
 			b.WriteByte('\n')
 		}
 		var qpids []int64

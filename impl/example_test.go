@@ -2,98 +2,53 @@ package impl_test
 
 import (
 	"fmt"
-	"math/rand/v2"
-	"strings"
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
 )
 
-// ExampleSeedScenario runs the regression scenario of PR #30429 under both
-// ticket orderings and prints what the client saw.
-func ExampleSeedScenario() {
-	for _, order := range []impl.TicketOrder{impl.AfterStage, impl.BeforeStage} {
-		s, err := impl.SeedScenario(order, false)
-		if err != nil {
-			fmt.Println(err)
-			return
-		}
-		fmt.Println(order)
-		for _, o := range s.Outcomes() {
-			switch o.State {
-			case impl.Acked:
-				fmt.Printf("  seq=[%d,%d] acked at offset %d after %d attempt(s)\n", o.First, o.Last, o.Offset, len(o.Attempts))
-			default:
-				fmt.Printf("  seq=[%d,%d] %s with %s after %d attempts\n", o.First, o.Last, o.State, o.Error, len(o.Attempts))
-			}
-		}
-	}
-	// Output:
-	// after-stage
-	//   seq=[0,0] lost with OUT_OF_ORDER_SEQUENCE_NUMBER after 19 attempts
-	//   seq=[1,1] acked at offset 0 after 1 attempt(s)
-	// before-stage
-	//   seq=[0,0] acked at offset 0 after 1 attempt(s)
-	//   seq=[1,1] acked at offset 1 after 1 attempt(s)
-}
+// pending is a data plane that only remembers what was started; the
+// owner of the frontend completes the work itself.
+type pending struct{ stages, uploads []int64 }
 
-// ExampleSim drives a Sim by hand: batch B's stage_write and upload
-// complete before A's, and with the fix B still waits for A's ticket.
-func ExampleSim() {
-	s, err := impl.NewSim(impl.SimConfig{TicketOrder: impl.BeforeStage})
-	if err != nil {
-		fmt.Println(err)
-		return
-	}
-	a, _ := s.Replicate(impl.Request{Partition: "p0", Batch: impl.Batch{PID: 1, First: 0, Last: 0}})
-	b, _ := s.Replicate(impl.Request{Partition: "p0", Batch: impl.Batch{PID: 1, First: 1, Last: 1}})
-	for _, it := range []impl.Item{
-		{Kind: impl.StageItem, Op: b}, {Kind: impl.UploadItem, Op: b},
-		{Kind: impl.StageItem, Op: a}, {Kind: impl.UploadItem, Op: a},
-	} {
-		if err := s.Do(it); err != nil {
-			fmt.Println(err)
-			return
-		}
-	}
-	fmt.Println("pending:", s.Pending())
-	if err := s.Stabilize(0); err != nil {
-		fmt.Println(err)
-		return
-	}
-	for _, e := range s.History().Events {
-		if e.Kind == history.Decide || e.Kind == history.Return {
-			fmt.Println(e)
-		}
-	}
-	// Output:
-	// pending: [redeem op=1]
-	// Decide op=1 append offset=0 t=12
-	// Return op=1 ok offset=0 t=14
-	// Decide op=2 append offset=1 t=17
-	// Return op=2 ok offset=1 t=19
-}
+func (p *pending) StageWrite(op int64, _ string, _ impl.Batch)   { p.stages = append(p.stages, op) }
+func (p *pending) ExecuteWrite(op int64, _ string, _ impl.Batch) { p.uploads = append(p.uploads, op) }
 
-// ExampleRandomWorkload generates a seeded random workload history and
-// replays it through the implementation.
-func ExampleRandomWorkload() {
-	cfg := impl.WorkloadConfig{TicketOrder: impl.BeforeStage, Faults: impl.DefaultFaults()}
-	h, err := impl.RandomWorkload(rand.New(rand.NewPCG(7, 0)), cfg)
+// ExampleFrontend owns a frontend the way a raft application owns a
+// RawNode: it calls a step, reads what became enabled (Redeemable) and
+// what happened (Ready), and acts on it. Batch B's stage_write and upload
+// complete before A's; with the fix B still waits for A's ticket.
+func ExampleFrontend() {
+	dp := &pending{}
+	log := history.NewLog(history.Header{})
+	f, err := impl.NewFrontend(impl.Config{TicketOrder: impl.BeforeStage, Recorder: log}, dp)
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	again, err := impl.Replay(h)
-	if err != nil {
-		fmt.Println(err)
-		return
+	a, _ := f.Replicate(impl.Request{Partition: "p0", Batch: impl.Batch{PID: 1, First: 0, Last: 0}})
+	b, _ := f.Replicate(impl.Request{Partition: "p0", Batch: impl.Batch{PID: 1, First: 1, Last: 1}})
+	for _, op := range []int64{b, a} {
+		_ = f.CompleteStage(op, true)
+		_ = f.CompleteUpload(op, true)
 	}
-	var a, b strings.Builder
-	_ = history.EncodeJSONL(&a, h)
-	_ = history.EncodeJSONL(&b, again)
-	fmt.Println("sanity:", impl.CheckSanity(h))
-	fmt.Println("replay identical:", a.String() == b.String())
+	fmt.Println("redeemable:", f.Redeemable())
+	for len(f.Redeemable()) > 0 {
+		_ = f.Redeem(f.Redeemable()[0], true)
+	}
+	rd := f.Ready()
+	fmt.Println("enqueued:", rd.Enqueued)
+	for _, fin := range rd.Finished {
+		fmt.Printf("op %d: %s\n", fin.Op, fin.Result)
+	}
+	st, _ := f.Status(b)
+	fmt.Println("op", st.Op, "phase", st.Phase, "returned", st.Returned)
+	fmt.Println("events:", len(log.History().Events), "error:", f.Err())
 	// Output:
-	// sanity: <nil>
-	// replay identical: true
+	// redeemable: [1]
+	// enqueued: [2 1]
+	// op 1: offset=0
+	// op 2: offset=1
+	// op 2 phase done returned true
+	// events: 20 error: <nil>
 }

@@ -123,13 +123,11 @@ const (
 	PhaseUpload
 	// PhaseRedeem: waiting for its ticket (see [Frontend.Redeemable]).
 	PhaseRedeem
-	// PhaseWaitOriginal: a duplicate waiting for the original's result.
-	PhaseWaitOriginal
 	// PhaseDone: finished.
 	PhaseDone
 )
 
-var phaseNames = [...]string{"stage", "upload", "redeem", "wait-original", "done"}
+var phaseNames = [...]string{"stage", "upload", "redeem", "done"}
 
 // String names the phase.
 func (p Phase) String() string {
@@ -164,10 +162,7 @@ type operation struct {
 	phase     Phase
 	returned  bool // the client-visible Return has been recorded
 	enqueued  bool
-	original  int64
 	result    Result
-	appended  bool
-	waiters   []int64
 	reserveAt TicketOrder
 }
 
@@ -177,8 +172,13 @@ type operation struct {
 // (ticket) → upload → redeem → fence → decide → release. Asynchronous work
 // is started through the [DataPlane] and completed by the caller; tickets
 // that became redeemable are listed by [Frontend.Redeemable] and redeemed
-// by the caller. A Frontend is not safe for concurrent use: wrap it in a
-// [Server] for that.
+// by the caller. A Frontend is not safe for concurrent use: the owner
+// calls it from one goroutine.
+//
+// The first error of the [Recorder] stops the frontend: the step that hit
+// it returns it (naming the event that could not be recorded) and records
+// nothing more, and every later step returns the same error without doing
+// anything, so a history is never silently incomplete.
 type Frontend struct {
 	order     TicketOrder
 	rec       Recorder
@@ -209,11 +209,8 @@ func NewFrontend(cfg Config, dp DataPlane) (*Frontend, error) {
 	return f, nil
 }
 
-// TicketOrder returns the frontend's ticket ordering.
-func (f *Frontend) TicketOrder() TicketOrder { return f.order }
-
-// Err returns the first error the recorder returned, if any. After such
-// an error the frontend goes on but the history is incomplete.
+// Err returns the first error the recorder returned, if any: the error
+// every step returns since (see [Frontend]).
 func (f *Frontend) Err() error { return f.err }
 
 // Now returns the time the next event would get from the logical clock
@@ -236,7 +233,7 @@ func (f *Frontend) record(e history.Event) {
 		return
 	}
 	if err := f.rec.Record(e); err != nil {
-		f.err = fmt.Errorf("impl: %w", err)
+		f.err = fmt.Errorf("impl: recording %s: %w", e, err)
 	}
 }
 
@@ -269,6 +266,9 @@ func (f *Frontend) partition(name string) *partition {
 // [Frontend.Ready] (enqueued when stage_write resolves, finished with an
 // offset or an error). It returns the op id.
 func (f *Frontend) Replicate(req Request) (int64, error) {
+	if f.err != nil {
+		return 0, f.err
+	}
 	if req.Partition == "" {
 		return 0, fmt.Errorf("%w: empty partition", ErrBadBatch)
 	}
@@ -293,11 +293,16 @@ func (f *Frontend) Replicate(req Request) (int64, error) {
 	}
 	f.recordOp(history.StageWriteStart, o)
 	o.phase = PhaseStage
-	f.dp.StageWrite(id, req.Partition, req.Batch)
-	return id, nil
+	if f.err == nil {
+		f.dp.StageWrite(id, req.Partition, req.Batch)
+	}
+	return id, f.err
 }
 
 func (f *Frontend) op(id int64, want Phase) (*operation, error) {
+	if f.err != nil {
+		return nil, f.err
+	}
 	o, ok := f.ops[id]
 	if !ok {
 		return nil, fmt.Errorf("%w: op %d", ErrUnknownOp, id)
@@ -322,7 +327,7 @@ func (f *Frontend) CompleteStage(op int64, ok bool) error {
 		f.enqueue(o)
 		f.release(o)
 		f.finish(o, Result{Err: Timeout})
-		return nil
+		return f.err
 	}
 	if o.reserveAt == AfterStage {
 		o.ticket = o.part.queue.Reserve(o.batch.PID)
@@ -330,8 +335,10 @@ func (f *Frontend) CompleteStage(op int64, ok bool) error {
 	}
 	f.enqueue(o)
 	o.phase = PhaseUpload
-	f.dp.ExecuteWrite(o.id, o.part.name, o.batch)
-	return nil
+	if f.err == nil {
+		f.dp.ExecuteWrite(o.id, o.part.name, o.batch)
+	}
+	return f.err
 }
 
 // CompleteUpload resolves op's upload. On success the op waits for its
@@ -346,11 +353,11 @@ func (f *Frontend) CompleteUpload(op int64, ok bool) error {
 	if !ok {
 		f.release(o)
 		f.finish(o, Result{Err: Timeout})
-		return nil
+		return f.err
 	}
 	o.phase = PhaseRedeem
 	f.waiting[o.id] = o
-	return nil
+	return f.err
 }
 
 // Redeemable returns, in op order, the ops waiting for their ticket whose
@@ -364,23 +371,6 @@ func (f *Frontend) Redeemable() []int64 {
 	}
 	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
 	return ids
-}
-
-// waitingOps returns the ops waiting for their ticket, ready or not, in
-// op order.
-func (f *Frontend) waitingOps() []int64 {
-	ids := make([]int64, 0, len(f.waiting))
-	for id := range f.waiting {
-		ids = append(ids, id)
-	}
-	sort.Slice(ids, func(i, j int) bool { return ids[i] < ids[j] })
-	return ids
-}
-
-// CanRedeem reports whether [Frontend.Redeem] is enabled for op.
-func (f *Frontend) CanRedeem(op int64) bool {
-	o, ok := f.ops[op]
-	return ok && o.phase == PhaseRedeem && o.ticket.Ready()
 }
 
 // Redeem redeems op's ready ticket and runs the rest of the request:
@@ -402,60 +392,23 @@ func (f *Frontend) Redeem(op int64, fenceOK bool) error {
 	if !fenceOK {
 		f.release(o)
 		f.finish(o, Result{Err: Timeout})
-		return nil
+		return f.err
 	}
 	p := o.part
-	v := p.producers.Decide(o.id, o.batch, p.term)
+	v := p.producers.Decide(o.batch, p.log.End())
 	ev := history.Event{Kind: history.Decide, Op: o.id, Decision: v.Decision}
-	switch v.Decision {
-	case history.Append, history.AppendUnknown:
-		off := p.log.Append(o.id, p.term, o.batch)
-		p.producers.Finish(o.batch.PID, o.id, off)
-		o.appended = true
-		ev.Offset = off
-		f.record(ev)
-		f.release(o)
-		f.failAll(v.Failed)
-		f.finish(o, Result{Offset: off})
-	case history.Duplicate:
-		ev.Offset = v.Offset
-		f.record(ev)
-		f.release(o)
-		f.failAll(v.Failed)
-		f.finish(o, Result{Offset: v.Offset})
-	case history.DuplicateInFlight:
-		orig := f.ops[v.Original]
-		if orig != nil && orig.appended {
-			ev.Offset = orig.result.Offset
-		}
-		f.record(ev)
-		f.release(o)
-		f.failAll(v.Failed)
-		if orig == nil || orig.phase == PhaseDone {
-			res := Result{Err: Timeout}
-			if orig != nil {
-				res = orig.result
-			}
-			f.finish(o, res)
-		} else {
-			o.phase, o.original = PhaseWaitOriginal, orig.id
-			orig.waiters = append(orig.waiters, o.id)
-		}
-	default:
-		f.record(ev)
-		f.release(o)
-		f.failAll(v.Failed)
-		f.finish(o, Result{Err: v.Err()})
+	res := Result{Err: v.Err()}
+	switch {
+	case v.Decision.Appends():
+		p.log.Append(o.id, p.term, o.batch) // at v.Offset, the log's end
+		ev.Offset, res.Offset = v.Offset, v.Offset
+	case v.Decision == history.Duplicate:
+		ev.Offset, res.Offset = v.Offset, v.Offset
 	}
-	return nil
-}
-
-func (f *Frontend) failAll(ops []int64) {
-	for _, id := range ops {
-		if o := f.ops[id]; o != nil && o.phase != PhaseDone {
-			f.finish(o, Result{Err: Timeout})
-		}
-	}
+	f.record(ev)
+	f.release(o)
+	f.finish(o, res)
+	return f.err
 }
 
 func (f *Frontend) enqueue(o *operation) {
@@ -488,13 +441,6 @@ func (f *Frontend) finish(o *operation, r Result) {
 		}
 		f.record(ev)
 	}
-	waiters := o.waiters
-	o.waiters = nil
-	for _, id := range waiters {
-		if w := f.ops[id]; w != nil && w.phase == PhaseWaitOriginal {
-			f.finish(w, r)
-		}
-	}
 }
 
 // Abort is the request's abort signal firing while op waits for its
@@ -511,7 +457,7 @@ func (f *Frontend) Abort(op int64) error {
 	_ = o.ticket.Abort() // always ErrAborted: the wait failed
 	f.recordOp(history.ReleaseTicket, o)
 	f.finish(o, Result{Err: Timeout})
-	return nil
+	return f.err
 }
 
 // Timeout is the client giving up on op (a request timeout or a dropped
@@ -519,6 +465,9 @@ func (f *Frontend) Abort(op int64) error {
 // on inside the broker; its later result is reported by [Frontend.Ready]
 // but not recorded.
 func (f *Frontend) Timeout(op int64) error {
+	if f.err != nil {
+		return f.err
+	}
 	o, ok := f.ops[op]
 	if !ok {
 		return fmt.Errorf("%w: op %d", ErrUnknownOp, op)
@@ -528,63 +477,32 @@ func (f *Frontend) Timeout(op int64) error {
 	}
 	o.returned = true
 	f.record(history.Event{Kind: history.Return, Op: op, Result: history.Unknown})
-	return nil
+	return f.err
 }
 
-// Returned reports whether op's client-visible Return has been recorded.
-func (f *Frontend) Returned(op int64) bool {
-	o, ok := f.ops[op]
-	return ok && o.returned
-}
-
-// Enqueued reports whether op's enqueued stage has fired (its
-// stage_write resolved).
-func (f *Frontend) Enqueued(op int64) bool {
-	o, ok := f.ops[op]
-	return ok && o.enqueued
-}
-
-// Result returns op's finished stage: its result, and whether it has
-// finished.
-func (f *Frontend) Result(op int64) (Result, bool) {
-	o, ok := f.ops[op]
-	if !ok || o.phase != PhaseDone {
-		return Result{}, false
+// Evict evicts producer pid from partition's idempotency state if the
+// partition knows it, recording EvictProducer. It reports whether it
+// evicted.
+func (f *Frontend) Evict(partition string, pid int64) (bool, error) {
+	if f.err != nil {
+		return false, f.err
 	}
-	return o.result, true
-}
-
-// Phase returns op's phase.
-func (f *Frontend) Phase(op int64) (Phase, bool) {
-	o, ok := f.ops[op]
-	if !ok {
-		return 0, false
-	}
-	return o.phase, true
-}
-
-// Evict evicts producer pid from partition's idempotency state if it can
-// be evicted (known, nothing inflight), recording EvictProducer. It
-// reports whether it evicted.
-func (f *Frontend) Evict(partition string, pid int64) bool {
 	p, ok := f.parts[partition]
 	if !ok || !p.producers.Evict(pid) {
-		return false
+		return false, nil
 	}
 	f.record(history.Event{Kind: history.EvictProducer, Partition: partition, PID: pid})
-	return true
-}
-
-// Evictable reports whether [Frontend.Evict] would evict.
-func (f *Frontend) Evictable(partition string, pid int64) bool {
-	p, ok := f.parts[partition]
-	return ok && p.producers.Known(pid) && len(p.producers.Inflight(pid)) == 0
+	return true, f.err
 }
 
 // ChangeTerm moves partition to a new term (term 0 means the next one),
-// recording ChangeTerm. Inflight requests of older terms fail with
-// [Timeout] when the producer's next request is decided.
+// recording ChangeTerm. Replication being synchronous, no request is in
+// flight across a term change: the term only marks the batches appended
+// from now on ([Entry.Term]).
 func (f *Frontend) ChangeTerm(partition string, term int64) error {
+	if f.err != nil {
+		return f.err
+	}
 	p := f.partition(partition)
 	if term == 0 {
 		term = p.term + 1
@@ -594,13 +512,17 @@ func (f *Frontend) ChangeTerm(partition string, term int64) error {
 	}
 	p.term = term
 	f.record(history.Event{Kind: history.ChangeTerm, Partition: partition, Term: term})
-	return nil
+	return f.err
 }
 
 // BumpEpoch records that producer pid moved to epoch (a client-side
 // InitProducerId). Partitions learn the epoch from the next batch.
-func (f *Frontend) BumpEpoch(pid int64, epoch int16) {
+func (f *Frontend) BumpEpoch(pid int64, epoch int16) error {
+	if f.err != nil {
+		return f.err
+	}
 	f.record(history.Event{Kind: history.BumpEpoch, PID: pid, Epoch: epoch})
+	return f.err
 }
 
 // Ready returns and clears the enqueued and finished notifications.
@@ -610,6 +532,67 @@ func (f *Frontend) Ready() Ready {
 	return r
 }
 
+// Status is what the frontend knows of one operation ([Frontend.Status]).
+type Status struct {
+	// Op, Client, Partition and Batch are the call's.
+	Op        int64
+	Client    int64
+	Partition string
+	Batch     Batch
+	// Phase is where the op is in the write path.
+	Phase Phase
+	// Redeemable is true when [Frontend.Redeem] is enabled: the op waits
+	// for its ticket (PhaseRedeem) and the ticket is ready.
+	Redeemable bool
+	// Enqueued is true once the enqueued stage fired (stage_write
+	// resolved).
+	Enqueued bool
+	// Returned is true once the client-visible Return was recorded (a
+	// result or a client timeout).
+	Returned bool
+	// Result is the finished stage when Phase is [PhaseDone].
+	Result Result
+}
+
+// Status returns what the frontend knows of op, and false if op is
+// unknown (never called, or forgotten).
+func (f *Frontend) Status(op int64) (Status, bool) {
+	o, ok := f.ops[op]
+	if !ok {
+		return Status{}, false
+	}
+	return Status{Op: o.id, Client: o.client, Partition: o.part.name, Batch: o.batch, Phase: o.phase,
+		Redeemable: o.phase == PhaseRedeem && o.ticket.Ready(), Enqueued: o.enqueued,
+		Returned: o.returned, Result: o.result}, true
+}
+
+// PartitionStatus is what the frontend knows of one partition
+// ([Frontend.Partitions]).
+type PartitionStatus struct {
+	// Name names the partition.
+	Name string
+	// Term is the partition's term.
+	Term int64
+	// Tickets is the number of live tickets of its producer queue.
+	Tickets int
+	// Producers lists the producer ids the idempotency state knows,
+	// sorted: those [Frontend.Evict] would evict.
+	Producers []int64
+	// LogEnd is the log's end offset (see [Frontend.Log] for its batches).
+	LogEnd int64
+}
+
+// Partitions returns the partitions, sorted by name.
+func (f *Frontend) Partitions() []PartitionStatus {
+	out := make([]PartitionStatus, len(f.partNames))
+	for i, name := range f.partNames {
+		p := f.parts[name]
+		out[i] = PartitionStatus{Name: name, Term: p.term, Tickets: p.queue.Size(),
+			Producers: p.producers.pids(), LogEnd: p.log.End()}
+	}
+	return out
+}
+
 // Log returns a copy of partition's log.
 func (f *Frontend) Log(partition string) []Entry {
 	p, ok := f.parts[partition]
@@ -617,18 +600,6 @@ func (f *Frontend) Log(partition string) []Entry {
 		return nil
 	}
 	return p.log.Entries()
-}
-
-// Partitions returns the names of the partitions, sorted.
-func (f *Frontend) Partitions() []string { return append([]string(nil), f.partNames...) }
-
-// Tickets returns the number of live tickets of partition's queue.
-func (f *Frontend) Tickets(partition string) int {
-	p, ok := f.parts[partition]
-	if !ok {
-		return 0
-	}
-	return p.queue.Size()
 }
 
 // Open returns the ops that have not finished inside the broker, sorted.
@@ -643,10 +614,10 @@ func (f *Frontend) Open() []int64 {
 	return ids
 }
 
-// Forget drops a finished op's bookkeeping, for long-running users such
-// as [Server]; afterwards the op is unknown to the frontend.
+// Forget drops a finished op's bookkeeping, for long-running owners such
+// as a server; afterwards the op is unknown to the frontend.
 func (f *Frontend) Forget(op int64) {
-	if o, ok := f.ops[op]; ok && o.phase == PhaseDone && len(o.waiters) == 0 {
+	if o, ok := f.ops[op]; ok && o.phase == PhaseDone {
 		delete(f.ops, op)
 	}
 }

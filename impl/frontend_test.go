@@ -2,6 +2,7 @@ package impl
 
 import (
 	"errors"
+	"strings"
 	"testing"
 
 	"github.com/idemcheck/idemcheck/history"
@@ -39,26 +40,26 @@ func TestFrontendStages(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if f.Enqueued(op) {
+			if st, _ := f.Status(op); st.Enqueued {
 				t.Fatal("enqueued before stage_write resolved")
 			}
 			if err := f.CompleteStage(op, true); err != nil {
 				t.Fatal(err)
 			}
-			if !f.Enqueued(op) {
+			if st, _ := f.Status(op); !st.Enqueued {
 				t.Fatal("not enqueued after stage_write resolved")
 			}
 			if err := f.CompleteUpload(op, true); err != nil {
 				t.Fatal(err)
 			}
-			if _, done := f.Result(op); done {
-				t.Fatal("finished before redeem")
+			if st, _ := f.Status(op); st.Phase != PhaseRedeem || !st.Redeemable {
+				t.Fatalf("after the upload: got phase %s redeemable=%t, want redeem and redeemable", st.Phase, st.Redeemable)
 			}
 			if err := f.Redeem(op, true); err != nil {
 				t.Fatal(err)
 			}
-			if r, done := f.Result(op); !done || r.Err != Success || r.Offset != 0 {
-				t.Fatalf("result: got %v %t, want offset=0 finished", r, done)
+			if st, _ := f.Status(op); st.Phase != PhaseDone || st.Result.Err != Success || st.Result.Offset != 0 || !st.Returned {
+				t.Fatalf("status: got %+v, want done with offset=0 and returned", st)
 			}
 			rd := f.Ready()
 			if len(rd.Enqueued) != 1 || len(rd.Finished) != 1 || rd.Finished[0].Op != op {
@@ -79,8 +80,8 @@ func TestFrontendStages(t *testing.T) {
 					t.Fatalf("events: got %v, want %v", kinds, tc.kinds)
 				}
 			}
-			if f.Tickets("p0") != 0 {
-				t.Fatalf("live tickets after the call: %d", f.Tickets("p0"))
+			if ps := f.Partitions(); len(ps) != 1 || ps[0].Tickets != 0 || ps[0].LogEnd != 5 {
+				t.Fatalf("partitions after the call: got %+v, want p0 with no live ticket and 5 records", ps)
 			}
 		})
 	}
@@ -130,5 +131,78 @@ func TestFrontendRefuses(t *testing.T) {
 	}
 	if _, err := NewFrontend(Config{}, nil); err == nil {
 		t.Error("nil data plane: got no error")
+	}
+}
+
+// failingRecorder fails from its n-th event on.
+type failingRecorder struct {
+	n      int
+	events []history.Event
+}
+
+var errDiskFull = errors.New("disk full")
+
+func (r *failingRecorder) Record(e history.Event) error {
+	if len(r.events) >= r.n {
+		return errDiskFull
+	}
+	r.events = append(r.events, e)
+	return nil
+}
+
+// TestRecorderErrorStops checks that the first recorder error stops the
+// frontend: the step that hit it returns it, naming the event that was
+// not recorded; every later step returns the same error and changes and
+// records nothing, so the history is never silently incomplete.
+func TestRecorderErrorStops(t *testing.T) {
+	rec := &failingRecorder{n: 4} // Replicate, ReserveTicket, StageWriteStart, StageWriteDone
+	f, err := NewFrontend(Config{Recorder: rec}, nopDataPlane{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	op, err := f.Replicate(Request{Partition: "p0", Batch: Batch{PID: 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := f.CompleteStage(op, true); err != nil {
+		t.Fatal(err)
+	}
+	err = f.CompleteUpload(op, true) // UploadDone cannot be recorded
+	if !errors.Is(err, errDiskFull) || !strings.Contains(err.Error(), "UploadDone op=1") {
+		t.Fatalf("upload: got %v, want the recorder's error naming UploadDone op=1", err)
+	}
+	if f.Err() != err {
+		t.Fatalf("Err: got %v, want %v", f.Err(), err)
+	}
+	steps := []struct {
+		name string
+		run  func() error
+	}{
+		{"replicate", func() error {
+			_, err := f.Replicate(Request{Partition: "p0", Batch: Batch{PID: 1, First: 1, Last: 1}})
+			return err
+		}},
+		{"complete-stage", func() error { return f.CompleteStage(op, true) }},
+		{"complete-upload", func() error { return f.CompleteUpload(op, true) }},
+		{"redeem", func() error { return f.Redeem(op, true) }},
+		{"abort", func() error { return f.Abort(op) }},
+		{"timeout", func() error { return f.Timeout(op) }},
+		{"evict", func() error { _, err := f.Evict("p0", 1); return err }},
+		{"change-term", func() error { return f.ChangeTerm("p0", 0) }},
+		{"bump-epoch", func() error { return f.BumpEpoch(1, 1) }},
+	}
+	for _, s := range steps {
+		if got := s.run(); got != err {
+			t.Errorf("%s after the error: got %v, want %v", s.name, got, err)
+		}
+	}
+	if len(rec.events) != 4 {
+		t.Errorf("recorded %d events, want the 4 before the error", len(rec.events))
+	}
+	if st, _ := f.Status(op); st.Phase != PhaseRedeem || st.Returned {
+		t.Errorf("op after the refused steps: got %+v, want it still waiting for its ticket", st)
+	}
+	if ps := f.Partitions(); len(ps) != 1 || ps[0].Term != 0 || len(ps[0].Producers) != 0 {
+		t.Errorf("partitions after the refused steps: got %+v, want p0 unchanged", ps)
 	}
 }

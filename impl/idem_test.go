@@ -2,7 +2,6 @@ package impl
 
 import (
 	"math"
-	"reflect"
 	"testing"
 
 	"github.com/idemcheck/idemcheck/history"
@@ -10,147 +9,116 @@ import (
 
 // TestProducersRules has one row per idempotency rule of rm_stm
 // (spec.Classify). Each row runs steps against a fresh [Producers]: a
-// decide step names the expected decision; "finish" applies an appended
-// request at an offset; "evict" expects whether eviction succeeds.
+// decide step gives the log's end offset and names the expected decision
+// and offset (the end offset for an append, the cached offset for a
+// duplicate); an evict step expects whether eviction succeeds.
 func TestProducersRules(t *testing.T) {
 	type step struct {
-		do     string // "decide", "finish", "evict", "fail"
-		op     int64
+		do     string // "decide", "evict"
 		b      Batch
-		term   int64
-		offset int64 // finish: the offset; decide: the expected cached offset
+		end    int64 // decide: the log's end offset
 		want   history.Decision
-		orig   int64   // expected original of a duplicate_inflight
-		failed []int64 // expected failed inflight ops
-		ok     bool    // evict
+		offset int64 // decide: the expected offset of an append or a duplicate
+		ok     bool  // evict
 	}
 	b := func(pid int64, epoch int16, first, last int32) Batch {
 		return Batch{PID: pid, Epoch: epoch, First: first, Last: last}
+	}
+	// d decides b at end offset end; an append is expected at end.
+	d := func(bt Batch, end int64, want history.Decision) step {
+		return step{do: "decide", b: bt, end: end, want: want, offset: end}
+	}
+	dup := func(bt Batch, end int64, cached int64) step {
+		return step{do: "decide", b: bt, end: end, want: history.Duplicate, offset: cached}
 	}
 	tests := []struct {
 		rule  string
 		steps []step
 	}{
 		{"first batch of a new producer starts at 0: append", []step{
-			{do: "decide", op: 1, b: b(1, 0, 0, 2), want: history.Append},
+			d(b(1, 0, 0, 2), 0, history.Append),
 		}},
 		{"next in sequence (last+1 == first): append", []step{
-			{do: "decide", op: 1, b: b(1, 0, 0, 2), want: history.Append},
-			{do: "finish", op: 1, b: b(1, 0, 0, 2), offset: 0},
-			{do: "decide", op: 2, b: b(1, 0, 3, 3), want: history.Append},
+			d(b(1, 0, 0, 2), 0, history.Append),
+			d(b(1, 0, 3, 3), 3, history.Append),
 		}},
-		{"pipelining: validated against the last inflight request", []step{
-			{do: "decide", op: 1, b: b(1, 0, 0, 0), want: history.Append},
-			{do: "decide", op: 2, b: b(1, 0, 1, 1), want: history.Append},
-			{do: "decide", op: 3, b: b(1, 0, 2, 4), want: history.Append},
+		{"each batch is validated against the last appended one", []step{
+			d(b(1, 0, 0, 0), 0, history.Append),
+			d(b(1, 0, 1, 1), 1, history.Append),
+			d(b(1, 0, 2, 4), 2, history.Append),
 		}},
 		{"gap: OUT_OF_ORDER_SEQUENCE_NUMBER", []step{
-			{do: "decide", op: 1, b: b(1, 0, 0, 0), want: history.Append},
-			{do: "finish", op: 1, b: b(1, 0, 0, 0), offset: 0},
-			{do: "decide", op: 2, b: b(1, 0, 2, 2), want: history.OutOfOrder},
+			d(b(1, 0, 0, 0), 0, history.Append),
+			{do: "decide", b: b(1, 0, 2, 2), end: 1, want: history.OutOfOrder},
 		}},
 		{"unknown producer with first_seq > 0: accepted via the skip path", []step{
-			{do: "decide", op: 1, b: b(1, 0, 5, 6), want: history.AppendUnknown},
+			d(b(1, 0, 5, 6), 0, history.AppendUnknown),
 		}},
 		{"skip path then the earlier batch: out of order (the seed bug)", []step{
-			{do: "decide", op: 1, b: b(1, 0, 1, 1), want: history.AppendUnknown},
-			{do: "finish", op: 1, b: b(1, 0, 1, 1), offset: 0},
-			{do: "decide", op: 2, b: b(1, 0, 0, 0), want: history.OutOfOrder},
+			d(b(1, 0, 1, 1), 0, history.AppendUnknown),
+			{do: "decide", b: b(1, 0, 0, 0), end: 1, want: history.OutOfOrder},
 		}},
 		{"exact duplicate among finished: cached offset", []step{
-			{do: "decide", op: 1, b: b(1, 0, 0, 1), want: history.Append},
-			{do: "finish", op: 1, b: b(1, 0, 0, 1), offset: 7},
-			{do: "decide", op: 2, b: b(1, 0, 2, 2), want: history.Append},
-			{do: "finish", op: 2, b: b(1, 0, 2, 2), offset: 8},
-			{do: "decide", op: 3, b: b(1, 0, 0, 1), want: history.Duplicate, offset: 7},
+			d(b(1, 0, 0, 1), 7, history.Append),
+			d(b(1, 0, 2, 2), 9, history.Append),
+			dup(b(1, 0, 0, 1), 10, 7),
 		}},
 		{"partial overlap is not a duplicate: out of order", []step{
-			{do: "decide", op: 1, b: b(1, 0, 0, 1), want: history.Append},
-			{do: "finish", op: 1, b: b(1, 0, 0, 1), offset: 0},
-			{do: "decide", op: 2, b: b(1, 0, 1, 1), want: history.OutOfOrder},
+			d(b(1, 0, 0, 1), 0, history.Append),
+			{do: "decide", b: b(1, 0, 1, 1), end: 2, want: history.OutOfOrder},
 		}},
 		{"only the last 5 finished requests are cached: an older retry is out of order", []step{
-			{do: "decide", op: 1, b: b(1, 0, 0, 0), want: history.Append},
-			{do: "finish", op: 1, b: b(1, 0, 0, 0), offset: 0},
-			{do: "decide", op: 2, b: b(1, 0, 1, 1), want: history.Append},
-			{do: "finish", op: 2, b: b(1, 0, 1, 1), offset: 1},
-			{do: "decide", op: 3, b: b(1, 0, 2, 2), want: history.Append},
-			{do: "finish", op: 3, b: b(1, 0, 2, 2), offset: 2},
-			{do: "decide", op: 4, b: b(1, 0, 3, 3), want: history.Append},
-			{do: "finish", op: 4, b: b(1, 0, 3, 3), offset: 3},
-			{do: "decide", op: 5, b: b(1, 0, 4, 4), want: history.Append},
-			{do: "finish", op: 5, b: b(1, 0, 4, 4), offset: 4},
-			{do: "decide", op: 6, b: b(1, 0, 1, 1), want: history.Duplicate, offset: 1},
-			{do: "decide", op: 7, b: b(1, 0, 5, 5), want: history.Append},
-			{do: "finish", op: 7, b: b(1, 0, 5, 5), offset: 5},
-			{do: "decide", op: 8, b: b(1, 0, 0, 0), want: history.OutOfOrder},
+			d(b(1, 0, 0, 0), 0, history.Append),
+			d(b(1, 0, 1, 1), 1, history.Append),
+			d(b(1, 0, 2, 2), 2, history.Append),
+			d(b(1, 0, 3, 3), 3, history.Append),
+			d(b(1, 0, 4, 4), 4, history.Append),
+			dup(b(1, 0, 1, 1), 5, 1),
+			d(b(1, 0, 5, 5), 5, history.Append),
+			{do: "decide", b: b(1, 0, 0, 0), end: 6, want: history.OutOfOrder},
 		}},
-		{"exact duplicate of an inflight request: waits for the original", []step{
-			{do: "decide", op: 1, b: b(1, 0, 0, 1), want: history.Append},
-			{do: "decide", op: 2, b: b(1, 0, 0, 1), want: history.DuplicateInFlight, orig: 1},
-		}},
-		{"inflight duplicate needs the same term", []step{
-			{do: "decide", op: 1, b: b(1, 0, 0, 1), term: 1, want: history.Append},
-			{do: "decide", op: 2, b: b(1, 0, 0, 1), term: 2, want: history.Append, failed: []int64{1}},
-		}},
-		{"term change drops older-term inflight requests (fail with timeout)", []step{
-			{do: "decide", op: 1, b: b(1, 0, 0, 0), term: 1, want: history.Append},
-			{do: "decide", op: 2, b: b(1, 0, 1, 1), term: 1, want: history.Append},
-			{do: "decide", op: 3, b: b(1, 0, 2, 2), term: 2, want: history.OutOfOrder, failed: []int64{1, 2}},
-		}},
-		{"higher epoch resets the state and fails inflight requests", []step{
-			{do: "decide", op: 1, b: b(1, 0, 0, 0), want: history.Append},
-			{do: "finish", op: 1, b: b(1, 0, 0, 0), offset: 0},
-			{do: "decide", op: 2, b: b(1, 0, 1, 1), want: history.Append},
-			{do: "decide", op: 3, b: b(1, 1, 0, 0), want: history.Append, failed: []int64{2}},
+		{"higher epoch resets the state and restarts at 0", []step{
+			d(b(1, 0, 0, 0), 0, history.Append),
+			d(b(1, 1, 0, 0), 1, history.Append),
+			{do: "decide", b: b(1, 1, 1, 1), end: 2, want: history.Append, offset: 2},
 		}},
 		{"higher epoch must restart at 0", []step{
-			{do: "decide", op: 1, b: b(1, 0, 0, 0), want: history.Append},
-			{do: "finish", op: 1, b: b(1, 0, 0, 0), offset: 0},
-			{do: "decide", op: 2, b: b(1, 1, 1, 1), want: history.OutOfOrder},
+			d(b(1, 0, 0, 0), 0, history.Append),
+			{do: "decide", b: b(1, 1, 1, 1), end: 1, want: history.OutOfOrder},
 		}},
 		{"no lower-epoch check: a lower epoch is validated as usual", []step{
-			{do: "decide", op: 1, b: b(1, 3, 0, 0), want: history.Append},
-			{do: "finish", op: 1, b: b(1, 3, 0, 0), offset: 0},
-			{do: "decide", op: 2, b: b(1, 2, 1, 1), want: history.Append},
+			d(b(1, 3, 0, 0), 0, history.Append),
+			d(b(1, 2, 1, 1), 1, history.Append),
 		}},
 		{"duplicate matching ignores the epoch", []step{
-			{do: "decide", op: 1, b: b(1, 0, 0, 0), want: history.Append},
-			{do: "finish", op: 1, b: b(1, 0, 0, 0), offset: 4},
-			{do: "decide", op: 2, b: b(1, 1, 0, 0), want: history.Append},
-			{do: "finish", op: 2, b: b(1, 1, 0, 0), offset: 5},
-			{do: "decide", op: 3, b: b(1, 0, 0, 0), want: history.Duplicate, offset: 5},
+			d(b(1, 0, 0, 0), 4, history.Append),
+			d(b(1, 1, 0, 0), 5, history.Append),
+			dup(b(1, 0, 0, 0), 6, 5),
 		}},
 		{"seq 0 follows INT32_MAX", []step{
-			{do: "decide", op: 1, b: b(1, 0, math.MaxInt32-1, math.MaxInt32), want: history.AppendUnknown},
-			{do: "finish", op: 1, b: b(1, 0, math.MaxInt32-1, math.MaxInt32), offset: 0},
-			{do: "decide", op: 2, b: b(1, 0, 0, 0), want: history.Append},
+			d(b(1, 0, math.MaxInt32-1, math.MaxInt32), 0, history.AppendUnknown),
+			d(b(1, 0, 0, 0), 2, history.Append),
 		}},
 		{"first > last: invalid request", []step{
-			{do: "decide", op: 1, b: b(1, 0, 3, 2), want: history.InvalidRequest},
+			{do: "decide", b: b(1, 0, 3, 2), want: history.InvalidRequest},
 		}},
-		{"eviction of an idle producer makes it unknown (skip path again)", []step{
-			{do: "decide", op: 1, b: b(1, 0, 0, 0), want: history.Append},
-			{do: "finish", op: 1, b: b(1, 0, 0, 0), offset: 0},
+		{"eviction makes the producer unknown (skip path again)", []step{
+			d(b(1, 0, 0, 0), 0, history.Append),
 			{do: "evict", b: b(1, 0, 0, 0), ok: true},
-			{do: "decide", op: 2, b: b(1, 0, 2, 2), want: history.AppendUnknown},
+			d(b(1, 0, 2, 2), 1, history.AppendUnknown),
 		}},
 		{"eviction after which a retry of an old batch is appended again", []step{
-			{do: "decide", op: 1, b: b(1, 0, 0, 0), want: history.Append},
-			{do: "finish", op: 1, b: b(1, 0, 0, 0), offset: 0},
+			d(b(1, 0, 0, 0), 0, history.Append),
 			{do: "evict", b: b(1, 0, 0, 0), ok: true},
-			{do: "decide", op: 2, b: b(1, 0, 0, 0), want: history.Append},
+			d(b(1, 0, 0, 0), 1, history.Append),
 		}},
-		{"no eviction while a request is inflight", []step{
-			{do: "decide", op: 1, b: b(1, 0, 0, 0), want: history.Append},
+		{"evicting an unknown producer does nothing", []step{
 			{do: "evict", b: b(1, 0, 0, 0), ok: false},
-			{do: "fail", op: 1, b: b(1, 0, 0, 0)},
-			{do: "evict", b: b(1, 0, 0, 0), ok: true},
 		}},
 		{"producers are independent", []step{
-			{do: "decide", op: 1, b: b(1, 0, 0, 0), want: history.Append},
-			{do: "decide", op: 2, b: b(2, 0, 0, 0), want: history.Append},
-			{do: "decide", op: 3, b: b(2, 0, 1, 1), want: history.Append},
+			d(b(1, 0, 0, 0), 0, history.Append),
+			d(b(2, 0, 0, 0), 1, history.Append),
+			d(b(2, 0, 1, 1), 2, history.Append),
 		}},
 	}
 	for _, tc := range tests {
@@ -159,26 +127,12 @@ func TestProducersRules(t *testing.T) {
 			for i, s := range tc.steps {
 				switch s.do {
 				case "decide":
-					v := ps.Decide(s.op, s.b, s.term)
+					v := ps.Decide(s.b, s.end)
 					if v.Decision != s.want {
-						t.Fatalf("step %d: decide op %d %+v: got %s, want %s", i, s.op, s.b, v.Decision, s.want)
+						t.Fatalf("step %d: decide %+v: got %s, want %s", i, s.b, v.Decision, s.want)
 					}
-					if s.want == history.Duplicate && v.Offset != s.offset {
-						t.Fatalf("step %d: duplicate offset: got %d, want %d", i, v.Offset, s.offset)
-					}
-					if s.want == history.DuplicateInFlight && v.Original != s.orig {
-						t.Fatalf("step %d: original: got %d, want %d", i, v.Original, s.orig)
-					}
-					if !reflect.DeepEqual(v.Failed, s.failed) {
-						t.Fatalf("step %d: failed inflight: got %v, want %v", i, v.Failed, s.failed)
-					}
-				case "finish":
-					if !ps.Finish(s.b.PID, s.op, s.offset) {
-						t.Fatalf("step %d: finish op %d: not inflight", i, s.op)
-					}
-				case "fail":
-					if !ps.Fail(s.b.PID, s.op) {
-						t.Fatalf("step %d: fail op %d: not inflight", i, s.op)
+					if s.want.HasOffset() && v.Offset != s.offset {
+						t.Fatalf("step %d: %s offset: got %d, want %d", i, v.Decision, v.Offset, s.offset)
 					}
 				case "evict":
 					if got := ps.Evict(s.b.PID); got != s.ok {

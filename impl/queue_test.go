@@ -5,6 +5,8 @@ import (
 	"math/rand/v2"
 	"sort"
 	"testing"
+
+	"github.com/idemcheck/idemcheck/internal/testflag"
 )
 
 // TestQueueScripted mirrors producer_queue_test.cc: each case reserves
@@ -178,8 +180,7 @@ func TestQueueErasesProducer(t *testing.T) {
 // order; per producer, the tickets that complete a redeem do so in
 // reservation order, and the queue is empty at the end.
 func TestQueueRandom(t *testing.T) {
-	seeds := seedList(t, 200)
-	for _, seed := range seeds {
+	testflag.Run(t, 200, func(t *testing.T, seed int64) {
 		rng := rand.New(rand.NewPCG(uint64(seed), 0))
 		q := NewQueue(1)
 		type tk struct {
@@ -203,7 +204,7 @@ func TestQueueRandom(t *testing.T) {
 			case 0, 1: // redeem if ready, then release
 				if k.t.Ready() {
 					if err := k.t.Redeem(false); err != nil {
-						t.Fatalf("seed %d: redeem of a ready ticket: %v", seed, err)
+						t.Fatalf("redeem of a ready ticket: %v", err)
 					}
 					if !k.t.Released() {
 						completed[k.pid] = append(completed[k.pid], k.idx)
@@ -217,7 +218,7 @@ func TestQueueRandom(t *testing.T) {
 			case 3: // abort while waiting
 				if !k.t.Ready() {
 					if err := k.t.Abort(); !errors.Is(err, ErrAborted) {
-						t.Fatalf("seed %d: abort: %v", seed, err)
+						t.Fatalf("abort: %v", err)
 					}
 					live = append(live[:i], live[i+1:]...)
 				}
@@ -230,7 +231,7 @@ func TestQueueRandom(t *testing.T) {
 				k := live[i]
 				if k.t.Ready() {
 					if err := k.t.Redeem(false); err != nil {
-						t.Fatalf("seed %d: drain redeem: %v", seed, err)
+						t.Fatalf("drain redeem: %v", err)
 					}
 					completed[k.pid] = append(completed[k.pid], k.idx)
 					k.t.Release()
@@ -240,16 +241,16 @@ func TestQueueRandom(t *testing.T) {
 				}
 			}
 			if !progressed {
-				t.Fatalf("seed %d: %d tickets left and none ready", seed, len(live))
+				t.Fatalf("%d tickets left and none ready", len(live))
 			}
 		}
 		for pid, idx := range completed {
 			if !sort.IntsAreSorted(idx) {
-				t.Fatalf("seed %d: pid %d completed out of reservation order: %v", seed, pid, idx)
+				t.Fatalf("pid %d completed out of reservation order: %v", pid, idx)
 			}
 		}
 		if q.Size() != 0 || q.Producers() != 0 {
-			t.Fatalf("seed %d: size()=%d producers=%d at the end, want 0", seed, q.Size(), q.Producers())
+			t.Fatalf("size()=%d producers=%d at the end, want 0", q.Size(), q.Producers())
 		}
-	}
+	})
 }

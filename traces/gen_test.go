@@ -9,6 +9,7 @@ import (
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/impl/sim"
 	"github.com/idemcheck/idemcheck/internal/gen"
 	"github.com/idemcheck/idemcheck/internal/testflag"
 )
@@ -94,7 +95,7 @@ func header(h history.Header, expect, violation, desc string) history.Header {
 
 func seedScenario(order impl.TicketOrder, known bool, expect, violation string) func() (history.History, error) {
 	return func() (history.History, error) {
-		s, err := impl.SeedScenario(order, known)
+		s, err := sim.SeedScenario(order, known)
 		if err != nil {
 			return history.History{}, err
 		}
@@ -118,11 +119,11 @@ func seedScenario(order impl.TicketOrder, known bool, expect, violation string) 
 // OUT_OF_ORDER_SEQUENCE_NUMBER until the delivery timeout.
 func uploadFail(known bool) func() (history.History, error) {
 	return func() (history.History, error) {
-		s, err := impl.NewSim(impl.SimConfig{})
+		s, err := sim.New(sim.Config{})
 		if err != nil {
 			return history.History{}, err
 		}
-		c, err := s.AddClient(impl.ClientConfig{PID: 1, DeliveryTimeout: 200})
+		c, err := s.AddClient(sim.ClientConfig{PID: 1, DeliveryTimeout: 200})
 		if err != nil {
 			return history.History{}, err
 		}
@@ -139,7 +140,7 @@ func uploadFail(known bool) func() (history.History, error) {
 				return history.History{}, err
 			}
 		}
-		send := impl.Item{Kind: impl.SendItem, Client: c.ID(), Partition: "p0"}
+		send := sim.Item{Kind: sim.SendItem, Client: c.ID(), Partition: "p0"}
 		if err := s.Do(send); err != nil {
 			return history.History{}, err
 		}
@@ -148,9 +149,9 @@ func uploadFail(known bool) func() (history.History, error) {
 			return history.History{}, err
 		}
 		b := lastOp(s)
-		for _, it := range []impl.Item{
-			{Kind: impl.StageItem, Op: a}, {Kind: impl.StageItem, Op: b},
-			{Kind: impl.UploadItem, Op: b}, {Kind: impl.UploadItem, Op: a, Fail: true},
+		for _, it := range []sim.Item{
+			{Kind: sim.StageItem, Op: a}, {Kind: sim.StageItem, Op: b},
+			{Kind: sim.UploadItem, Op: b}, {Kind: sim.UploadItem, Op: a, Fail: true},
 		} {
 			if err := s.Do(it); err != nil {
 				return history.History{}, fmt.Errorf("%s: %w", it, err)
@@ -169,7 +170,7 @@ func uploadFail(known bool) func() (history.History, error) {
 	}
 }
 
-func lastOp(s *impl.Sim) int64 {
+func lastOp(s *sim.Sim) int64 {
 	h := s.History()
 	for i := len(h.Events) - 1; i >= 0; i-- {
 		if h.Events[i].Kind == history.Replicate {
@@ -181,9 +182,9 @@ func lastOp(s *impl.Sim) int64 {
 
 func implWorkload(order impl.TicketOrder, seed uint64, expect, violation string) func() (history.History, error) {
 	return func() (history.History, error) {
-		cfg := impl.WorkloadConfig{TicketOrder: order, Producers: 2, Partitions: 2, Batches: 6,
+		cfg := sim.WorkloadConfig{TicketOrder: order, Producers: 2, Partitions: 2, Batches: 6,
 			Header: history.Header{Seed: int64(seed)}}
-		h, err := impl.RandomWorkload(rand.New(rand.NewPCG(seed, 0)), cfg)
+		h, err := sim.RandomWorkload(rand.New(rand.NewPCG(seed, 0)), cfg)
 		if err != nil {
 			return h, err
 		}

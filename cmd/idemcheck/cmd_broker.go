@@ -12,6 +12,7 @@ import (
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/impl/server"
 	"github.com/idemcheck/idemcheck/internal/kafkabroker"
 )
 
@@ -89,7 +90,7 @@ flags:`)
 		}
 	}
 	var last int64
-	cfg := impl.ServerConfig{TicketOrder: to,
+	cfg := server.Config{TicketOrder: to,
 		Clock: func() int64 { // the server's goroutine only
 			last = max(last, time.Now().UnixNano())
 			return last
@@ -98,7 +99,7 @@ flags:`)
 	if rec != nil {
 		cfg.Recorder = rec
 	}
-	srv, err := impl.NewServer(cfg)
+	srv, err := server.New(cfg)
 	if err != nil {
 		fmt.Fprintf(env.stderr, "idemcheck broker: %v\n", err)
 		return exitUsage

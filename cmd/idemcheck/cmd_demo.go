@@ -11,6 +11,7 @@ import (
 	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/impl/sim"
 	"github.com/idemcheck/idemcheck/spec"
 )
 
@@ -107,15 +108,15 @@ func demoOne(w io.Writer, order impl.TicketOrder, known bool, dir string) (bool,
 		title = "pre-fix (ticket reserved after stage_write resolves)"
 	}
 	fmt.Fprintf(w, "== %s: --ticket-order %s\n", title, order)
-	sim, err := impl.SeedScenario(order, known)
+	s, err := sim.SeedScenario(order, known)
 	if err != nil {
 		return false, fmt.Errorf("run scenario: %w", err)
 	}
-	h := sim.History()
+	h := s.History()
 	fmt.Fprintln(w, "What the producer saw:")
-	for _, o := range sim.Outcomes() {
+	for _, o := range s.Outcomes() {
 		switch o.State {
-		case impl.Acked:
+		case sim.Acked:
 			fmt.Fprintf(w, "  batch seq [%d,%d]: acked at offset %d after %d attempt(s)\n", o.First, o.Last, o.Offset, len(o.Attempts))
 		default:
 			fmt.Fprintf(w, "  batch seq [%d,%d]: %s after %d attempt(s), last error %s\n", o.First, o.Last, o.State, len(o.Attempts), o.Error)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/impl/sim"
 	"github.com/idemcheck/idemcheck/internal/gen"
 	"github.com/idemcheck/idemcheck/spec"
 )
@@ -173,13 +174,13 @@ func genImpl(w io.Writer, o gen.Options, order string, yaml bool) (gen.Stats, er
 	if err != nil {
 		return gen.Stats{}, err
 	}
-	faults := impl.DefaultFaults()
+	faults := sim.DefaultFaults()
 	faults.Timeout = o.UnknownRate
-	cfg := impl.WorkloadConfig{TicketOrder: to, Producers: o.Producers, Partitions: o.Partitions,
+	cfg := sim.WorkloadConfig{TicketOrder: to, Producers: o.Producers, Partitions: o.Partitions,
 		Batches: o.Batches, Faults: faults,
 		Header: history.Header{Source: "impl", Seed: o.Seed,
 			Description: fmt.Sprintf("impl random workload: %d producers, %d partitions, %d batches each", o.Producers, o.Partitions, o.Batches)}}
-	h, err := impl.RandomWorkload(rand.New(rand.NewPCG(uint64(o.Seed), 0)), cfg)
+	h, err := sim.RandomWorkload(rand.New(rand.NewPCG(uint64(o.Seed), 0)), cfg)
 	if err != nil {
 		return gen.Stats{}, err
 	}

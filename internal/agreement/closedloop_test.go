@@ -11,7 +11,7 @@ import (
 	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/checker/validate"
 	"github.com/idemcheck/idemcheck/history"
-	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/impl/replay"
 	"github.com/idemcheck/idemcheck/internal/mc"
 	"github.com/idemcheck/idemcheck/spec"
 )
@@ -109,7 +109,7 @@ func TestClosedLoop(t *testing.T) {
 				}
 			}
 
-			got, err := impl.Replay(h)
+			got, err := replay.Replay(h)
 			if err != nil {
 				t.Fatalf("impl replay: %v", err)
 			}

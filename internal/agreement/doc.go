@@ -33,7 +33,7 @@
 //   - TestClosedLoop, the project's end-to-end proof: the model
 //     checker's counterexamples (internal/mc) exported as histories, the
 //     black-box checker finds them Illegal with the same invariant, and
-//     impl.Replay reproduces their decisions and outcomes;
+//     replay.Replay reproduces their decisions and outcomes;
 //   - TestModelCheckerCounterexamples and TestRandomWalks: the
 //     white-box validator (checker/validate) against the model checker's
 //     counterexamples and random walks of the spec;

@@ -9,6 +9,8 @@ import (
 	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/impl/sim"
+	"github.com/idemcheck/idemcheck/internal/testflag"
 )
 
 // checkedWorkload runs one seeded random workload (several producers and
@@ -18,12 +20,12 @@ import (
 func checkedWorkload(t *testing.T, order impl.TicketOrder, seed int64) checker.Result {
 	t.Helper()
 	rng := rand.New(rand.NewPCG(uint64(seed), 0x1de))
-	h, err := impl.RandomWorkload(rng, impl.WorkloadConfig{
+	h, err := sim.RandomWorkload(rng, sim.WorkloadConfig{
 		TicketOrder: order,
 		Producers:   3,
 		Partitions:  2,
 		Batches:     6,
-		Faults:      impl.DefaultFaults(),
+		Faults:      sim.DefaultFaults(),
 	})
 	if err != nil {
 		t.Fatalf("seed %d: workload: %v (rerun: go test ./internal/agreement -run %s -seed %d)", seed, err, t.Name(), seed)
@@ -40,7 +42,7 @@ func checkedWorkload(t *testing.T, order impl.TicketOrder, seed int64) checker.R
 // client-visible operations alone. 1,000 seeds by default, -seeds N for
 // more, -seed S to rerun one.
 func TestCheckerFindsNoViolationWithFix(t *testing.T) {
-	for _, seed := range seedList(t, 1000) {
+	for _, seed := range testflag.Seeds(1000) {
 		res := checkedWorkload(t, impl.BeforeStage, seed)
 		if res.Verdict != checker.Ok {
 			t.Errorf("seed %d: verdict %s, want Ok (rerun: go test ./internal/agreement -run TestCheckerFindsNoViolationWithFix -seed %d):\n%s",
@@ -55,7 +57,7 @@ func TestCheckerFindsNoViolationWithFix(t *testing.T) {
 // queue). It prints the rate and the flagged seeds, each reproducible
 // with -seed.
 func TestCheckerDetectsPrefixOrdering(t *testing.T) {
-	seeds := seedList(t, 1000)
+	seeds := testflag.Seeds(1000)
 	var flagged []int64
 	for _, seed := range seeds {
 		res := checkedWorkload(t, impl.AfterStage, seed)
@@ -93,7 +95,7 @@ func TestCheckerDetectsPrefixOrdering(t *testing.T) {
 // the first such NoDuplicateAppend, while the client-side history, in
 // which the first attempt's outcome is unknown, stays Ok.)
 func TestBoundedCheckAgrees(t *testing.T) {
-	faults := impl.DefaultFaults()
+	faults := sim.DefaultFaults()
 	faults.Evict = 0.02
 	evictions := 0
 	for _, tc := range []struct {
@@ -101,7 +103,7 @@ func TestBoundedCheckAgrees(t *testing.T) {
 		seed  int64
 	}{{impl.BeforeStage, 1}, {impl.BeforeStage, 2}, {impl.AfterStage, 1}} {
 		rng := rand.New(rand.NewPCG(uint64(tc.seed), 0xb0d))
-		h, err := impl.RandomWorkload(rng, impl.WorkloadConfig{TicketOrder: tc.order, Producers: 1, Partitions: 1,
+		h, err := sim.RandomWorkload(rng, sim.WorkloadConfig{TicketOrder: tc.order, Producers: 1, Partitions: 1,
 			Batches: 700, MaxRecords: 2, Faults: faults})
 		if err != nil {
 			t.Fatalf("%s seed %d: workload: %v", tc.order, tc.seed, err)

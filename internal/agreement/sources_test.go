@@ -8,6 +8,7 @@ import (
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/impl/sim"
 	"github.com/idemcheck/idemcheck/internal/gen"
 	"github.com/idemcheck/idemcheck/internal/refcheck"
 	"github.com/idemcheck/idemcheck/spec"
@@ -77,7 +78,7 @@ func baseHistory(rng *rand.Rand) (history.History, error) {
 // one to three records, the default faults and sometimes evictions,
 // epoch bumps and more client timeouts.
 func implHistory(rng *rand.Rand, order impl.TicketOrder) (history.History, error) {
-	faults := impl.DefaultFaults()
+	faults := sim.DefaultFaults()
 	if rng.IntN(3) == 0 {
 		faults.Evict = 0.05
 	}
@@ -87,7 +88,7 @@ func implHistory(rng *rand.Rand, order impl.TicketOrder) (history.History, error
 	if rng.IntN(4) == 0 {
 		faults.Timeout = 0.15
 	}
-	cfg := impl.WorkloadConfig{
+	cfg := sim.WorkloadConfig{
 		TicketOrder:  order,
 		Producers:    1 + rng.IntN(2),
 		Partitions:   1 + rng.IntN(2),
@@ -100,7 +101,7 @@ func implHistory(rng *rand.Rand, order impl.TicketOrder) (history.History, error
 		// One partition and no waiting, so that later calls overtake.
 		cfg.Partitions, cfg.Batches, cfg.WaitEnqueued = 1, 2+rng.IntN(3), false
 	}
-	h, err := impl.RandomWorkload(rng, cfg)
+	h, err := sim.RandomWorkload(rng, cfg)
 	if err != nil {
 		return h, fmt.Errorf("impl workload %+v: %w", cfg, err)
 	}

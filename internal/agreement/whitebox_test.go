@@ -6,12 +6,13 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"testing"
-	"time"
 
 	"github.com/idemcheck/idemcheck/checker/validate"
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/impl/sim"
 	"github.com/idemcheck/idemcheck/internal/mc"
+	"github.com/idemcheck/idemcheck/internal/testflag"
 	"github.com/idemcheck/idemcheck/spec"
 )
 
@@ -26,8 +27,8 @@ import (
 // implementation records must be allowed by the spec; where the
 // implementation breaks an invariant the validator must say which.
 func TestImplHistories(t *testing.T) {
-	seed := seedOr(1)
-	faults := impl.DefaultFaults()
+	seed := uint64(testflag.Seeds(1)[0])
+	faults := sim.DefaultFaults()
 	faults.Evict = 0.02
 	faults.BumpEpoch = 0.02
 	counts := map[string]int{}
@@ -37,7 +38,7 @@ func TestImplHistories(t *testing.T) {
 			order = impl.AfterStage
 		}
 		rng := rand.New(rand.NewPCG(seed, uint64(i)))
-		h, err := impl.RandomWorkload(rng, impl.WorkloadConfig{TicketOrder: order, Producers: 3, Batches: 5, Faults: faults})
+		h, err := sim.RandomWorkload(rng, sim.WorkloadConfig{TicketOrder: order, Producers: 3, Batches: 5, Faults: faults})
 		if err != nil {
 			t.Fatalf("seed %d run %d: %v", seed, i, err)
 		}
@@ -93,7 +94,7 @@ func TestModelCheckerCounterexamples(t *testing.T) {
 // that the validator accepts it unless the walk broke an invariant, in
 // which case it must name that invariant.
 func TestRandomWalks(t *testing.T) {
-	seed := seedOr(uint64(time.Now().UnixNano()))
+	seed := uint64(testflag.Seeds(1)[0])
 	rng := rand.New(rand.NewPCG(seed, 1))
 	cfg := spec.Config{Producers: 2, Batches: 3, StageFailure: true, UploadFailure: true, FenceFailure: true,
 		ClientTimeout: true, MaxRetries: 2, MaxEvictions: 1, MaxEpochBumps: 1, MaxTermChanges: 1}

@@ -13,10 +13,12 @@ import (
 	"sync"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kmsg"
+
 	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/impl/server"
 	"github.com/idemcheck/idemcheck/internal/kafkawire"
 	"github.com/idemcheck/idemcheck/spec"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Kafka error codes the broker returns itself. Those of the produce path
@@ -56,7 +58,7 @@ func supported(key, version int16) bool {
 type Config struct {
 	// Server is the reference implementation to serve; required. The
 	// broker does not close it.
-	Server *impl.Server
+	Server *server.Server
 	// Pipeline drops the wait for a Produce request's enqueued stages
 	// before the connection's next request is read.
 	Pipeline bool
@@ -72,10 +74,10 @@ type Config struct {
 	_ struct{}
 }
 
-// Broker is a Kafka listener in front of an [impl.Server].
+// Broker is a Kafka listener in front of an [server.Server].
 type Broker struct {
 	cfg Config
-	srv *impl.Server
+	srv *server.Server
 
 	mu      sync.Mutex
 	topics  map[string]int32 // topic → partitions
@@ -363,7 +365,8 @@ func (b *Broker) initProducerID(ctx context.Context, req *kmsg.InitProducerIDReq
 	}
 	b.epochs[pid] = epoch
 	b.mu.Unlock()
-	if err := b.srv.Do(ctx, func(f *impl.Frontend) { f.BumpEpoch(pid, epoch) }); err != nil {
+	var bumpErr error
+	if err := b.srv.Do(ctx, func(f *impl.Frontend) { bumpErr = f.BumpEpoch(pid, epoch) }); err != nil || bumpErr != nil {
 		resp.ErrorCode = errRequestTimedOut
 		return resp
 	}

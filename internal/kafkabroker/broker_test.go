@@ -11,12 +11,14 @@ import (
 	"testing"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/impl/server"
 	"github.com/idemcheck/idemcheck/internal/proxy"
 	"github.com/idemcheck/idemcheck/internal/testflag"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // setup is one broker configuration and client behaviour.
@@ -59,7 +61,7 @@ func runBroker(t *testing.T, s setup, seed int64) outcome {
 	defer cancel()
 	log := history.NewLog(history.Header{Source: "impl", TicketOrder: string(s.order)})
 	var last int64
-	srv, err := impl.NewServer(impl.ServerConfig{TicketOrder: s.order, Recorder: log,
+	srv, err := server.New(server.Config{TicketOrder: s.order, Recorder: log,
 		Clock: func() int64 { // called from the server's goroutine only
 			now := time.Now().UnixNano()
 			last = max(last, now)

@@ -1,4 +1,4 @@
-// Package kafkabroker serves the reference implementation ([impl.Server])
+// Package kafkabroker serves the reference implementation ([server.Server])
 // over the Kafka protocol, so that unmodified Kafka clients can drive it.
 //
 // It speaks what an idempotent producer and a simple consumer need:
@@ -6,7 +6,7 @@
 // broker, node 0), InitProducerId (new producer ids from 1; a request
 // with a producer id and epoch bumps the epoch, KIP-360), Produce, and,
 // to read the log back, ListOffsets and Fetch. Every idempotent record
-// batch of a Produce request is one [impl.Server.Replicate] call on
+// batch of a Produce request is one [server.Server.Replicate] call on
 // partition "topic/partition"; the partition's error code and base
 // offset come from the call's finished stage. Non-idempotent batches get
 // INVALID_RECORD: the reference implementation models idempotent

@@ -6,10 +6,12 @@ import (
 	"net"
 	"time"
 
+	"github.com/twmb/franz-go/pkg/kgo"
+
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/impl/server"
 	"github.com/idemcheck/idemcheck/internal/kafkabroker"
-	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Example serves the reference implementation (with the fix) to a
@@ -18,7 +20,7 @@ func Example() {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
 	log := history.NewLog(history.Header{Source: "impl"})
-	srv, err := impl.NewServer(impl.ServerConfig{TicketOrder: impl.BeforeStage, Recorder: log})
+	srv, err := server.New(server.Config{TicketOrder: impl.BeforeStage, Recorder: log})
 	if err != nil {
 		fmt.Println(err)
 		return

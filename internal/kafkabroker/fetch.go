@@ -145,14 +145,26 @@ func (b *Broker) evictLoop(ctx context.Context) {
 			continue
 		}
 		var evicted []cand
+		var evictErr error
 		err := b.srv.Do(ctx, func(f *impl.Frontend) {
 			for _, c := range cands {
-				if f.Evict(c.part, c.pid) {
+				ok, err := f.Evict(c.part, c.pid)
+				if err != nil {
+					evictErr = err
+					return
+				}
+				if ok {
 					evicted = append(evicted, c)
 				}
 			}
 		})
 		if err != nil {
+			return
+		}
+		if evictErr != nil {
+			// The frontend stopped (its recorder failed): every later
+			// call fails the same way, so stop evicting.
+			b.cfg.Logf("kafkabroker: evict: %v", evictErr)
 			return
 		}
 		// Evicted or not evictable (unknown to the partition), an idle

@@ -6,9 +6,11 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/idemcheck/idemcheck/impl"
-	"github.com/idemcheck/idemcheck/internal/kafkawire"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/impl/server"
+	"github.com/idemcheck/idemcheck/internal/kafkawire"
 )
 
 // call is one replicate call of a Produce request.
@@ -16,7 +18,7 @@ type call struct {
 	ti, pi int // topic and partition index in the request
 	part   string
 	pid    int64
-	st     impl.Stages
+	st     server.Stages
 	res    impl.Result
 	done   bool
 }

@@ -1,9 +1,10 @@
-package impl
+package sim
 
 import (
 	"fmt"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/impl"
 )
 
 // SeedPartition is the partition of [SeedScenario].
@@ -17,7 +18,7 @@ const SeedPartition = "p0"
 // fixed order of [Sim.Stabilize].
 //
 // If known is false the producer is unknown to the partition: A is
-// seq [0,0], B is [1,1]. Pre-fix ([AfterStage]) B takes the skip path,
+// seq [0,0], B is [1,1]. Pre-fix ([impl.AfterStage]) B takes the skip path,
 // A gets OUT_OF_ORDER_SEQUENCE_NUMBER on every attempt until the client's
 // delivery timeout and is lost; with the fix both are appended in order.
 //
@@ -27,12 +28,12 @@ const SeedPartition = "p0"
 // fix there is no OUT_OF_ORDER_SEQUENCE_NUMBER.
 //
 // The history is s.History(), the client's view s.Outcomes().
-func SeedScenario(order TicketOrder, known bool) (*Sim, error) {
+func SeedScenario(order impl.TicketOrder, known bool) (*Sim, error) {
 	desc := "seed scenario (PR #30429): B's stage_write resolves before A's, producer unknown"
 	if known {
 		desc = "seed scenario (PR #30429): B's stage_write resolves before A's, producer known"
 	}
-	s, err := NewSim(SimConfig{TicketOrder: order, Header: history.Header{Description: desc}})
+	s, err := New(Config{TicketOrder: order, Header: history.Header{Description: desc}})
 	if err != nil {
 		return nil, err
 	}
@@ -55,19 +56,19 @@ func SeedScenario(order TicketOrder, known bool) (*Sim, error) {
 	}
 	send := Item{Kind: SendItem, Client: c.ID(), Partition: SeedPartition}
 	if err := s.Do(send); err != nil {
-		return nil, fmt.Errorf("impl: seed scenario: send A: %w", err)
+		return nil, fmt.Errorf("sim: seed scenario: send A: %w", err)
 	}
-	a := s.f.lastOp
+	a := c.lastSent
 	if err := s.Do(send); err != nil {
-		return nil, fmt.Errorf("impl: seed scenario: send B: %w", err)
+		return nil, fmt.Errorf("sim: seed scenario: send B: %w", err)
 	}
-	b := s.f.lastOp
+	b := c.lastSent
 	for _, it := range []Item{
 		{Kind: StageItem, Op: b}, {Kind: StageItem, Op: a},
 		{Kind: UploadItem, Op: b}, {Kind: UploadItem, Op: a},
 	} {
 		if err := s.Do(it); err != nil {
-			return nil, fmt.Errorf("impl: seed scenario: %s: %w", it, err)
+			return nil, fmt.Errorf("sim: seed scenario: %s: %w", it, err)
 		}
 	}
 	if err := s.Stabilize(0); err != nil {

@@ -1,4 +1,4 @@
-package impl
+package server
 
 import (
 	"context"
@@ -6,15 +6,17 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/idemcheck/idemcheck/impl"
 )
 
-// ServerConfig configures a [Server].
-type ServerConfig struct {
-	// TicketOrder is the frontend's ordering; "" is [BeforeStage].
-	TicketOrder TicketOrder
+// Config configures a [Server].
+type Config struct {
+	// TicketOrder is the frontend's ordering; "" is [impl.BeforeStage].
+	TicketOrder impl.TicketOrder
 	// Recorder receives every event, from the server's goroutine only; nil
 	// turns recording off.
-	Recorder Recorder
+	Recorder impl.Recorder
 	// Clock gives event times (nil: a logical clock counting events).
 	Clock func() int64
 	// Rand draws the data plane's delays and failures; nil uses a fixed
@@ -40,11 +42,11 @@ type Stages struct {
 	// request.
 	Enqueued <-chan struct{}
 	// Finished delivers the result once, then is closed.
-	Finished <-chan Result
+	Finished <-chan impl.Result
 }
 
 // ErrClosed is returned by the methods of a closed [Server].
-var ErrClosed = errors.New("impl: server closed")
+var ErrClosed = errors.New("server: closed")
 
 type completion struct {
 	op     int64
@@ -54,17 +56,17 @@ type completion struct {
 
 type pendingStages struct {
 	enqueued chan struct{}
-	finished chan Result
+	finished chan impl.Result
 }
 
-// Server is the concurrent shell around a [Frontend], for use from
+// Server is the concurrent shell around an [impl.Frontend], for use from
 // network servers: one goroutine owns the frontend and serves calls over
 // channels; the data plane runs each stage_write and upload in its own
 // goroutine after a random delay, so they complete in any order. Redeems
 // happen as soon as tickets are ready, and fences always succeed. All
 // methods are safe for concurrent use.
 type Server struct {
-	calls       chan func(*Frontend)
+	calls       chan func(*impl.Frontend)
 	completions chan completion
 	quit        chan struct{}
 	loopDone    chan struct{}
@@ -72,20 +74,20 @@ type Server struct {
 	closeOnce   sync.Once
 
 	// Owned by the loop goroutine.
-	f       *Frontend
+	f       *impl.Frontend
 	rng     *rand.Rand
-	cfg     ServerConfig
+	cfg     Config
 	pending map[int64]*pendingStages
 }
 
 // serverDataPlane starts delayed completions; it runs on the loop goroutine.
 type serverDataPlane struct{ s *Server }
 
-func (d serverDataPlane) StageWrite(op int64, _ string, _ Batch) {
+func (d serverDataPlane) StageWrite(op int64, _ string, _ impl.Batch) {
 	d.s.start(op, false, d.s.delay(d.s.cfg.MaxStageDelay), true)
 }
 
-func (d serverDataPlane) ExecuteWrite(op int64, _ string, _ Batch) {
+func (d serverDataPlane) ExecuteWrite(op int64, _ string, _ impl.Batch) {
 	ok := !(d.s.cfg.UploadFail > 0 && d.s.rng.Float64() < d.s.cfg.UploadFail)
 	d.s.start(op, true, d.s.delay(d.s.cfg.MaxUploadDelay), ok)
 }
@@ -117,15 +119,15 @@ func (s *Server) start(op int64, upload bool, d time.Duration, ok bool) {
 	}()
 }
 
-// NewServer starts a server; call Close to stop it.
-func NewServer(cfg ServerConfig) (*Server, error) {
-	s := &Server{calls: make(chan func(*Frontend)), completions: make(chan completion),
+// New starts a server; call Close to stop it.
+func New(cfg Config) (*Server, error) {
+	s := &Server{calls: make(chan func(*impl.Frontend)), completions: make(chan completion),
 		quit: make(chan struct{}), loopDone: make(chan struct{}), cfg: cfg, rng: cfg.Rand,
 		pending: make(map[int64]*pendingStages)}
 	if s.rng == nil {
 		s.rng = rand.New(rand.NewPCG(1, 2))
 	}
-	f, err := NewFrontend(Config{TicketOrder: cfg.TicketOrder, Recorder: cfg.Recorder, Clock: cfg.Clock}, serverDataPlane{s})
+	f, err := impl.NewFrontend(impl.Config{TicketOrder: cfg.TicketOrder, Recorder: cfg.Recorder, Clock: cfg.Clock}, serverDataPlane{s})
 	if err != nil {
 		return nil, err
 	}
@@ -181,9 +183,9 @@ func (s *Server) advance() {
 }
 
 // run runs fn on the loop goroutine and waits for it.
-func (s *Server) run(ctx context.Context, fn func(*Frontend)) error {
+func (s *Server) run(ctx context.Context, fn func(*impl.Frontend)) error {
 	done := make(chan struct{})
-	wrapped := func(f *Frontend) { fn(f); close(done) }
+	wrapped := func(f *impl.Frontend) { fn(f); close(done) }
 	select {
 	case s.calls <- wrapped:
 	case <-s.quit:
@@ -197,19 +199,19 @@ func (s *Server) run(ctx context.Context, fn func(*Frontend)) error {
 
 // Replicate calls replicate (req.Op must be 0: the server numbers the
 // calls) and returns the call's stages.
-func (s *Server) Replicate(ctx context.Context, req Request) (Stages, error) {
+func (s *Server) Replicate(ctx context.Context, req impl.Request) (Stages, error) {
 	req.Op = 0
 	var (
 		st  Stages
 		err error
 	)
-	if rerr := s.run(ctx, func(f *Frontend) {
+	if rerr := s.run(ctx, func(f *impl.Frontend) {
 		var op int64
 		op, err = f.Replicate(req)
 		if err != nil {
 			return
 		}
-		p := &pendingStages{enqueued: make(chan struct{}), finished: make(chan Result, 1)}
+		p := &pendingStages{enqueued: make(chan struct{}), finished: make(chan impl.Result, 1)}
 		s.pending[op] = p
 		st = Stages{Op: op, Enqueued: p.enqueued, Finished: p.finished}
 	}); rerr != nil {
@@ -222,7 +224,7 @@ func (s *Server) Replicate(ctx context.Context, req Request) (Stages, error) {
 // request goes on, and its Finished stage still fires.
 func (s *Server) Timeout(ctx context.Context, op int64) error {
 	var err error
-	if rerr := s.run(ctx, func(f *Frontend) { err = f.Timeout(op) }); rerr != nil {
+	if rerr := s.run(ctx, func(f *impl.Frontend) { err = f.Timeout(op) }); rerr != nil {
 		return rerr
 	}
 	return err
@@ -230,7 +232,7 @@ func (s *Server) Timeout(ctx context.Context, op int64) error {
 
 // Do runs fn on the server's goroutine, with exclusive access to the
 // frontend (for evictions, term changes, inspection). fn must not keep f.
-func (s *Server) Do(ctx context.Context, fn func(f *Frontend)) error {
+func (s *Server) Do(ctx context.Context, fn func(f *impl.Frontend)) error {
 	return s.run(ctx, fn)
 }
 

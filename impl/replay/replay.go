@@ -1,25 +1,26 @@
-package impl
+package replay
 
 import (
 	"fmt"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/impl"
 )
 
 // Option is an option of [Replay].
 type Option interface{ apply(*options) }
 
 type options struct {
-	order TicketOrder
+	order impl.TicketOrder
 }
 
-type orderOption TicketOrder
+type orderOption impl.TicketOrder
 
-func (o orderOption) apply(opts *options) { opts.order = TicketOrder(o) }
+func (o orderOption) apply(opts *options) { opts.order = impl.TicketOrder(o) }
 
 // WithTicketOrder makes [Replay] use ordering o instead of the one in the
 // history's header.
-func WithTicketOrder(o TicketOrder) Option { return orderOption(o) }
+func WithTicketOrder(o impl.TicketOrder) Option { return orderOption(o) }
 
 // replayDataPlane remembers which ops have a pending stage_write or upload.
 type replayDataPlane struct {
@@ -27,11 +28,11 @@ type replayDataPlane struct {
 	uploads map[int64]bool
 }
 
-func (d *replayDataPlane) StageWrite(op int64, _ string, _ Batch)   { d.stages[op] = true }
-func (d *replayDataPlane) ExecuteWrite(op int64, _ string, _ Batch) { d.uploads[op] = true }
+func (d *replayDataPlane) StageWrite(op int64, _ string, _ impl.Batch)   { d.stages[op] = true }
+func (d *replayDataPlane) ExecuteWrite(op int64, _ string, _ impl.Batch) { d.uploads[op] = true }
 
-// ReplayError is an input event the implementation cannot follow.
-type ReplayError struct {
+// Error is an input event the implementation cannot follow.
+type Error struct {
 	// Index is the index of the event in the input history.
 	Index int
 	// Event is the input event.
@@ -41,16 +42,16 @@ type ReplayError struct {
 }
 
 // Error renders the event and the reason.
-func (e *ReplayError) Error() string {
-	return fmt.Sprintf("impl: replay event %d (%s): %v", e.Index, e.Event, e.Err)
+func (e *Error) Error() string {
+	return fmt.Sprintf("replay: event %d (%s): %v", e.Index, e.Event, e.Err)
 }
 
 // Unwrap returns the reason.
-func (e *ReplayError) Unwrap() error { return e.Err }
+func (e *Error) Unwrap() error { return e.Err }
 
-// Replay drives a [Frontend] through the events of h, in order, and
+// Replay drives a [impl.Frontend] through the events of h, in order, and
 // returns the history the frontend recorded. The ticket ordering is the
-// one of [WithTicketOrder], else h.Header.TicketOrder, else [BeforeStage].
+// one of [WithTicketOrder], else h.Header.TicketOrder, else [impl.BeforeStage].
 //
 // Input events are followed like this:
 //
@@ -68,7 +69,7 @@ func (e *ReplayError) Unwrap() error { return e.Err }
 //   - RedeemTicket and Decide (and a ReleaseTicket after a redeem) run
 //     the op's redeem at that point; its FenceEpoch result, if h has one,
 //     decides the fence; a ReleaseTicket of an op waiting for its ticket
-//     that h never redeems is the abort signal ([Frontend.Abort]);
+//     that h never redeems is the abort signal ([impl.Frontend.Abort]);
 //   - ReserveTicket, StageWriteStart, FenceEpoch and the other
 //     ReleaseTickets are produced by the frontend itself and are skipped;
 //   - EvictProducer, BumpEpoch and ChangeTerm are environment steps.
@@ -84,16 +85,16 @@ func Replay(h history.History, opts ...Option) (history.History, error) {
 		opt.apply(&o)
 	}
 	if o.order == "" {
-		o.order = TicketOrder(h.Header.TicketOrder)
+		o.order = impl.TicketOrder(h.Header.TicketOrder)
 	}
-	order, err := ParseTicketOrder(string(o.order))
+	order, err := impl.ParseTicketOrder(string(o.order))
 	if err != nil {
 		return history.History{}, err
 	}
 	hdr := history.Header{Source: "impl", TicketOrder: string(order), Description: h.Header.Description, Seed: h.Header.Seed}
 	log := history.NewLog(hdr)
 	dp := &replayDataPlane{stages: make(map[int64]bool), uploads: make(map[int64]bool)}
-	f, err := NewFrontend(Config{TicketOrder: order, Recorder: log}, dp)
+	f, err := impl.NewFrontend(impl.Config{TicketOrder: order, Recorder: log}, dp)
 	if err != nil {
 		return history.History{}, err
 	}
@@ -115,10 +116,10 @@ func Replay(h history.History, opts ...Option) (history.History, error) {
 	}
 	for i, e := range h.Events {
 		if err := r.step(e); err != nil {
-			return log.History(), &ReplayError{Index: i, Event: e, Err: err}
+			return log.History(), &Error{Index: i, Event: e, Err: err}
 		}
 		if err := f.Err(); err != nil {
-			return log.History(), &ReplayError{Index: i, Event: e, Err: err}
+			return log.History(), &Error{Index: i, Event: e, Err: err}
 		}
 	}
 	for {
@@ -134,7 +135,7 @@ func Replay(h history.History, opts ...Option) (history.History, error) {
 }
 
 type replayer struct {
-	f         *Frontend
+	f         *impl.Frontend
 	dp        *replayDataPlane
 	fence     map[int64]bool
 	hasStage  map[int64]bool
@@ -148,7 +149,7 @@ type replayer struct {
 // same step as it decides or fails, so a client that timed out between
 // the two is modelled as timing out just before.
 func (r *replayer) timeoutFirst(op int64) error {
-	if r.unknown[op] && !r.f.Returned(op) {
+	if st, _ := r.f.Status(op); r.unknown[op] && !st.Returned {
 		return r.f.Timeout(op)
 	}
 	return nil
@@ -168,7 +169,7 @@ func (r *replayer) redeem(op int64) error {
 
 func (r *replayer) completeStage(op int64, ok bool) error {
 	if !r.dp.stages[op] {
-		return fmt.Errorf("%w: op %d has no pending stage_write", ErrWrongStep, op)
+		return fmt.Errorf("%w: op %d has no pending stage_write", impl.ErrWrongStep, op)
 	}
 	delete(r.dp.stages, op)
 	if !ok {
@@ -181,7 +182,7 @@ func (r *replayer) completeStage(op int64, ok bool) error {
 
 func (r *replayer) completeUpload(op int64, ok bool) error {
 	if !r.dp.uploads[op] {
-		return fmt.Errorf("%w: op %d has no pending upload", ErrWrongStep, op)
+		return fmt.Errorf("%w: op %d has no pending upload", impl.ErrWrongStep, op)
 	}
 	delete(r.dp.uploads, op)
 	if !ok {
@@ -193,21 +194,24 @@ func (r *replayer) completeUpload(op int64, ok bool) error {
 }
 
 // drive redeems op, first redeeming the ready tickets of the same
-// producer and partition that block it. It reports whether op got past
-// its redeem.
+// producer and partition that block it. If none is ready, op stays
+// waiting.
 func (r *replayer) drive(op int64) error {
-	o, ok := r.f.ops[op]
-	if !ok {
-		return fmt.Errorf("%w: op %d", ErrUnknownOp, op)
-	}
-	for o.phase == PhaseRedeem {
-		if o.ticket.Ready() {
+	for {
+		o, ok := r.f.Status(op)
+		if !ok {
+			return fmt.Errorf("%w: op %d", impl.ErrUnknownOp, op)
+		}
+		if o.Phase != impl.PhaseRedeem {
+			return nil
+		}
+		if o.Redeemable {
 			return r.redeem(op)
 		}
 		blocker := int64(-1)
 		for _, id := range r.f.Redeemable() {
-			b := r.f.ops[id]
-			if b.part == o.part && b.batch.PID == o.batch.PID {
+			b, _ := r.f.Status(id)
+			if b.Partition == o.Partition && b.Batch.PID == o.Batch.PID {
 				blocker = id
 				break
 			}
@@ -219,26 +223,26 @@ func (r *replayer) drive(op int64) error {
 			return err
 		}
 	}
-	return nil
 }
 
 func (r *replayer) step(e history.Event) error {
 	f := r.f
 	switch e.Kind {
 	case history.Replicate:
-		_, err := f.Replicate(Request{Op: e.Op, Client: e.Client, Partition: e.Partition,
-			Batch: Batch{PID: e.PID, Epoch: e.Epoch, First: e.First, Last: e.Last}})
+		_, err := f.Replicate(impl.Request{Op: e.Op, Client: e.Client, Partition: e.Partition,
+			Batch: impl.Batch{PID: e.PID, Epoch: e.Epoch, First: e.First, Last: e.Last}})
 		return err
 	case history.StageWriteDone:
 		return r.completeStage(e.Op, e.Result == history.OK)
 	case history.UploadDone:
 		return r.completeUpload(e.Op, e.Result == history.OK)
 	case history.RedeemTicket, history.Decide, history.ReleaseTicket:
-		ph, ok := f.Phase(e.Op)
+		st, ok := f.Status(e.Op)
+		ph := st.Phase
 		if !ok {
-			return fmt.Errorf("%w: op %d", ErrUnknownOp, e.Op)
+			return fmt.Errorf("%w: op %d", impl.ErrUnknownOp, e.Op)
 		}
-		if e.Kind == history.ReleaseTicket && ph == PhaseRedeem && !r.hasRedeem[e.Op] {
+		if e.Kind == history.ReleaseTicket && ph == impl.PhaseRedeem && !r.hasRedeem[e.Op] {
 			// Released while waiting, never redeemed: the abort signal.
 			if err := r.timeoutFirst(e.Op); err != nil {
 				return err
@@ -246,22 +250,22 @@ func (r *replayer) step(e history.Event) error {
 			return f.Abort(e.Op)
 		}
 		switch ph {
-		case PhaseRedeem:
+		case impl.PhaseRedeem:
 			if err := r.drive(e.Op); err != nil {
 				return err
 			}
-			if ph, _ := f.Phase(e.Op); ph == PhaseRedeem {
-				return fmt.Errorf("%w: op %d cannot redeem its ticket yet", ErrWrongStep, e.Op)
+			if st, _ := f.Status(e.Op); st.Phase == impl.PhaseRedeem {
+				return fmt.Errorf("%w: op %d cannot redeem its ticket yet", impl.ErrWrongStep, e.Op)
 			}
-		case PhaseStage, PhaseUpload:
+		case impl.PhaseStage, impl.PhaseUpload:
 			if e.Kind != history.ReleaseTicket {
-				return fmt.Errorf("%w: %s of op %d in phase %s", ErrWrongStep, e.Kind, e.Op, ph)
+				return fmt.Errorf("%w: %s of op %d in phase %s", impl.ErrWrongStep, e.Kind, e.Op, ph)
 			}
 		}
 		return nil
 	case history.Return:
 		if e.Result == history.Unknown {
-			if f.Returned(e.Op) {
+			if st, _ := f.Status(e.Op); st.Returned {
 				return nil
 			}
 			return f.Timeout(e.Op)
@@ -278,11 +282,10 @@ func (r *replayer) step(e history.Event) error {
 		}
 		return r.drive(e.Op)
 	case history.EvictProducer:
-		f.Evict(e.Partition, e.PID)
-		return nil
+		_, err := f.Evict(e.Partition, e.PID)
+		return err
 	case history.BumpEpoch:
-		f.BumpEpoch(e.PID, e.Epoch)
-		return nil
+		return f.BumpEpoch(e.PID, e.Epoch)
 	case history.ChangeTerm:
 		if err := f.ChangeTerm(e.Partition, e.Term); err != nil {
 			return f.ChangeTerm(e.Partition, 0)

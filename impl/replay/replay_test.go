@@ -1,12 +1,16 @@
-package impl
+package replay
 
 import (
 	"bytes"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/impl/sim"
+	"github.com/idemcheck/idemcheck/internal/testflag"
 )
 
 func encodeJSONL(t *testing.T, h history.History) []byte {
@@ -51,13 +55,54 @@ func compareReturns(want, got history.History) error {
 	return nil
 }
 
+// seedConfig derives a small random workload shape from seed and returns
+// it with the rng that then drives the run.
+func seedConfig(seed int64, order impl.TicketOrder, faults sim.Faults) (*rand.Rand, sim.WorkloadConfig) {
+	rng := rand.New(rand.NewPCG(uint64(seed), 0x1de3))
+	cfg := sim.WorkloadConfig{
+		TicketOrder:  order,
+		Producers:    1 + rng.IntN(3),
+		Partitions:   1 + rng.IntN(3),
+		Batches:      2 + rng.IntN(5),
+		WaitEnqueued: rng.IntN(3) == 0,
+		Faults:       faults,
+		Header:       history.Header{Seed: seed},
+	}
+	return rng, cfg
+}
+
+// opEvents returns, per op, the Return and Decide events of h.
+func opEvents(h history.History) (returns, decides map[int64]history.Event) {
+	returns, decides = map[int64]history.Event{}, map[int64]history.Event{}
+	for _, e := range h.Events {
+		switch e.Kind {
+		case history.Return:
+			returns[e.Op] = e
+		case history.Decide:
+			decides[e.Op] = e
+		}
+	}
+	return returns, decides
+}
+
+// countOOOSN counts the Returns with OUT_OF_ORDER_SEQUENCE_NUMBER.
+func countOOOSN(h history.History) int {
+	n := 0
+	for _, e := range h.Events {
+		if e.Kind == history.Return && e.Result == history.Failed && e.Error == history.OutOfOrderSequenceNumber {
+			n++
+		}
+	}
+	return n
+}
+
 // seedHistories returns the four seed scenario histories.
 func seedHistories(t *testing.T) map[string]history.History {
 	t.Helper()
 	hs := map[string]history.History{}
-	for _, order := range []TicketOrder{AfterStage, BeforeStage} {
+	for _, order := range []impl.TicketOrder{impl.AfterStage, impl.BeforeStage} {
 		for _, known := range []bool{false, true} {
-			s, err := SeedScenario(order, known)
+			s, err := sim.SeedScenario(order, known)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -85,19 +130,20 @@ func TestReplayFullHistory(t *testing.T) {
 	for name, h := range seedHistories(t) {
 		check(t, name, h)
 	}
-	faults := DefaultFaults()
+	faults := sim.DefaultFaults()
 	faults.Evict = 0.02
 	faults.BumpEpoch = 0.02
 	faults.Abort = 0.02
-	for _, order := range []TicketOrder{BeforeStage, AfterStage} {
-		for _, seed := range seedList(t, 100) {
-			rng, cfg := seedConfig(seed, order, faults)
-			h, err := RandomWorkload(rng, cfg)
-			if err != nil {
-				t.Fatalf("seed %d: %v", seed, err)
-			}
-			check(t, fmt.Sprintf("%s seed %d (rerun with -seed %d)", order, seed, seed), h)
-		}
+	for _, order := range []impl.TicketOrder{impl.BeforeStage, impl.AfterStage} {
+		t.Run(string(order), func(t *testing.T) {
+			testflag.Run(t, 100, func(t *testing.T, seed int64) {
+				h, err := sim.RandomWorkload(seedConfig(seed, order, faults))
+				if err != nil {
+					t.Fatal(err)
+				}
+				check(t, "workload", h)
+			})
+		})
 	}
 }
 
@@ -117,22 +163,23 @@ func TestReplayClientOnly(t *testing.T) {
 	}
 	// No client timeouts or fence failures: those outcomes need the
 	// internal events to be placed.
-	faults := Faults{StageFail: 0.05, UploadFail: 0.1}
-	for _, order := range []TicketOrder{BeforeStage, AfterStage} {
-		for _, seed := range seedList(t, 100) {
-			rng, cfg := seedConfig(seed, order, faults)
-			h, err := RandomWorkload(rng, cfg)
-			if err != nil {
-				t.Fatalf("seed %d: %v", seed, err)
-			}
-			got, err := Replay(clientOnly(h))
-			if err != nil {
-				t.Fatalf("%s seed %d: %v", order, seed, err)
-			}
-			if err := compareReturns(h, got); err != nil {
-				t.Fatalf("%s seed %d (rerun with -seed %d): %v", order, seed, seed, err)
-			}
-		}
+	faults := sim.Faults{StageFail: 0.05, UploadFail: 0.1}
+	for _, order := range []impl.TicketOrder{impl.BeforeStage, impl.AfterStage} {
+		t.Run(string(order), func(t *testing.T) {
+			testflag.Run(t, 100, func(t *testing.T, seed int64) {
+				h, err := sim.RandomWorkload(seedConfig(seed, order, faults))
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := Replay(clientOnly(h))
+				if err != nil {
+					t.Fatal(err)
+				}
+				if err := compareReturns(h, got); err != nil {
+					t.Fatal(err)
+				}
+			})
+		})
 	}
 }
 
@@ -140,7 +187,7 @@ func TestReplayClientOnly(t *testing.T) {
 // client-visible events through the fixed ordering: the same calls and
 // the same completion order give no OUT_OF_ORDER_SEQUENCE_NUMBER.
 func TestReplayCounterexampleThroughFix(t *testing.T) {
-	s, err := SeedScenario(AfterStage, false)
+	s, err := sim.SeedScenario(impl.AfterStage, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -148,18 +195,15 @@ func TestReplayCounterexampleThroughFix(t *testing.T) {
 	if countOOOSN(h) == 0 {
 		t.Fatal("the pre-fix history has no OUT_OF_ORDER_SEQUENCE_NUMBER")
 	}
-	got, err := Replay(h, WithTicketOrder(BeforeStage))
+	got, err := Replay(h, WithTicketOrder(impl.BeforeStage))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Header.TicketOrder != string(BeforeStage) {
-		t.Errorf("header ticket order: got %q, want %q", got.Header.TicketOrder, BeforeStage)
+	if got.Header.TicketOrder != string(impl.BeforeStage) {
+		t.Errorf("header ticket order: got %q, want %q", got.Header.TicketOrder, impl.BeforeStage)
 	}
 	if n := countOOOSN(got); n != 0 {
 		t.Errorf("fixed replay: got %d OUT_OF_ORDER_SEQUENCE_NUMBER returns, want 0", n)
-	}
-	if err := CheckSanity(got); err != nil {
-		t.Errorf("fixed replay: %v", err)
 	}
 }
 
@@ -173,17 +217,17 @@ func TestReplayErrors(t *testing.T) {
 		index  int
 		want   error
 	}{
-		{"stage of an unknown op", []history.Event{call, {Kind: history.StageWriteDone, Op: 2, Result: history.OK}}, 1, ErrWrongStep},
-		{"upload before stage", []history.Event{call, {Kind: history.UploadDone, Op: 1, Result: history.OK}}, 1, ErrWrongStep},
-		{"decide before upload", []history.Event{call, {Kind: history.Decide, Op: 1, Decision: history.Append}}, 1, ErrWrongStep},
-		{"op ids do not increase", []history.Event{call, call}, 1, ErrOpOrder},
+		{"stage of an unknown op", []history.Event{call, {Kind: history.StageWriteDone, Op: 2, Result: history.OK}}, 1, impl.ErrWrongStep},
+		{"upload before stage", []history.Event{call, {Kind: history.UploadDone, Op: 1, Result: history.OK}}, 1, impl.ErrWrongStep},
+		{"decide before upload", []history.Event{call, {Kind: history.Decide, Op: 1, Decision: history.Append}}, 1, impl.ErrWrongStep},
+		{"op ids do not increase", []history.Event{call, call}, 1, impl.ErrOpOrder},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			_, err := Replay(history.History{Events: tc.events})
-			var re *ReplayError
+			var re *Error
 			if !errors.As(err, &re) || re.Index != tc.index || !errors.Is(err, tc.want) {
-				t.Fatalf("got %v, want a ReplayError at event %d wrapping %v", err, tc.index, tc.want)
+				t.Fatalf("got %v, want an *Error at event %d wrapping %v", err, tc.index, tc.want)
 			}
 		})
 	}

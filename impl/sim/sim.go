@@ -1,13 +1,15 @@
-package impl
+package sim
 
 import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/impl"
 	"github.com/idemcheck/idemcheck/spec"
 )
 
@@ -73,7 +75,7 @@ type Faults struct {
 	// partition to the next term.
 	ChangeTerm float64
 	// Abort is the probability that a step first fires the abort signal of
-	// a random request waiting for its ticket ([Frontend.Abort]; a bug
+	// a random request waiting for its ticket ([impl.Frontend.Abort]; a bug
 	// class, off in [DefaultFaults]).
 	Abort float64
 	// BumpEpoch is the probability that a step first makes a random client
@@ -83,10 +85,10 @@ type Faults struct {
 	_ struct{}
 }
 
-// SimConfig configures a [Sim].
-type SimConfig struct {
-	// TicketOrder is the frontend's ordering; "" is [BeforeStage].
-	TicketOrder TicketOrder
+// Config configures a [Sim].
+type Config struct {
+	// TicketOrder is the frontend's ordering; "" is [impl.BeforeStage].
+	TicketOrder impl.TicketOrder
 	// Header is the header of the recorded history; Source defaults to
 	// "impl" and TicketOrder to the frontend's ordering.
 	Header history.Header
@@ -95,7 +97,7 @@ type SimConfig struct {
 }
 
 // Sim is a deterministic simulation of one broker's write path: a
-// [Frontend], a fake data plane whose stage_writes and uploads wait in
+// [impl.Frontend], a fake data plane whose stage_writes and uploads wait in
 // explicit pending queues, and idempotent [Client]s. Nothing happens
 // until a caller picks a pending [Item] ([Sim.Pending], [Sim.Do]), or
 // lets a *rand.Rand pick ([Sim.Step]) or the fixed order of
@@ -103,7 +105,7 @@ type SimConfig struct {
 // the frontend's logical clock, so the same choices give the same
 // history, byte for byte. A Sim is not safe for concurrent use.
 type Sim struct {
-	f       *Frontend
+	f       *impl.Frontend
 	log     *history.Log
 	stages  []int64
 	uploads []int64
@@ -115,14 +117,16 @@ type Sim struct {
 
 type simDataPlane struct{ s *Sim }
 
-func (d simDataPlane) StageWrite(op int64, _ string, _ Batch) { d.s.stages = append(d.s.stages, op) }
-func (d simDataPlane) ExecuteWrite(op int64, _ string, _ Batch) {
+func (d simDataPlane) StageWrite(op int64, _ string, _ impl.Batch) {
+	d.s.stages = append(d.s.stages, op)
+}
+func (d simDataPlane) ExecuteWrite(op int64, _ string, _ impl.Batch) {
 	d.s.uploads = append(d.s.uploads, op)
 }
 
-// NewSim returns an empty simulation.
-func NewSim(cfg SimConfig) (*Sim, error) {
-	order, err := ParseTicketOrder(string(cfg.TicketOrder))
+// New returns an empty simulation.
+func New(cfg Config) (*Sim, error) {
+	order, err := impl.ParseTicketOrder(string(cfg.TicketOrder))
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +138,7 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 		h.TicketOrder = string(order)
 	}
 	s := &Sim{log: history.NewLog(h), owner: make(map[int64]*clientBatch), byOp: make(map[int64]*Client)}
-	s.f, err = NewFrontend(Config{TicketOrder: order, Recorder: s.log}, simDataPlane{s})
+	s.f, err = impl.NewFrontend(impl.Config{TicketOrder: order, Recorder: s.log}, simDataPlane{s})
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +147,7 @@ func NewSim(cfg SimConfig) (*Sim, error) {
 
 // Frontend returns the simulated frontend, for inspection and for steps
 // the Sim has no item for (evictions, term changes, raw requests).
-func (s *Sim) Frontend() *Frontend { return s.f }
+func (s *Sim) Frontend() *impl.Frontend { return s.f }
 
 // History returns the history recorded so far.
 func (s *Sim) History() history.History { return s.log.History() }
@@ -158,7 +162,7 @@ func (s *Sim) Err() error { return s.f.Err() }
 // history client id.
 func (s *Sim) AddClient(cfg ClientConfig) (*Client, error) {
 	if cfg.PID < 0 || cfg.Epoch < 0 {
-		return nil, fmt.Errorf("impl: client pid=%d epoch=%d out of range", cfg.PID, cfg.Epoch)
+		return nil, fmt.Errorf("sim: client pid=%d epoch=%d out of range", cfg.PID, cfg.Epoch)
 	}
 	if cfg.MaxInFlight <= 0 {
 		// An idempotent producer keeps at most as many batches in flight
@@ -187,13 +191,13 @@ func (s *Sim) Outcomes() []Outcome {
 
 // Replicate calls the frontend directly (a raw request, not from a
 // client) and returns its op id.
-func (s *Sim) Replicate(req Request) (int64, error) {
+func (s *Sim) Replicate(req impl.Request) (int64, error) {
 	op, err := s.f.Replicate(req)
 	s.dispatch()
 	return op, err
 }
 
-// Timeout is a client timeout of op (see [Frontend.Timeout]); if a client
+// Timeout is a client timeout of op (see [impl.Frontend.Timeout]); if a client
 // owns op, the client treats it as a retriable error.
 func (s *Sim) Timeout(op int64) error {
 	if err := s.f.Timeout(op); err != nil {
@@ -216,21 +220,20 @@ func (s *Sim) Timeout(op int64) error {
 // outstanding; attempts it gave up on may still be inside the broker.
 func (s *Sim) BumpEpoch(id int) error {
 	if id < 1 || id > len(s.clients) {
-		return fmt.Errorf("impl: no client %d", id)
+		return fmt.Errorf("sim: no client %d", id)
 	}
 	c := s.clients[id-1]
 	if !c.idle() {
-		return fmt.Errorf("impl: client %d has attempts in flight", id)
+		return fmt.Errorf("sim: client %d has attempts in flight", id)
 	}
 	if !c.bumpEpoch() {
-		return fmt.Errorf("impl: client %d: epoch %d cannot grow", id, c.cfg.Epoch)
+		return fmt.Errorf("sim: client %d: epoch %d cannot grow", id, c.cfg.Epoch)
 	}
-	s.f.BumpEpoch(c.cfg.PID, c.cfg.Epoch)
-	return nil
+	return s.f.BumpEpoch(c.cfg.PID, c.cfg.Epoch)
 }
 
 // Abort fires the abort signal of op while it waits for its ticket (see
-// [Frontend.Abort]); a client that owns op sees REQUEST_TIMED_OUT.
+// [impl.Frontend.Abort]); a client that owns op sees REQUEST_TIMED_OUT.
 func (s *Sim) Abort(op int64) error {
 	if err := s.f.Abort(op); err != nil {
 		return err
@@ -267,10 +270,28 @@ func (s *Sim) Pending() []Item {
 	return items
 }
 
+// returned reports whether op's client-visible Return was recorded.
+func (s *Sim) returned(op int64) bool {
+	st, ok := s.f.Status(op)
+	return ok && st.Returned
+}
+
+// waiting returns the ops waiting for their ticket, ready or not, in op
+// order.
+func (s *Sim) waiting() []int64 {
+	var ops []int64
+	for _, op := range s.f.Open() {
+		if st, _ := s.f.Status(op); st.Phase == impl.PhaseRedeem {
+			ops = append(ops, op)
+		}
+	}
+	return ops
+}
+
 func (s *Sim) timeoutOps() []int64 {
 	var ops []int64
 	for op, b := range s.owner {
-		if b.op == op && !s.f.Returned(op) {
+		if b.op == op && !s.returned(op) {
 			ops = append(ops, op)
 		}
 	}
@@ -279,7 +300,7 @@ func (s *Sim) timeoutOps() []int64 {
 }
 
 // ErrNotPending is returned by [Sim.Do] for an item that is not pending.
-var ErrNotPending = errors.New("impl: item not pending")
+var ErrNotPending = errors.New("sim: item not pending")
 
 func remove(ops []int64, op int64) ([]int64, bool) {
 	for i, o := range ops {
@@ -307,19 +328,19 @@ func (s *Sim) Do(it Item) error {
 		}
 		err = s.f.CompleteUpload(it.Op, !it.Fail)
 	case RedeemItem:
-		if !s.f.CanRedeem(it.Op) {
+		if st, ok := s.f.Status(it.Op); !ok || !st.Redeemable {
 			return fmt.Errorf("%w: %s", ErrNotPending, it)
 		}
 		err = s.f.Redeem(it.Op, !it.Fail)
 	case SendItem:
 		err = s.send(it.Client, it.Partition)
 	case TimeoutItem:
-		if b, ok := s.owner[it.Op]; !ok || b.op != it.Op || s.f.Returned(it.Op) {
+		if b, ok := s.owner[it.Op]; !ok || b.op != it.Op || s.returned(it.Op) {
 			return fmt.Errorf("%w: %s", ErrNotPending, it)
 		}
 		err = s.Timeout(it.Op)
 	default:
-		return fmt.Errorf("impl: unknown item kind %q", it.Kind)
+		return fmt.Errorf("sim: unknown item kind %q", it.Kind)
 	}
 	if err != nil {
 		return err
@@ -347,8 +368,8 @@ func (s *Sim) send(client int, partition string) error {
 		b.State = Lost
 		return nil
 	}
-	op, err := s.f.Replicate(Request{Client: int64(c.id), Partition: partition,
-		Batch: Batch{PID: b.PID, Epoch: b.Epoch, First: b.First, Last: b.Last}})
+	op, err := s.f.Replicate(impl.Request{Client: int64(c.id), Partition: partition,
+		Batch: impl.Batch{PID: b.PID, Epoch: b.Epoch, First: b.First, Last: b.Last}})
 	if err != nil {
 		return err
 	}
@@ -404,18 +425,20 @@ func (s *Sim) Step(rng *rand.Rand, faults Faults) (bool, error) {
 		return false, nil
 	}
 	if faults.Evict > 0 && rng.Float64() < faults.Evict {
-		s.randomEvict(rng)
+		if err := s.randomEvict(rng); err != nil {
+			return false, err
+		}
 	}
 	if faults.ChangeTerm > 0 && rng.Float64() < faults.ChangeTerm {
 		parts := s.f.Partitions()
 		if len(parts) > 0 {
-			if err := s.f.ChangeTerm(parts[rng.IntN(len(parts))], 0); err != nil {
+			if err := s.f.ChangeTerm(parts[rng.IntN(len(parts))].Name, 0); err != nil {
 				return false, err
 			}
 		}
 	}
 	if faults.Abort > 0 && rng.Float64() < faults.Abort {
-		if waiting := s.f.waitingOps(); len(waiting) > 0 {
+		if waiting := s.waiting(); len(waiting) > 0 {
 			if err := s.Abort(waiting[rng.IntN(len(waiting))]); err != nil {
 				return false, err
 			}
@@ -469,7 +492,7 @@ func (s *Sim) Step(rng *rand.Rand, faults Faults) (bool, error) {
 	return true, nil
 }
 
-func (s *Sim) randomEvict(rng *rand.Rand) {
+func (s *Sim) randomEvict(rng *rand.Rand) error {
 	type cand struct {
 		part string
 		pid  int64
@@ -477,21 +500,22 @@ func (s *Sim) randomEvict(rng *rand.Rand) {
 	var cands []cand
 	for _, p := range s.f.Partitions() {
 		for _, c := range s.clients {
-			if s.f.Evictable(p, c.cfg.PID) {
-				cands = append(cands, cand{p, c.cfg.PID})
+			if slices.Contains(p.Producers, c.cfg.PID) {
+				cands = append(cands, cand{p.Name, c.cfg.PID})
 			}
 		}
 	}
 	if len(cands) == 0 {
-		return
+		return nil
 	}
 	c := cands[rng.IntN(len(cands))]
-	s.f.Evict(c.part, c.pid)
+	_, err := s.f.Evict(c.part, c.pid)
+	return err
 }
 
 // ErrTooManySteps is returned by [Sim.Run] and [Sim.Stabilize] when the
 // step budget runs out.
-var ErrTooManySteps = errors.New("impl: step budget exhausted")
+var ErrTooManySteps = errors.New("sim: step budget exhausted")
 
 // Run takes random steps until only timeouts are pending, at most
 // maxSteps (0 means 100000).

@@ -1,17 +1,18 @@
-package impl
+package sim
 
 import (
 	"fmt"
 	"math/rand/v2"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/impl"
 )
 
 // WorkloadConfig describes a random workload for [RandomWorkload] and
 // [RunWorkload]. Zero fields take the defaults given.
 type WorkloadConfig struct {
-	// TicketOrder is the frontend's ordering; "" is [BeforeStage].
-	TicketOrder TicketOrder
+	// TicketOrder is the frontend's ordering; "" is [impl.BeforeStage].
+	TicketOrder impl.TicketOrder
 	// Producers is the number of idempotent clients, pids 1..Producers
 	// (default 2).
 	Producers int
@@ -51,7 +52,7 @@ func DefaultFaults() Faults {
 // (history, outcomes, logs).
 func RunWorkload(rng *rand.Rand, cfg WorkloadConfig) (*Sim, error) {
 	if rng == nil {
-		return nil, fmt.Errorf("impl: nil rand")
+		return nil, fmt.Errorf("sim: nil rand")
 	}
 	if cfg.Producers <= 0 {
 		cfg.Producers = 2
@@ -68,7 +69,7 @@ func RunWorkload(rng *rand.Rand, cfg WorkloadConfig) (*Sim, error) {
 	if cfg.DeliveryTimeout <= 0 {
 		cfg.DeliveryTimeout = 300
 	}
-	s, err := NewSim(SimConfig{TicketOrder: cfg.TicketOrder, Header: cfg.Header})
+	s, err := New(Config{TicketOrder: cfg.TicketOrder, Header: cfg.Header})
 	if err != nil {
 		return nil, err
 	}

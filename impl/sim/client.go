@@ -1,4 +1,4 @@
-package impl
+package sim
 
 import (
 	"fmt"
@@ -6,6 +6,7 @@ import (
 	"sort"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/impl"
 )
 
 // ClientConfig configures an idempotent producer client inside a [Sim].
@@ -109,10 +110,10 @@ func (c *Client) PID() int64 { return c.cfg.PID }
 // to the client's accumulator; it gets the next sequences.
 func (c *Client) Produce(partition string, records int32) error {
 	if records < 1 {
-		return fmt.Errorf("impl: client %d: batch of %d records", c.id, records)
+		return fmt.Errorf("sim: client %d: batch of %d records", c.id, records)
 	}
 	if partition == "" {
-		return fmt.Errorf("impl: client %d: empty partition", c.id)
+		return fmt.Errorf("sim: client %d: empty partition", c.id)
 	}
 	cp, ok := c.parts[partition]
 	if !ok {
@@ -171,9 +172,9 @@ func (c *Client) Outcomes() []Outcome {
 }
 
 // respond handles the result of attempt op of b.
-func (c *Client) respond(cp *clientPartition, b *clientBatch, r Result, now int64) {
+func (c *Client) respond(cp *clientPartition, b *clientBatch, r impl.Result, now int64) {
 	b.op = 0
-	if r.Err == Success {
+	if r.Err == impl.Success {
 		b.State, b.Offset, b.Error = Acked, r.Offset, history.None
 		if int64(b.Last) > cp.lastAcked {
 			cp.lastAcked = int64(b.Last)

@@ -1,4 +1,4 @@
-package impl
+package agreement
 
 import (
 	"fmt"
@@ -34,8 +34,9 @@ func (e *SanityError) Error() string {
 	return fmt.Sprintf("impl: %s violated at event %d (%s): %s", e.Invariant, e.Index, e.Event, e.Msg)
 }
 
-// CheckSanity checks the white-box invariants a history recorded by this
-// package must keep with the fix (ticket order [BeforeStage]) when no
+// CheckSanity checks the white-box invariants a history recorded by the
+// reference implementation (impl, driven by impl/sim, impl/server or
+// impl/replay) must keep with the fix (ticket order before-stage) when no
 // producer is evicted (eviction forgets the dedup window and can break
 // NoDuplicateAppend and ContiguousAppends). It reads the events only:
 //

@@ -1,4 +1,4 @@
-package impl
+package replay
 
 import (
 	"bytes"
@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/impl/sim"
 )
 
 // FuzzReplay feeds arbitrary JSONL histories to Replay: a history that
@@ -20,18 +22,18 @@ func FuzzReplay(f *testing.F) {
 		}
 		f.Add(buf.Bytes())
 	}
-	for _, order := range []TicketOrder{BeforeStage, AfterStage} {
+	for _, order := range []impl.TicketOrder{impl.BeforeStage, impl.AfterStage} {
 		for _, known := range []bool{false, true} {
-			s, err := SeedScenario(order, known)
+			s, err := sim.SeedScenario(order, known)
 			if err != nil {
 				f.Fatal(err)
 			}
 			add(s.History())
 			add(clientOnly(s.History()))
 		}
-		faults := DefaultFaults()
+		faults := sim.DefaultFaults()
 		faults.Evict, faults.BumpEpoch = 0.02, 0.02
-		h, err := RandomWorkload(rand.New(rand.NewPCG(1, 1)), WorkloadConfig{TicketOrder: order, Faults: faults})
+		h, err := sim.RandomWorkload(rand.New(rand.NewPCG(1, 1)), sim.WorkloadConfig{TicketOrder: order, Faults: faults})
 		if err != nil {
 			f.Fatal(err)
 		}
