@@ -43,7 +43,15 @@
 //     and TestBoundedCheckAgrees: the black-box checker on impl's random
 //     workloads (-seed S reruns one seed, -seeds N runs N);
 //   - TestVocabulary: the TLA+ action names, the Go spec's and the
-//     history event kinds are one set.
+//     history event kinds are one set;
+//   - CheckSanity and the TestSanity tests: the white-box invariants the
+//     reference implementation keeps with the fix, checked on the
+//     histories of impl/sim (seed scenarios, random workloads), of
+//     impl/server under load and of impl/replay;
+//   - TestScripts: the datadriven scripts in testdata/scripts, which
+//     drive an impl/sim Sim step by step and print what the frontend
+//     recorded, its state and CheckSanity's answer (-rewrite to
+//     regenerate).
 //
 // The package holds no code besides its tests.
 package agreement
