@@ -105,7 +105,7 @@ func seedScenario(order impl.TicketOrder, known bool, expect, violation string) 
 			who = "known"
 		}
 		h.Header = header(h.Header, expect, violation, fmt.Sprintf(
-			"impl.SeedScenario(%s, producer %s): batch B's stage_write resolves before A's (redpanda PR #30429)", order, who))
+			"sim.SeedScenario(%s, producer %s): batch B's stage_write resolves before A's (redpanda PR #30429)", order, who))
 		return h, nil
 	}
 }
@@ -188,7 +188,7 @@ func implWorkload(order impl.TicketOrder, seed uint64, expect, violation string)
 		if err != nil {
 			return h, err
 		}
-		h.Header = header(h.Header, expect, violation, fmt.Sprintf("impl.RandomWorkload, ticket order %s, 2 producers, 2 partitions, 6 batches each, default faults, seed %d", order, seed))
+		h.Header = header(h.Header, expect, violation, fmt.Sprintf("sim.RandomWorkload, ticket order %s, 2 producers, 2 partitions, 6 batches each, default faults, seed %d", order, seed))
 		return h, nil
 	}
 }
