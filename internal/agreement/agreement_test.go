@@ -18,12 +18,12 @@ import (
 	"github.com/idemcheck/idemcheck/checker"
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/refcheck"
+	"github.com/idemcheck/idemcheck/internal/testflag"
 	"github.com/idemcheck/idemcheck/spec"
 )
 
 var (
 	flagN    = flag.Int("agreement.n", 10000, "number of generated histories TestReferenceAgrees judges")
-	flagSeed = flag.Uint64("agreement.seed", 0, "seed of TestReferenceAgrees (0: from the clock); history i is drawn from PCG(seed, i)")
 	flagOut  = flag.String("agreement.out", "", "directory to write each kind of disagreement to, shrunk, as diff-NNN-ok.jsonl / diff-NNN-bad.jsonl")
 	flagShow = flag.Int("agreement.show", 3, "how many kinds of disagreement TestReferenceAgrees prints in full")
 )
@@ -129,12 +129,12 @@ func corpus(t *testing.T) (names []string, hs []history.History) {
 // prints the seed, counts per source and, for each kind of disagreement,
 // the first one shrunk, as JSON Lines.
 func TestReferenceAgrees(t *testing.T) {
-	seed := *flagSeed
-	if seed == 0 {
-		seed = uint64(time.Now().UnixNano())
-	}
+	// The seeds come from the project's convention (internal/testflag):
+	// seed 1 by default; -seed N reruns seed N, -seed.first F -seeds K
+	// explores K others. History i of a seed is drawn from PCG(seed, i).
+	seeds := testflag.Seeds(1)
 	n := *flagN
-	t.Logf("seed %d, %d generated histories (rerun with -agreement.seed %d -agreement.n %d)", seed, n, seed, n)
+	t.Logf("seeds %v, %d generated histories each (rerun one with -seed S -agreement.n %d)", seeds, n, n)
 	hs := newHarness(referenceJudge("reference", refcheck.Options{}), checkerJudge(false), checkerJudge(true))
 	start := time.Now()
 	runHand(t, hs)
@@ -144,7 +144,9 @@ func TestReferenceAgrees(t *testing.T) {
 			t.Fatalf("%s: %v", names[i], err)
 		}
 	}
-	runGenerated(t, hs, seed, n)
+	for _, seed := range seeds {
+		runGenerated(t, hs, uint64(seed), n)
+	}
 	logTally(t, hs)
 	t.Logf("%s", time.Since(start).Round(time.Millisecond))
 
@@ -202,7 +204,7 @@ func TestReferenceAgrees(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "seed %d: %d kinds of disagreement with the reference:\n", seed, len(ds))
+	fmt.Fprintf(&b, "seeds %v: %d kinds of disagreement with the reference:\n", seeds, len(ds))
 	for _, d := range ds {
 		fmt.Fprintf(&b, "  %5d× %s\n", d.count, d.kind)
 	}
