@@ -12,7 +12,7 @@
 //
 //	go test ./internal/agreement -run TestReferenceAgrees
 //	go test ./internal/agreement -run TestReferenceAgrees -agreement.n 1000000
-//	go test ./internal/agreement -run TestReferenceAgrees -agreement.seed 42 -agreement.n 5000
+//	go test ./internal/agreement -run TestReferenceAgrees -seed 42 -agreement.n 5000
 //	go test ./internal/agreement -run TestReferenceAgrees -agreement.out /tmp/diffs
 //
 // -agreement.out writes every kind of disagreement found, shrunk, as a
