@@ -5,8 +5,6 @@ import (
 	"math"
 	"slices"
 	"sort"
-
-	"github.com/idemcheck/idemcheck/spec"
 )
 
 // The partition-level check. A partition's log is one sequence of records
@@ -84,8 +82,6 @@ type ackRec struct {
 }
 
 func (a *ackRec) end() int64 { return endOf(a.rec.off, a.rec.records()) }
-
-func (r *opRec) records() int64 { return spec.RecordCount(r.first, r.last) }
 
 // endOf is the end (exclusive) of n records from off, saturated.
 func endOf(off, n int64) int64 {
@@ -251,13 +247,13 @@ func (st *streamer) findAck(lc *logCheck, notPID int64, match func(*ackRec) bool
 	if best == nil {
 		return Operation{}, false
 	}
-	return best.rec.operation(lc.partition, best.pid), true
+	return best.rec.operation(partKey{lc.partition, best.pid}), true
 }
 
 // overlapBreach is the AckedInLog violation of r's ack, whose records
 // overlap those of another producer's batch (other, if still held).
 func overlapBreach(partition string, pid int64, r *opRec, other Operation, named bool) *Violation {
-	b := r.operation(partition, pid)
+	b := r.operation(partKey{partition, pid})
 	if !named {
 		return breach(b, nil, fmt.Sprintf("batch %s of producer %d (op %d) was acked at %s, where another producer's batch had been acked earlier: the records of two batches cannot share an offset, so one acked write is not in the log where it was acked (%s)",
 			b.batch(), pid, b.Op, offsetRange(b.Offset, b.records()), notHeld))
@@ -271,7 +267,7 @@ func overlapBreach(partition string, pid int64, r *opRec, other Operation, named
 // another producer (other, if still held) that was acked before r was
 // called.
 func orderBreach(partition string, pid int64, r *opRec, other Operation, named bool) *Violation {
-	b := r.operation(partition, pid)
+	b := r.operation(partKey{partition, pid})
 	if !named {
 		return breach(b, nil, fmt.Sprintf("batch %s of producer %d (op %d) was called at t=%d and acked at %s, below the records of another producer's batch that had been acked before that call: a batch appended after another was acked sits above it (%s)",
 			b.batch(), pid, b.Op, b.Call, offsetRange(b.Offset, b.records()), notHeld))

@@ -29,7 +29,7 @@ func longHistory(t *testing.T, seed int64, bug gen.Bug) history.History {
 // checkBounded runs the bounded check on h and returns its result and
 // how many records it dropped.
 func checkBounded(h history.History) (Result, int) {
-	st := newStreamer(Options{Bounded: true})
+	st := newStreamer(Options{})
 	for i := range h.Events {
 		st.add(&h.Events[i])
 	}
@@ -37,7 +37,7 @@ func checkBounded(h history.History) (Result, int) {
 	for _, p := range st.order {
 		dropped += p.base
 	}
-	return st.finish(Options{Bounded: true}), dropped
+	return st.finish(Options{}), dropped
 }
 
 // diffBounded compares the bounded check's result with the full one:
@@ -83,7 +83,7 @@ func TestBoundedSameVerdicts(t *testing.T) {
 	for _, bug := range bugs {
 		for seed := int64(1); seed <= int64(*boundedSeeds); seed++ {
 			h := longHistory(t, seed, bug)
-			want := Check(h, Options{})
+			want := Check(h, Options{KeepAll: true})
 			got, dropped := checkBounded(h)
 			if d := diffBounded(got, want); d != "" {
 				t.Fatalf("bug %q seed %d (rerun with -run TestBoundedSameVerdicts -bounded.seeds %d): %s", bug, seed, seed, d)
@@ -98,7 +98,7 @@ func TestBoundedSameVerdicts(t *testing.T) {
 		if err != nil {
 			continue // the corpus's broken inputs
 		}
-		if d := diffBounded(Check(h, Options{Bounded: true}), Check(h, Options{})); d != "" {
+		if d := diffBounded(Check(h, Options{}), Check(h, Options{KeepAll: true})); d != "" {
 			t.Errorf("%s: %s", f, d)
 		}
 	}
@@ -140,7 +140,7 @@ func TestBoundedLateFailure(t *testing.T) {
 	n := last.Last - last.First
 	appendOp(&h, "p0", 1, last.Epoch, last.Last+1, last.Last+1+n,
 		history.Event{Result: history.OK, Offset: last.Offset - 1})
-	want := Check(h, Options{})
+	want := Check(h, Options{KeepAll: true})
 	require.Equal(t, Illegal, want.Verdict)
 	got, dropped := checkBounded(h)
 	require.NotZero(t, dropped)
@@ -172,7 +172,7 @@ func TestBoundedLateClash(t *testing.T) {
 	h.Events = append([]history.Event{{Kind: history.Replicate, Time: h.Events[0].Time, Op: 1, Client: 99,
 		Partition: "p1", PID: 99}}, h.Events...)
 	h.Events = append(h.Events, history.Event{Kind: history.Return, Time: end + 1, Op: 1, Result: history.OK, Offset: early.Offset})
-	want := Check(h, Options{})
+	want := Check(h, Options{KeepAll: true})
 	require.Equal(t, Illegal, want.Verdict)
 	require.Len(t, want.Violations, 1)
 	require.Len(t, want.Violations[0].Ops, 2)
@@ -247,7 +247,7 @@ func TestLogCheck(t *testing.T) {
 					e.e.Time = e.t
 					h.Events = append(h.Events, e.e)
 				}
-				res := Check(h, Options{Bounded: bounded})
+				res := Check(h, Options{KeepAll: !bounded})
 				require.NoError(t, res.Err)
 				var got []string
 				for _, v := range res.Violations {
@@ -303,7 +303,7 @@ func TestBoundedEvictionAfterPrune(t *testing.T) {
 	h.Events = append(h.Events, history.Event{Kind: history.EvictProducer, Time: now, Partition: "p0", PID: 1})
 	call(905, history.Event{Result: history.Failed, Error: history.OutOfOrderSequenceNumber})
 
-	want := Check(h, Options{})
+	want := Check(h, Options{KeepAll: true})
 	require.Equal(t, Ok, want.Verdict, "%v", want.Violations)
 	got, dropped := checkBounded(h)
 	require.NotZero(t, dropped)
@@ -332,19 +332,19 @@ func TestBoundedFailedProducerKeepsLittle(t *testing.T) {
 		call(1, int32(i), int64(10+i))
 	}
 	call(2, 0, int64(10+n-1)) // the offset of producer 1's last batch
-	want := Check(h, Options{})
+	want := Check(h, Options{KeepAll: true})
 	require.Equal(t, Illegal, want.Verdict)
 	require.Len(t, want.Violations, 2, "%v", want.Violations)
 
-	st := newStreamer(Options{Bounded: true})
+	st := newStreamer(Options{})
 	for i := range h.Events {
 		st.add(&h.Events[i])
 	}
 	p1 := st.parts[partKey{"p0", 1}]
-	require.True(t, p1.exactFail)
+	require.Equal(t, failedFinal, p1.state)
 	require.Equal(t, 1+1+keepAfterFailure, p1.recs.n, "records kept after the failure")
 	require.Equal(t, n, p1.opCount())
-	got := st.finish(Options{Bounded: true})
+	got := st.finish(Options{})
 	require.Empty(t, diffBounded(got, want))
 	require.Empty(t, st.unkept, "no unkept call left open")
 }

@@ -36,8 +36,10 @@ var (
 	ErrInvalidHistory = errors.New("checker: inconsistent history")
 )
 
-// Options tune [Check]. The zero value checks with the call-order
-// obligation, no timeout and GOMAXPROCS workers.
+// Options tune [Check] and [CheckReader]. The zero value is the
+// bounded streaming check with the call-order obligation, the broker
+// dialect [spec.Redpanda], no timeout and GOMAXPROCS workers: the check
+// the CLI runs.
 type Options struct {
 	// Timeout bounds the check: the streaming replay of every part from
 	// the start of the check, then each part judged again at the end (an
@@ -49,27 +51,22 @@ type Options struct {
 	// NoCallOrder drops the call-order obligation: a producer's requests
 	// may then be decided in any order consistent with real time (plain
 	// linearizability). It exists to show what the obligation adds. The
-	// search is then porcupine's, whose memory is quadratic in a part's
-	// length: parts longer than 20000 operations are Unknown.
+	// search is then porcupine's, over every operation held in memory,
+	// whose memory is quadratic in a part's length: parts longer than
+	// 20000 operations are Unknown.
 	NoCallOrder bool
 	// Workers bounds the parts searched by porcupine or explained at
 	// once; 0 means GOMAXPROCS. (The call-order replay of every part
 	// runs on one goroutine, beside the decoding one in CheckReader.)
 	Workers int
-	// PlainSearch checks with porcupine alone: one search over all
-	// operations, with no replay and no split into producers, and no
-	// explanation of an Illegal verdict. It exists to measure what the
-	// replay and the split save (BENCHMARKS.md); Timeout bounds it.
-	PlainSearch bool
-	// Bounded keeps the memory of [CheckReader] (and [Check]) bounded
-	// by the operations still open and a fixed amount per producer,
-	// instead of a compact record per operation: a producer's records
-	// are dropped once the replay has decided them and they are a chunk
-	// behind, and the clash of two producers acked at one offset is
-	// found as the acks arrive, with one bit per log offset (see
-	// doc.go). Verdicts are the same; an explanation may then name
-	// fewer of the operations involved, when they were dropped.
-	Bounded bool
+	// KeepAll keeps a compact record of every operation until the end
+	// (memory grows with the history) instead of the default bounded
+	// memory, where a producer's records are dropped once the replay
+	// has decided them and they are a chunk behind it (see doc.go).
+	// Verdicts and violation names are the same; with KeepAll every
+	// explanation names all its operations, where the default may
+	// explain a clash of two producers without naming the earlier one.
+	KeepAll bool
 	// Rules is the broker dialect whose answers are allowed
 	// ([spec.Redpanda] when empty, or [spec.Kafka]); see docs/CHECKING.md.
 	Rules spec.Rules
@@ -88,7 +85,8 @@ type Result struct {
 	// the partition-level AckedInLog clashes across producers.
 	Violations []*Violation
 	// Err is a problem with the input (wrapping [ErrNoOperations] or
-	// [ErrInvalidHistory]); Verdict is then Unknown.
+	// [ErrInvalidHistory]), or for [CheckReader] the reader's error;
+	// Verdict is then Unknown.
 	Err error
 }
 
@@ -139,9 +137,6 @@ func Check(h history.History, opts Options) Result {
 	if err := validate(h); err != nil {
 		return Result{Verdict: Unknown, Err: err}
 	}
-	if opts.PlainSearch {
-		return checkPlain(h, opts)
-	}
 	if opts.NoCallOrder {
 		return checkSearch(h, opts)
 	}
@@ -158,8 +153,7 @@ func Check(h history.History, opts Options) Result {
 // tested against, and the check without the call-order obligation. h
 // must be valid.
 func checkSearch(h history.History, opts Options) Result {
-	ops := Operations(h)
-	parts := split(h, ops)
+	parts, breaches := split(h, opts)
 	res := Result{Parts: make([]PartResult, len(parts))}
 	workers := opts.Workers
 	if workers <= 0 {
@@ -177,18 +171,8 @@ func checkSearch(h history.History, opts Options) Result {
 		}()
 	}
 	wg.Wait()
-	finishResult(&res, logBreaches(h, opts))
+	finishResult(&res, breaches)
 	return res
-}
-
-// logBreaches runs the partition-level check alone over h.
-func logBreaches(h history.History, opts Options) []*Violation {
-	st := newStreamer(opts)
-	st.logOnly = true
-	for i := range h.Events {
-		st.add(&h.Events[i])
-	}
-	return st.breaches()
 }
 
 // finishResult collects the parts' violations, adds the partition-level
@@ -241,17 +225,18 @@ func validate(h history.History) error {
 	return nil
 }
 
-// porcupineOps converts the inputs to porcupine operations.
-func porcupineOps(p *part, ins []*input, ops []Operation, lanes []int) []porcupine.Operation {
-	r := make([]porcupine.Operation, len(ins))
-	for i, in := range ins {
-		o := ops[i]
+// porcupineOps returns recs, records of p, as porcupine operations,
+// each on its lane (nil: all on lane 0).
+func porcupineOps(p *part, recs []opRec, lanes []int) []porcupine.Operation {
+	r := make([]porcupine.Operation, len(recs))
+	for i := range recs {
+		o := &recs[i]
 		lane := 0
 		if lanes != nil {
 			lane = lanes[i]
 		}
-		r[i] = porcupine.Operation{ClientId: lane, Input: in, Output: in, Call: o.Call, Return: o.Return,
-			Metadata: fmt.Sprintf("op %d client %d partition %q pid %d", o.Op, o.Client, p.key.partition, p.key.pid)}
+		r[i] = porcupine.Operation{ClientId: lane, Input: o, Output: o, Call: o.call, Return: o.ret,
+			Metadata: fmt.Sprintf("op %d client %d partition %q pid %d", o.op, o.client, p.key.partition, p.key.pid)}
 	}
 	return r
 }
@@ -272,14 +257,14 @@ const porcupineMaxOps = 4096
 // porcupineMaxOps: the same decision by another algorithm); without the
 // obligation, porcupine searches the orders.
 func checkPart(p *part, opts Options, search bool) PartResult {
-	pr := PartResult{Partition: p.key.partition, PID: p.key.pid, Ops: len(p.ops)}
+	pr := PartResult{Partition: p.key.partition, PID: p.key.pid, Ops: len(p.recs)}
 	m := newModel(opts, !opts.NoCallOrder)
-	if m.callOrder && (!search || len(p.in) > porcupineMaxOps) {
+	if m.callOrder && (!search || len(p.recs) > porcupineMaxOps) {
 		var deadline time.Time
 		if opts.Timeout > 0 {
 			deadline = time.Now().Add(opts.Timeout)
 		}
-		_, failAt, _ := replayPath(m, p.in, nil, p.initTrail(), false, deadline)
+		_, failAt, _ := replayPath(m, p.recs, nil, p.initTrail(), false, deadline)
 		switch {
 		case failAt >= 0:
 			pr.Verdict = Illegal
@@ -293,15 +278,15 @@ func checkPart(p *part, opts Options, search bool) PartResult {
 		}
 		return pr
 	}
-	if !m.callOrder && len(p.in) > porcupineLimit {
+	if !m.callOrder && len(p.recs) > porcupineLimit {
 		pr.Verdict = Unknown
 		pr.Reason = fmt.Sprintf("without the call-order obligation porcupine checks parts of at most %d operations", porcupineLimit)
 		return pr
 	}
 	if m.callOrder {
-		m.at = func(idx int32) *input { return p.in[idx] }
+		m.at = func(idx int32) *opRec { return &p.recs[idx] }
 	}
-	r := porcupine.CheckOperationsTimeout(m.porcupine(expandAll(m, p.initStates(), p.in)), porcupineOps(p, p.in, p.ops, nil), opts.Timeout)
+	r := porcupine.CheckOperationsTimeout(m.porcupine(expandAll(m, p.initStates(), p.recs)), porcupineOps(p, p.recs, nil), opts.Timeout)
 	pr.Verdict = Verdict(r)
 	switch r {
 	case porcupine.Illegal:
@@ -323,12 +308,12 @@ func timeoutReason(opts Options) string {
 const frontierReason = "the replay's set of possible states passed its limit of 16384 (too many interleaved unknown outcomes to tell apart)"
 
 // expandAll returns states with every run forked into its family (for
-// porcupine, whose model keeps no runs); ins are the part's inputs by
+// porcupine, whose model keeps no runs); recs are the part's records by
 // call index.
-func expandAll(m *model, states []state, ins []*input) []state {
+func expandAll(m *model, states []state, recs []opRec) []state {
 	var out []state
 	mr := *m
-	mr.at = func(idx int32) *input { return ins[idx] }
+	mr.at = func(idx int32) *opRec { return &recs[idx] }
 	for _, s := range states {
 		if s.runLen == 0 {
 			out = append(out, s)

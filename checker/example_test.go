@@ -51,9 +51,9 @@ func ExampleCheckReader() {
 		}
 		return rd
 	}
-	res, err := checker.CheckReader(read(), checker.Options{})
-	if err != nil {
-		fmt.Println(err)
+	res := checker.CheckReader(read(), checker.Options{})
+	if res.Err != nil {
+		fmt.Println(res.Err)
 		return
 	}
 	fmt.Print(res.Summary())

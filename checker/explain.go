@@ -28,18 +28,18 @@ const (
 type trail struct {
 	s       state
 	prev    *trail
-	in      *input
+	in      *opRec
 	r       rule
 	evicted bool
 }
 
-// replay steps the model through ins in the given order (nil: in order)
-// from init. It returns the last frontier. If an operation has no
+// replay steps the model through recs in the given order (nil: in
+// order) from init. It returns the last frontier. If an operation has no
 // successor, failAt is its position in the order, front is the frontier
 // before it and f says why; if the frontier grows too large failAt is -2;
 // otherwise failAt is -1.
-func replay(m *model, ins []*input, order []int32, init []*trail) (front []*trail, failAt int, f *failure) {
-	return replayPath(m, ins, order, init, true, time.Time{})
+func replay(m *model, recs []opRec, order []int32, init []*trail) (front []*trail, failAt int, f *failure) {
+	return replayPath(m, recs, order, init, true, time.Time{})
 }
 
 // replayTimedOut is failAt when replayPath passed its deadline.
@@ -48,25 +48,25 @@ const replayTimedOut = -3
 // replayPath is replay; without keepPath the trails do not link to their
 // predecessors (memory bounded by the frontier), and a non-zero deadline
 // stops it with failAt = replayTimedOut.
-func replayPath(m *model, ins []*input, order []int32, init []*trail, keepPath bool, deadline time.Time) (front []*trail, failAt int, f *failure) {
+func replayPath(m *model, recs []opRec, order []int32, init []*trail, keepPath bool, deadline time.Time) (front []*trail, failAt int, f *failure) {
 	front = init
 	var br []branch
 	var fs frontierSet
-	n := len(ins)
+	n := len(recs)
 	if order != nil {
 		n = len(order)
 	} else if m.callOrder {
 		mr := *m
-		mr.at = func(idx int32) *input { return ins[idx] }
+		mr.at = func(idx int32) *opRec { return &recs[idx] }
 		m = &mr
 	}
 	for pos := 0; pos < n; pos++ {
 		if !deadline.IsZero() && pos&1023 == 1023 && time.Now().After(deadline) {
 			return front, replayTimedOut, nil
 		}
-		in := ins[pos]
+		in := &recs[pos]
 		if order != nil {
-			in = ins[order[pos]]
+			in = &recs[order[pos]]
 		}
 		var next []*trail
 		fs.reset()
@@ -107,7 +107,7 @@ func replayPath(m *model, ins []*input, order []int32, init []*trail, keepPath b
 func explain(p *part, opts Options) *Violation {
 	v := &Violation{Partition: p.key.partition, PID: p.key.pid}
 	m := newModel(opts, true)
-	_, failAt, f := replayPath(m, p.in, nil, p.initTrail(), false, time.Time{})
+	_, failAt, f := replayPath(m, p.recs, nil, p.initTrail(), false, time.Time{})
 	if failAt < 0 {
 		// Too many states to replay, or (NoCallOrder) a porcupine verdict
 		// the call-order replay does not reproduce.
@@ -115,14 +115,14 @@ func explain(p *part, opts Options) *Violation {
 		v.Explanation = "no order and outcome explains the operations (found without the call-order obligation), and the replay in call order could not narrow it down"
 		return v
 	}
-	F := p.in[failAt]
+	F := &p.recs[failAt]
 	refs := append([]int64{F.op}, f.refs...)
 	v.Name, v.Explanation = f.name, f.why
-	if f.name == ContiguousAppends && F.out == outOK {
+	if f.name == ContiguousAppends && F.out() == outOK {
 		// A gap acked: is it a batch acked before (appended twice)?
 		for i := failAt - 1; i >= 0; i-- {
-			o := p.in[i]
-			if o.out == outOK && o.epoch == F.epoch && o.first == F.first && o.last == F.last && o.off != F.off {
+			o := &p.recs[i]
+			if o.out() == outOK && o.epoch == F.epoch && o.first == F.first && o.last == F.last && o.off != F.off {
 				v.Name = NoDuplicateAppend
 				v.Explanation = fmt.Sprintf("op %d %s was acked at offset %d, but the same batch was acked at offset %d by op %d: the batch was appended twice",
 					F.op, F.batch(), F.off, o.off, o.op)
@@ -136,23 +136,8 @@ func explain(p *part, opts Options) *Violation {
 			v.Name, v.Explanation, refs = DecideInCallOrder, d.why, d.refs
 		}
 	}
-	v.Ops = involved(p, refs)
+	v.Ops = p.operations(refs)
 	return v
-}
-
-// involved returns the part's operations with the given op ids, in call
-// order.
-func involved(p *part, ids []int64) []Operation {
-	var r []Operation
-	for _, o := range p.ops {
-		for _, id := range ids {
-			if o.Op == id {
-				r = append(r, o)
-				break
-			}
-		}
-	}
-	return r
 }
 
 // orderViolation checks the part again without the call-order obligation
@@ -163,9 +148,9 @@ func involved(p *part, ids []int64) []Operation {
 // by time, so the name depends only on the history.
 func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
 	ws := max(0, failAt-orderWindow)
-	we := min(len(p.in), failAt+orderWindow+1)
+	we := min(len(p.recs), failAt+orderWindow+1)
 	m := newModel(opts, true)
-	start, fa, _ := replayPath(m, p.in[:ws], nil, p.initTrail(), false, time.Time{})
+	start, fa, _ := replayPath(m, p.recs[:ws], nil, p.initTrail(), false, time.Time{})
 	if fa != -1 {
 		return nil
 	}
@@ -174,7 +159,7 @@ func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
 		init[i] = t.s
 	}
 	free := newModel(opts, false)
-	init = expandAll(m, init, p.in)
+	init = expandAll(m, init, p.recs)
 	if len(init) > orderMaxStates {
 		// So many states before the window (a long run of unknown
 		// outcomes) that a search over orders would spend its budget on
@@ -185,18 +170,18 @@ func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
 	for _, s := range init {
 		start = append(start, &trail{s: s})
 	}
-	lin := searchOrder(free, init, p.in[ws:we], p.ops[ws:we], orderBudget)
+	lin := searchOrder(free, init, p.recs[ws:we], orderBudget)
 	if lin == nil {
 		return nil
 	}
 	order := make([]int32, len(lin))
-	pos := make([]int, len(p.in))
+	pos := make([]int, len(p.recs))
 	for i, id := range lin {
 		order[i] = int32(ws + id)
 		pos[ws+id] = i
 	}
 	// Replay the order found to get one path of rules.
-	front, fa, _ := replay(free, p.in, order, start)
+	front, fa, _ := replay(free, p.recs, order, start)
 	if fa != -1 || len(front) == 0 {
 		return nil
 	}
@@ -205,20 +190,20 @@ func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
 		rules[t.in.idx] = t
 	}
 	// The first call that a later call overtook, and its overtakers.
-	var X *input
-	var over []*input
+	var X *opRec
+	var over []*opRec
 	for x := ws; x < we && X == nil; x++ {
 		for y := x + 1; y < we && len(over) < 3; y++ {
 			if pos[y] < pos[x] {
-				X = p.in[x]
-				over = append(over, p.in[y])
+				X = &p.recs[x]
+				over = append(over, &p.recs[y])
 			}
 		}
 	}
 	if X == nil {
 		return nil
 	}
-	F := p.in[failAt]
+	F := &p.recs[failAt]
 	var batches, names, deeds []string
 	refs := []int64{F.op, X.op}
 	for _, o := range over {
@@ -241,16 +226,16 @@ func orderViolation(p *part, failAt int, f *failure, opts Options) *failure {
 	}
 }
 
-// searchOrder looks for an order of ins (with ops, their calls and
-// returns) that real time allows and that the model explains from init:
+// searchOrder looks for an order of recs that real time allows and that
+// the model explains from init:
 // depth first over frontiers (the sets of states an order allows so
 // far, as the replay keeps them, so that ambiguous outcomes do not
 // multiply the paths), trying the earliest call first, remembering the
 // (operations placed, frontier) pairs already tried, and giving up once
 // budget states have been stepped. It returns the order as indexes into
-// ins, or nil.
-func searchOrder(m *model, init []state, ins []*input, ops []Operation, budget int) []int {
-	n := len(ins)
+// recs, or nil.
+func searchOrder(m *model, init []state, recs []opRec, budget int) []int {
+	n := len(recs)
 	if n > orderSpan {
 		return nil
 	}
@@ -290,15 +275,15 @@ func searchOrder(m *model, init []state, ins []*input, ops []Operation, budget i
 		minRet := int64(math.MaxInt64)
 		for i := 0; i < n; i++ {
 			if !isDone(i) {
-				minRet = min(minRet, ops[i].Return)
+				minRet = min(minRet, recs[i].ret)
 			}
 		}
 		for i := 0; i < n; i++ {
-			if isDone(i) || ops[i].Call > minRet {
+			if isDone(i) || recs[i].call > minRet {
 				continue
 			}
 			steps += len(front)
-			next := m.stepFrontier(front, ins[i])
+			next := m.stepFrontier(front, &recs[i])
 			if len(next) == 0 {
 				continue
 			}
@@ -345,7 +330,7 @@ func deed(t *trail) string {
 	case ruleLost:
 		return fmt.Sprintf("was not appended and its client saw %s", in.result())
 	}
-	if in.out == outAmbiguous {
+	if in.out() == outAmbiguous {
 		return "had no effect and its client saw " + in.result()
 	}
 	return "got " + in.result()

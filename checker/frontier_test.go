@@ -78,7 +78,7 @@ func TestRevealRoom(t *testing.T) {
 			call(3, "p0", 1, 0, 2, 2).ok(3, 2).
 			call(4, "p0", 1, 0, 1, 1).ok(4, tc.retryAt).h()
 		for _, bounded := range []bool{false, true} {
-			res := Check(h, Options{Bounded: bounded})
+			res := Check(h, Options{KeepAll: !bounded})
 			require.Equal(t, tc.want, res.Verdict, "retry acked at %d: %v", tc.retryAt, res.Violations)
 		}
 	}

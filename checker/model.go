@@ -37,39 +37,6 @@ const (
 	outInvalid                   // INVALID_REQUEST
 )
 
-// input is the model's view of one operation: the call and its outcome.
-// Porcupine gets the same pointer as input and output.
-type input struct {
-	idx      int32 // index in the part's call order
-	part     int32 // part tag, for multi-part pictures
-	evictMin int32 // EvictProducer events recorded before the call
-	evictMax int32 // EvictProducer events recorded before the return
-	// evictOrd is evictMax under the call-order obligation: the least
-	// evictMax of this and every later call, all decided after this one.
-	evictOrd int32
-	epoch    int16
-	out      outcome
-	first    int32
-	last     int32
-	off      int64
-	op       int64
-	code     history.ErrorCode
-}
-
-func newInput(idx int32, o Operation, evictMin, evictMax int32) *input {
-	in := &input{idx: idx, evictMin: evictMin, evictMax: evictMax, epoch: o.Epoch, first: o.First,
-		last: o.Last, off: o.Offset, op: o.Op, code: o.Error}
-	switch {
-	case o.Result == history.OK:
-		in.out = outOK
-	case o.Result == history.Failed:
-		in.out = outcomeOf(o.Error)
-	default:
-		in.out = outAmbiguous
-	}
-	return in
-}
-
 // outcomeOf classifies a failed Return's error code.
 func outcomeOf(code history.ErrorCode) outcome {
 	switch code {
@@ -89,28 +56,11 @@ func outcomeOf(code history.ErrorCode) outcome {
 	return outAmbiguous
 }
 
-// records is the batch's record count: the log offsets it occupies.
-func (in *input) records() int64 { return spec.RecordCount(in.first, in.last) }
-
-func (in *input) batch() string { return fmt.Sprintf("[%d,%d]", in.first, in.last) }
-
 func offsetRange(off, n int64) string {
 	if n == 1 {
 		return fmt.Sprintf("offset %d", off)
 	}
 	return fmt.Sprintf("offsets %d..%d", off, off+n-1)
-}
-
-func (in *input) result() string {
-	switch in.out {
-	case outOK:
-		return fmt.Sprintf("ok at offset %d", in.off)
-	case outAmbiguous:
-		if in.code == history.None {
-			return "unknown"
-		}
-	}
-	return in.code.String()
 }
 
 // entry is one appended batch in the producer's window.
@@ -297,7 +247,7 @@ type model struct {
 	// at returns the part's operation at a call index. When it is set
 	// (call-order replays), runs of unknown outcomes are kept as runs
 	// instead of forking at each (see runs.go).
-	at func(idx int32) *input
+	at func(idx int32) *opRec
 }
 
 // newModel returns the model for opts's dialect.
@@ -308,7 +258,7 @@ func newModel(opts Options, callOrder bool) *model {
 
 // step returns the successor states of s for in (appended to out), and
 // when there are none and why is set, the reason.
-func (m *model) step(s state, in *input, out []branch, why bool) ([]branch, *failure) {
+func (m *model) step(s state, in *opRec, out []branch, why bool) ([]branch, *failure) {
 	if s.part != in.part || (m.callOrder && s.next != in.idx) {
 		return out, nil
 	}
@@ -346,7 +296,7 @@ func (m *model) step(s state, in *input, out []branch, why bool) ([]branch, *fai
 			// Only the branches in which the call was never decided.
 			kept := m0
 			for i := m0; i < len(out); i++ {
-				if out[i].r == ruleLost || out[i].r == ruleNoEffect && in.out == outAmbiguous {
+				if out[i].r == ruleLost || out[i].r == ruleNoEffect && in.out() == outAmbiguous {
 					out[kept] = out[i]
 					kept++
 				}
@@ -365,7 +315,7 @@ func (m *model) step(s state, in *input, out []branch, why bool) ([]branch, *fai
 
 // appended returns s with in's batch of class c appended at base offset
 // off (-1: unknown, somewhere from s.minNext on).
-func appended(s state, in *input, c spec.Class, off int64) state {
+func appended(s state, in *opRec, c spec.Class, off int64) state {
 	if c != spec.ClassNext {
 		s.clear()
 		s.known, s.epoch = true, in.epoch
@@ -407,7 +357,7 @@ func roomRefs(s *state) []int64 {
 
 // decide returns the successors of s for in by spec's decision rule
 // ([spec.Classify]) and the answers the dialect allows for its class.
-func (m *model) decide(s state, in *input, out []branch, why bool) ([]branch, *failure) {
+func (m *model) decide(s state, in *opRec, out []branch, why bool) ([]branch, *failure) {
 	var buf [windowSize]spec.Req
 	c, j, stale := spec.Classify(s.view(&buf), spec.Batch{Epoch: in.epoch, First: in.first, Last: in.last})
 	kafka := m.rules == spec.Kafka
@@ -420,7 +370,7 @@ func (m *model) decide(s state, in *input, out []branch, why bool) ([]branch, *f
 	noEffect := func() ([]branch, *failure) { return append(out, branch{s: s, r: ruleNoEffect}), nil }
 	if stale && (kafka || c != spec.ClassDuplicate) {
 		// A batch of an epoch the producer has left is never appended.
-		switch in.out {
+		switch in.out() {
 		case outStaleEpoch, outAmbiguous:
 			return noEffect()
 		case outOutOfOrder:
@@ -460,7 +410,7 @@ func (m *model) decide(s state, in *input, out []branch, why bool) ([]branch, *f
 				refs = lastRefs(&s)
 			}
 		}
-		switch in.out {
+		switch in.out() {
 		case outOK:
 			if in.off < s.minNext {
 				f := fail(ContiguousAppends, roomRefs(&s), "",
@@ -501,7 +451,7 @@ func (m *model) decide(s state, in *input, out []branch, why bool) ([]branch, *f
 	case spec.ClassDuplicate:
 		e := s.win[j]
 		refs := []int64{e.op}
-		switch in.out {
+		switch in.out() {
 		case outOK:
 			if e.off >= 0 {
 				if in.off == e.off {
@@ -528,7 +478,7 @@ func (m *model) decide(s state, in *input, out []branch, why bool) ([]branch, *f
 			"op %d %s got %s but it is a retry of op %d's batch, still among the producer's last %d batches, so it must get the original offset",
 			in.op, in.batch(), in.result(), e.op, windowSize)
 	case spec.ClassInvalid:
-		switch in.out {
+		switch in.out() {
 		case outInvalid, outAmbiguous:
 			return noEffect()
 		case outOK:
@@ -540,7 +490,7 @@ func (m *model) decide(s state, in *input, out []branch, why bool) ([]branch, *f
 			"op %d %s got %s, but a batch whose first sequence is above its last gets INVALID_REQUEST", in.op, in.batch(), in.result())
 	}
 	// spec.ClassGap
-	switch in.out {
+	switch in.out() {
 	case outOutOfOrder, outAmbiguous, outDupSeq:
 		return noEffect()
 	case outOK:
@@ -573,7 +523,7 @@ func (m *model) porcupine(init []state) porcupine.Model {
 	return porcupine.Model{
 		Init: func() any { return init },
 		Step: func(st, in, _ any) (bool, any) {
-			next := m.stepFrontier(st.([]state), in.(*input))
+			next := m.stepFrontier(st.([]state), in.(*opRec))
 			return len(next) > 0, next
 		},
 		Equal: func(a, b any) bool { return slices.Equal(a.([]state), b.([]state)) },
@@ -585,7 +535,7 @@ func (m *model) porcupine(init []state) porcupine.Model {
 			return h
 		},
 		DescribeOperation: func(in, _ any) string {
-			i := in.(*input)
+			i := in.(*opRec)
 			return fmt.Sprintf("op %d e%d %s → %s", i.op, i.epoch, i.batch(), i.result())
 		},
 		DescribeState: func(st any) string {
@@ -607,7 +557,7 @@ func (m *model) porcupine(init []state) porcupine.Model {
 		Partition: func(ops []porcupine.Operation) [][]porcupine.Operation {
 			var parts [][]porcupine.Operation
 			for _, o := range ops {
-				p := int(o.Input.(*input).part)
+				p := int(o.Input.(*opRec).part)
 				for len(parts) <= p {
 					parts = append(parts, nil)
 				}
@@ -619,7 +569,7 @@ func (m *model) porcupine(init []state) porcupine.Model {
 }
 
 // stepFrontier returns the frontier after in from front (nil: none).
-func (m *model) stepFrontier(front []state, in *input) []state {
+func (m *model) stepFrontier(front []state, in *opRec) []state {
 	var fs frontierSet
 	next, _ := m.stepInto(front, in, nil, &fs, nil)
 	return next
@@ -628,7 +578,7 @@ func (m *model) stepFrontier(front []state, in *input) []state {
 // stepInto appends the frontier after in from front to next (reset to
 // length 0) and returns it; fs and br are scratch space, br returned for
 // reuse.
-func (m *model) stepInto(front []state, in *input, next []state, fs *frontierSet, br []branch) ([]state, []branch) {
+func (m *model) stepInto(front []state, in *opRec, next []state, fs *frontierSet, br []branch) ([]state, []branch) {
 	next = next[:0]
 	fs.reset()
 	at := func(i int) *state { return &next[i] }

@@ -3,6 +3,7 @@ package checker
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	"github.com/idemcheck/idemcheck/history"
@@ -104,6 +105,110 @@ func findOp(ops []Operation, id int64) int {
 	return -1
 }
 
+// opRec is the checker's record of one operation, the one the replay,
+// the model, porcupine, the explanations and the partition-level check
+// all read. [Operation] is the same operation for the API's users: it
+// names its part (partition and producer), which every record of a part
+// would repeat, and shows none of the replay's derived fields; records
+// become Operations only where a Violation names them ([opRec.operation]).
+// The streaming check makes every record from the events (streamer.add),
+// and the batch form of a part ([part]) is built from those records.
+type opRec struct {
+	op, client int64
+	// call and ret are the times of the Replicate and of the Return
+	// (math.MaxInt64 while open, or when the outcome is unknown).
+	call, ret int64
+	// off is the acked offset (res resOK).
+	off int64
+	// floor is the lowest offset the batch may be appended at: the end of
+	// the ranges other producers had acked before its first call.
+	floor       int64
+	first, last int32
+	// idx is the index of the call in its part's call order (in a part's
+	// batch form, counted from its first record).
+	idx int32
+	// part tags the record with its part's index when several parts
+	// share one porcupine search (pictures, the plain search); 0
+	// otherwise, like the model states it is stepped with.
+	part int32
+	// The eviction bounds of the decision, set before the replay steps
+	// the record (0 when the part has no recorded eviction): evictMin
+	// counts the EvictProducer events recorded before the call, evictMax
+	// those recorded before the return, and evictOrd is evictMax under
+	// the call-order obligation: the least evictMax of this and every
+	// later call that was surely decided, all decided after this one.
+	evictMin, evictMax, evictOrd int32
+	epoch                        int16
+	code                         history.ErrorCode
+	res                          resCode
+	// closed: the Return has been seen (whatever its result).
+	closed bool
+}
+
+// resCode is a history.Result in one byte.
+type resCode uint8
+
+const (
+	resUnknown resCode = iota
+	resOK
+	resFailed
+)
+
+func (c resCode) result() history.Result {
+	switch c {
+	case resOK:
+		return history.OK
+	case resFailed:
+		return history.Failed
+	}
+	return history.Unknown
+}
+
+// out classifies the outcome for the model.
+func (r *opRec) out() outcome {
+	switch r.res {
+	case resOK:
+		return outOK
+	case resFailed:
+		return outcomeOf(r.code)
+	}
+	return outAmbiguous
+}
+
+// decided reports whether the operation was surely decided by the
+// partition before it returned: an ack or a definite error. A call whose
+// outcome is ambiguous may have failed before the decision, so its return
+// bounds no eviction (unless the replay takes it as appended).
+func (r *opRec) decided() bool {
+	return r.res == resOK || r.res == resFailed && !r.code.Ambiguous()
+}
+
+// records is the batch's record count: the log offsets it occupies.
+func (r *opRec) records() int64 { return spec.RecordCount(r.first, r.last) }
+
+// batch renders the sequence range, "[0,4]".
+func (r *opRec) batch() string { return fmt.Sprintf("[%d,%d]", r.first, r.last) }
+
+// result renders the outcome for messages: "ok at offset 3", an error
+// code's name, "unknown".
+func (r *opRec) result() string {
+	switch r.out() {
+	case outOK:
+		return fmt.Sprintf("ok at offset %d", r.off)
+	case outAmbiguous:
+		if r.code == history.None {
+			return "unknown"
+		}
+	}
+	return r.code.String()
+}
+
+// operation returns the record as an Operation of part k.
+func (r *opRec) operation(k partKey) Operation {
+	return Operation{Op: r.op, Client: r.client, Call: r.call, Return: r.ret, Partition: k.partition,
+		PID: k.pid, Epoch: r.epoch, First: r.first, Last: r.last, Result: r.res.result(), Offset: r.off, Error: r.code}
+}
+
 // partKey names one part: a producer on a partition.
 type partKey struct {
 	partition string
@@ -117,16 +222,17 @@ func (k partKey) less(o partKey) bool {
 	return k.pid < o.pid
 }
 
-// part is the operations of one (partition, pid) in call order, with the
-// derived inputs of the model.
+// part is the batch form of one (partition, pid): its records in call
+// order, for the searches (porcupine, the explanation, pictures) that
+// index them at will.
 type part struct {
 	key partKey
-	ops []Operation
-	// in holds one model input per operation, in call order.
-	in []*input
+	// recs are the records from the first one kept, with idx counted
+	// from it and the eviction bounds set (see attachEvictions).
+	recs []opRec
 	// evictions are the times of the EvictProducer events of this part.
 	evictions []int64
-	// init is the set of model states before ops[0]; nil means the
+	// init is the set of model states before recs[0]; nil means the
 	// initial state. A part the bounded streaming check has cut holds
 	// only its later operations, and the replay's states before them.
 	init []state
@@ -150,56 +256,54 @@ func (p *part) initTrail() []*trail {
 	return t
 }
 
-// split groups ops by (partition, pid), sorted by key, and attaches the
-// recorded EvictProducer events.
-func split(h history.History, ops []Operation) []*part {
-	index := make(map[partKey]int)
-	var parts []*part
-	for _, o := range ops {
-		k := partKey{o.Partition, o.PID}
-		i, ok := index[k]
-		if !ok {
-			i = len(parts)
-			index[k] = i
-			parts = append(parts, &part{key: k})
-		}
-		parts[i].ops = append(parts[i].ops, o)
-	}
-	for _, e := range h.Events {
-		if e.Kind != history.EvictProducer {
-			continue
-		}
-		if i, ok := index[partKey{e.Partition, e.PID}]; ok {
-			parts[i].evictions = append(parts[i].evictions, e.Time)
+// operations returns the part's records with the given op ids as
+// Operations, in call order.
+func (p *part) operations(ids []int64) []Operation {
+	var r []Operation
+	for i := range p.recs {
+		if slices.Contains(ids, p.recs[i].op) {
+			r = append(r, p.recs[i].operation(p.key))
 		}
 	}
-	sort.Slice(parts, func(i, j int) bool { return parts[i].key.less(parts[j].key) })
-	for _, p := range parts {
-		attachInputs(p)
-	}
-	return parts
+	return r
 }
 
-// attachInputs derives p.in from p.ops and p.evictions.
-func attachInputs(p *part) {
-	{
-		p.in = make([]*input, len(p.ops))
-		for i, o := range p.ops {
-			// Evictions recorded before the call happened before the
-			// decision; those recorded before the return may have.
-			must := sort.Search(len(p.evictions), func(j int) bool { return p.evictions[j] >= o.Call })
-			may := sort.Search(len(p.evictions), func(j int) bool { return p.evictions[j] > o.Return })
-			p.in[i] = newInput(int32(i), o, int32(must), int32(may))
+// split returns the parts of h (which must be valid) in batch form,
+// sorted by key, and the partition-level check's breaches: the records
+// are the streaming check's, made by a streamer that only records.
+func split(h history.History, opts Options) ([]*part, []*Violation) {
+	st := newStreamer(opts)
+	st.mode = recordOnly
+	for i := range h.Events {
+		st.add(&h.Events[i])
+	}
+	st.sortParts()
+	parts := make([]*part, len(st.order))
+	for i, p := range st.order {
+		parts[i] = p.part(st.evictions[p.key])
+	}
+	return parts, st.breaches()
+}
+
+// attachEvictions sets the eviction bounds of p's records from
+// p.evictions.
+func attachEvictions(p *part) {
+	for i := range p.recs {
+		r := &p.recs[i]
+		// Evictions recorded before the call happened before the
+		// decision; those recorded before the return may have.
+		r.evictMin = int32(sort.Search(len(p.evictions), func(j int) bool { return p.evictions[j] >= r.call }))
+		r.evictMax = int32(sort.Search(len(p.evictions), func(j int) bool { return p.evictions[j] > r.ret }))
+	}
+	// The decision came before every later decision, so before the
+	// return of each later call that was surely decided (see
+	// opRec.decided).
+	ord := int32(len(p.evictions))
+	for i := len(p.recs) - 1; i >= 0; i-- {
+		r := &p.recs[i]
+		if r.out() != outAmbiguous {
+			ord = min(ord, r.evictMax)
 		}
-		// The decision came before every later decision, so before the
-		// return of each later call that was surely decided (see
-		// opRec.decided).
-		ord := int32(len(p.evictions))
-		for i := len(p.in) - 1; i >= 0; i-- {
-			if p.in[i].out != outAmbiguous {
-				ord = min(ord, p.in[i].evictMax)
-			}
-			p.in[i].evictOrd = ord
-		}
+		r.evictOrd = ord
 	}
 }

@@ -114,8 +114,8 @@ func BenchmarkDecodeVsCheckReader(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			if res, err := CheckReader(rd, Options{}); err != nil || res.Verdict != Ok {
-				b.Fatalf("got %s, %v", res.Verdict, err)
+			if res := CheckReader(rd, Options{}); res.Err != nil || res.Verdict != Ok {
+				b.Fatalf("got %s, %v", res.Verdict, res.Err)
 			}
 		}
 	})

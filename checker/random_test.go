@@ -214,8 +214,9 @@ func TestRandomReorderAgreement(t *testing.T) {
 		s := &simBroker{r: r, b: &hb{}, reorder: true}
 		h := s.run(40, 1+r.Intn(2), 0)
 		res := Check(h, Options{})
-		for _, p := range split(h, Operations(h)) {
-			_, failAt, _ := replay(newModel(Options{}, true), p.in, nil, p.initTrail())
+		parts, _ := split(h, Options{})
+		for _, p := range parts {
+			_, failAt, _ := replay(newModel(Options{}, true), p.recs, nil, p.initTrail())
 			pr := checkPart(p, Options{}, true) // porcupine: the part is short
 			if (failAt >= 0) != (pr.Verdict == Illegal) {
 				t.Fatalf("seed %d, history %d, part %v: porcupine %s, replay fails at %d", seed, i, p.key, pr.Verdict, failAt)

@@ -30,7 +30,7 @@ import "github.com/idemcheck/idemcheck/spec"
 
 // startsRun reports whether the decision of in, an unknown outcome of an
 // appending class c on s, may open a run.
-func (m *model) startsRun(s *state, in *input, c spec.Class) bool {
+func (m *model) startsRun(s *state, in *opRec, c spec.Class) bool {
 	if m.at == nil || !m.noEviction(s, in) {
 		return false
 	}
@@ -46,15 +46,15 @@ func (m *model) startsRun(s *state, in *input, c spec.Class) bool {
 // noEviction reports whether no eviction may come before in's decision
 // that s has not applied, and the evictions s has applied may come
 // before it.
-func (m *model) noEviction(s *state, in *input) bool {
+func (m *model) noEviction(s *state, in *opRec) bool {
 	return in.evictMin <= s.evict && in.evictOrd <= s.evict && s.evict <= in.evictMax
 }
 
 // extendsRun reports whether in continues s's run: its outcome is
 // unknown, and it is the next batch after the run's last one, in the same
 // epoch, without wrapping (so it can match no batch of the window).
-func (m *model) extendsRun(s *state, in *input) bool {
-	if in.out != outAmbiguous || !m.noEviction(s, in) || in.first > in.last {
+func (m *model) extendsRun(s *state, in *opRec) bool {
+	if in.out() != outAmbiguous || !m.noEviction(s, in) || in.first > in.last {
 		return false
 	}
 	last := m.at(s.runAt + s.runLen - 1)
@@ -63,7 +63,7 @@ func (m *model) extendsRun(s *state, in *input) bool {
 
 // stepRun steps s, which holds a run, over in: it extends the run, or
 // forks it into its family and steps each member.
-func (m *model) stepRun(s state, in *input, out []branch, why bool) ([]branch, *failure) {
+func (m *model) stepRun(s state, in *opRec, out []branch, why bool) ([]branch, *failure) {
 	if m.extendsRun(&s, in) {
 		s.runLen++
 		s.next++

@@ -2,22 +2,17 @@ package checker
 
 import (
 	"bytes"
-	"flag"
 	"math/rand"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/internal/testflag"
 )
 
-var seedFlag = flag.Int64("seed", 0, "seed for randomized tests (0: a fixed default)")
-
 func testSeed(t *testing.T) int64 {
-	if *seedFlag != 0 {
-		return *seedFlag
-	}
-	return 1
+	return testflag.Seeds(1)[0]
 }
 
 // paddedSeed is the seed's bad history (producer 1 on p0) hidden among
@@ -167,9 +162,9 @@ func TestShrinkReader(t *testing.T) {
 			}
 			return rd
 		}
-		res, err := CheckReader(read(), Options{})
-		if err != nil || res.Verdict != Illegal {
-			t.Fatalf("%s: seed %d: got %s, %v, want Illegal", tc.name, seed, res.Verdict, err)
+		res := CheckReader(read(), Options{})
+		if res.Err != nil || res.Verdict != Illegal {
+			t.Fatalf("%s: seed %d: got %s, %v, want Illegal", tc.name, seed, res.Verdict, res.Err)
 		}
 		w, err := ShrinkReader(read(), res.Violations[0], Options{})
 		if err != nil {

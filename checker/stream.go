@@ -12,22 +12,6 @@ import (
 	"github.com/idemcheck/idemcheck/history"
 )
 
-// opRec is the compact record of one operation kept by the streaming
-// check (the part's key is not repeated).
-type opRec struct {
-	op, client int64
-	call, ret  int64
-	off        int64
-	// floor is the lowest offset the batch may be appended at: the end of
-	// the ranges other producers had acked before its first call.
-	floor       int64
-	first, last int32
-	epoch       int16
-	code        history.ErrorCode
-	res         resCode
-	closed      bool
-}
-
 // recList is a part's records in chunks of recChunk, so that growing it
 // never copies (a doubling slice would briefly hold three times the
 // records, and leave the old arrays to the collector).
@@ -65,57 +49,76 @@ func (l *recList) drop(upTo int) {
 	}
 }
 
-// resCode is a history.Result in one byte.
-type resCode uint8
+// partState is where the streaming replay of a part stands. A part
+// starts in replaying, or in evicted when evictions of its producer were
+// recorded before its first call, and moves on:
+//
+//	replaying → evicted       an eviction is recorded and the replay so
+//	                          far stands (a later call returned before it)
+//	replaying → redo          an eviction is recorded that may precede
+//	                          decisions the replay made assuming none
+//	replaying → failedFinal   no state explains a record
+//	evicted → waiting         the next record waits for time to pass a
+//	                          return (the part is in streamer.waiting)
+//	waiting → evicted         time passed it
+//	evicted, waiting → failed no state explains a record
+//	replaying, evicted, waiting → tooMany
+//	                          the frontier outgrew maxFrontier
+//	failedFinal, tooMany → redo
+//	                          as replaying → redo
+//
+// The replay stops in failedFinal, failed, tooMany and redo, and the
+// part is decided at the end from its records: failedFinal is Illegal
+// and only explained (no eviction was recorded when it failed, and none
+// recorded later may precede the failing decision), failed and redo are
+// judged again with every eviction known, tooMany is Unknown.
+type partState uint8
 
 const (
-	resUnknown resCode = iota
-	resOK
-	resFailed
+	replaying partState = iota
+	evicted
+	waiting
+	failedFinal
+	failed
+	tooMany
+	redo
 )
 
-func (c resCode) result() history.Result {
-	switch c {
-	case resOK:
-		return history.OK
-	case resFailed:
-		return history.Failed
-	}
-	return history.Unknown
-}
+// replays reports whether the replay goes on in state s.
+func (s partState) replays() bool { return s <= waiting }
+
+// evicted reports whether the part had recorded evictions when it
+// entered state s (for the states the replay goes on in).
+func (s partState) evicted() bool { return s == evicted || s == waiting }
 
 // sPart is one (partition, pid) of the streaming check.
 type sPart struct {
-	key  partKey
-	recs recList
-	// done ops are replayed into front; the replay is the call-order
-	// decision procedure, exact for parts without evictions.
-	done  int
-	front []state
-	// failed: the replay found an operation no state explains; tooMany:
-	// the frontier outgrew maxFrontier (porcupine decides at the end).
-	failed, tooMany bool
-	// evicted: the part has recorded evictions; an operation is then
-	// replayed only once the evictions its decision may follow are
-	// known (see evictInput). redo: an eviction came after the replay
-	// had assumed there were none; the part is decided at the end.
-	evicted, redo bool
-	waiting       bool // in streamer.waiting
-	// at returns the input of a record by call index, for the model's
-	// runs (into scratch, valid until the next call).
-	at      func(idx int32) *input
-	scratch input
+	key   partKey
+	recs  recList
+	state partState
+	// done records are replayed into front; the replay is the call-order
+	// decision procedure, exact for parts without evictions. When the
+	// replay failed, done is the record it failed at and failRet that
+	// record's return time.
+	done    int
+	front   []state
+	failRet int64
 
-	// Bounded mode (Options.Bounded). The records before base are
-	// dropped; baseFront is the replay's frontier before record base,
-	// and snaps are the frontiers at later chunk boundaries, candidates
-	// for the next base. settled is the last decided record with a known
-	// outcome (-1: none): its return shows that it and every earlier
-	// record were decided before any event still to come.
+	// Bounded mode. The records before base are dropped; baseFront is
+	// the replay's frontier before record base, and snaps are the
+	// frontiers at later chunk boundaries, candidates for the next base.
+	// settled is the last decided record with a known outcome (-1:
+	// none): its return shows that it and every earlier record were
+	// decided before any event still to come.
 	base      int
 	baseFront []state
 	snaps     []snapshot
 	settled   int
+	// unkept counts the calls after a failedFinal failure that the
+	// bounded check counts without keeping: only the records the
+	// explanation reads are needed.
+	unkept int
+
 	// own holds the producer's last distinct acks, to tell its
 	// duplicates' answers from a clash.
 	own [ownAcks]ownAck
@@ -124,16 +127,9 @@ type sPart struct {
 	ranges              [retryRanges]rangeFloor
 	rangesN, rangesNext int
 	ownN, ownNext       int
-	// failAt is the record the replay failed at; exactFail says the part
-	// had no eviction then, so the failure is final (the failing record
-	// returned with a known outcome, before any eviction still to come)
-	// and only the records the explanation reads are needed: the
-	// bounded check counts the later calls (unkept) without keeping
-	// them.
-	failAt    int
-	failRet   int64 // the return time of the record failed at
-	exactFail bool
-	unkept    int
+
+	// at returns a record by call index, for the model's runs.
+	at func(idx int32) *opRec
 }
 
 // opCount is the number of operations of the part.
@@ -149,13 +145,24 @@ type snapshot struct {
 	front []state
 }
 
+// streamMode is what a streamer keeps and does.
+type streamMode uint8
+
+const (
+	// bounded drops a part's records once decided (the default).
+	bounded streamMode = iota
+	// keepAll keeps every record ([Options.KeepAll]).
+	keepAll
+	// recordOnly keeps every record and runs the partition-level check,
+	// without replays: the batch form of a history (split).
+	recordOnly
+)
+
 // streamer is the state of one streaming check: the open operations and
 // the parts with their frontiers.
 type streamer struct {
-	m       model
-	bounded bool
-	// logOnly runs the partition-level check alone, without replays.
-	logOnly bool
+	m    model
+	mode streamMode
 	// deadline is when Options.Timeout runs out (zero: never); steps
 	// counts replay steps, to look at the clock now and then; timedOut
 	// stops every replay.
@@ -171,8 +178,8 @@ type streamer struct {
 	open      map[int64]opRef
 	evictions map[partKey][]int64
 	calls     int
-	// now is the time of the latest event; waiting are evicted parts
-	// whose next operation waits for time to pass a return.
+	// now is the time of the latest event; waiting are the parts in
+	// state waiting.
 	now     int64
 	waiting []*sPart
 	// scratch
@@ -196,10 +203,14 @@ func newStreamer(opts Options) *streamer {
 	if opts.Timeout > 0 {
 		deadline = time.Now().Add(opts.Timeout)
 	}
+	mode := bounded
+	if opts.KeepAll {
+		mode = keepAll
+	}
 	return &streamer{
 		deadline:  deadline,
 		m:         *newModel(opts, true),
-		bounded:   opts.Bounded,
+		mode:      mode,
 		logs:      make(map[string]*logCheck),
 		unkept:    make(map[int64]unkeptCall),
 		parts:     make(map[partKey]*sPart),
@@ -216,7 +227,9 @@ func (st *streamer) add(e *history.Event) {
 			w := st.waiting
 			st.waiting = nil
 			for _, p := range w {
-				p.waiting = false
+				if p.state == waiting {
+					p.state = evicted
+				}
 				st.advance(p)
 			}
 		}
@@ -227,18 +240,18 @@ func (st *streamer) add(e *history.Event) {
 		k := partKey{e.Partition, e.PID}
 		p := st.parts[k]
 		if p == nil {
-			p = &sPart{key: k, front: []state{initState(0)}, evicted: len(st.evictions[k]) > 0, settled: -1}
-			p.at = func(idx int32) *input {
-				p.scratch = recInput(idx, p.recs.at(int(idx)))
-				return &p.scratch
+			p = &sPart{key: k, front: []state{initState(0)}, settled: -1}
+			p.at = func(idx int32) *opRec { return p.recs.at(int(idx)) }
+			if len(st.evictions[k]) > 0 {
+				p.state = evicted
 			}
 			st.parts[k] = p
 			st.order = append(st.order, p)
 		}
 		r := opRec{op: e.Op, client: e.Client, call: e.Time, ret: math.MaxInt64,
-			first: e.First, last: e.Last, epoch: e.Epoch}
+			first: e.First, last: e.Last, epoch: e.Epoch, idx: int32(p.recs.n)}
 		st.callFloor(p, &r)
-		if st.bounded && p.exactFail && st.now > p.failRet && p.recs.n >= p.failAt+1+keepAfterFailure {
+		if st.mode == bounded && p.state == failedFinal && st.now > p.failRet && p.recs.n >= p.done+1+keepAfterFailure {
 			p.unkept++
 			st.unkept[e.Op] = unkeptCall{p, r}
 			return
@@ -267,28 +280,33 @@ func (st *streamer) add(e *history.Event) {
 		case history.Failed:
 			r.ret, r.res, r.code = e.Time, resFailed, e.Error
 		}
-		if int(ref.i) == ref.p.done || ref.p.evicted {
+		if int(ref.i) == ref.p.done || ref.p.state.evicted() {
 			st.advance(ref.p)
 		}
 	case history.EvictProducer:
 		k := partKey{e.Partition, e.PID}
 		st.evictions[k] = append(st.evictions[k], e.Time)
-		if p := st.parts[k]; p != nil && !p.evicted {
-			p.evicted = true
-			// The replay so far assumed no eviction could come before
-			// the decisions it made (or the one it failed at). That
-			// holds if a call at or after the last one replayed returned
-			// before this eviction: its decision, and so every earlier
-			// one, came before it.
-			last := p.done - 1
-			if p.failed {
-				last = p.failAt
+		p := st.parts[k]
+		if p == nil || p.state != replaying && p.state != failedFinal && p.state != tooMany {
+			return
+		}
+		// The replay so far assumed no eviction could come before the
+		// decisions it made (or the one it failed at). That holds if a
+		// call at or after the last one replayed returned before this
+		// eviction: its decision, and so every earlier one, came before
+		// it.
+		last := p.done - 1
+		if p.state == failedFinal {
+			last = p.done
+		}
+		if last >= 0 {
+			if ret, ok := p.minReturn(last); !ok || ret >= e.Time {
+				p.state = redo
+				return
 			}
-			if last >= 0 {
-				if ret, ok := p.minReturn(last); !ok || ret >= e.Time {
-					p.redo, p.exactFail = true, false
-				}
-			}
+		}
+		if p.state == replaying {
+			p.state = evicted
 		}
 	}
 }
@@ -307,33 +325,32 @@ func (p *sPart) minReturn(i int) (int64, bool) {
 
 // advance replays the closed operations at the head of p.
 func (st *streamer) advance(p *sPart) {
-	if st.logOnly || st.timedOut || p.failed || p.tooMany || p.redo {
+	if st.mode == recordOnly || st.timedOut || !p.state.replays() {
 		return // decided at the end from the records
 	}
 	for p.done < p.recs.n && p.recs.at(p.done).closed {
 		r := p.recs.at(p.done)
-		in := recInput(int32(p.done), r)
-		if p.evicted {
+		if p.state.evicted() {
 			ret, ok := p.minReturn(p.done)
 			if !ok || ret >= st.now {
 				// Not every eviction that may precede this decision is
 				// known yet.
-				if ok && !p.waiting {
-					p.waiting = true
+				if ok && p.state == evicted {
+					p.state = waiting
 					st.waiting = append(st.waiting, p)
 				}
 				return
 			}
-			st.evictInput(&in, p, r, ret)
+			st.evictBounds(p, r, ret)
 		}
-		if !st.step(p, &in) {
+		if !st.step(p, r) {
 			return
 		}
 		if r.res != resUnknown {
 			p.settled = p.done
 		}
 		p.done++
-		if st.bounded && p.done%recChunk == 0 {
+		if st.mode == bounded && p.done%recChunk == 0 {
 			p.snaps = append(p.snaps, snapshot{p.done, slices.Clone(p.front)})
 			p.prune()
 		}
@@ -357,31 +374,23 @@ func (p *sPart) prune() {
 	}
 }
 
-// evictInput sets the eviction bounds of in (call order): evictions
-// recorded before the call must have been applied; if the operation was
-// decided, no eviction recorded after its return may have been; and the
-// decision came before the earliest return of a later call that was
-// surely decided (a later call is decided after this one), so no
-// eviction recorded after that return may have been. ret is that return
-// (math.MaxInt64: none, at the end).
-func (st *streamer) evictInput(in *input, p *sPart, r *opRec, ret int64) {
+// evictBounds sets the eviction bounds of r, a record of p, in call
+// order: evictions recorded before the call must have been applied; if
+// the operation was decided, no eviction recorded after its return may
+// have been; and the decision came before the earliest return of a later
+// call that was surely decided (a later call is decided after this one),
+// so no eviction recorded after that return may have been. ret is that
+// return (math.MaxInt64: none, at the end).
+func (st *streamer) evictBounds(p *sPart, r *opRec, ret int64) {
 	evs := st.evictions[p.key]
-	in.evictMin = int32(sort.Search(len(evs), func(j int) bool { return evs[j] >= r.call }))
-	in.evictMax = int32(sort.Search(len(evs), func(j int) bool { return evs[j] > r.ret }))
-	in.evictOrd = int32(sort.Search(len(evs), func(j int) bool { return evs[j] > ret }))
+	r.evictMin = int32(sort.Search(len(evs), func(j int) bool { return evs[j] >= r.call }))
+	r.evictMax = int32(sort.Search(len(evs), func(j int) bool { return evs[j] > r.ret }))
+	r.evictOrd = int32(sort.Search(len(evs), func(j int) bool { return evs[j] > ret }))
 }
 
-// decided reports whether the operation was surely decided by the
-// partition before it returned: an ack or a definite error. A call whose
-// outcome is ambiguous may have failed before the decision, so its return
-// bounds no eviction (unless the replay takes it as appended).
-func (r *opRec) decided() bool {
-	return r.res == resOK || r.res == resFailed && !r.code.Ambiguous()
-}
-
-// step moves p's frontier over in; false when the part failed or its
-// frontier grew too large, or the check ran out of time.
-func (st *streamer) step(p *sPart, in *input) bool {
+// step moves p's frontier over r, the record p.done; false when the part
+// failed or its frontier grew too large, or the check ran out of time.
+func (st *streamer) step(p *sPart, r *opRec) bool {
 	if st.steps++; st.steps&1023 == 0 && !st.deadline.IsZero() && time.Now().After(st.deadline) {
 		st.timedOut = true
 	}
@@ -390,14 +399,14 @@ func (st *streamer) step(p *sPart, in *input) bool {
 	}
 	st.m.at = p.at
 	var next []state
-	next, st.br = st.m.stepInto(p.front, in, st.next, &st.fset, st.br)
+	next, st.br = st.m.stepInto(p.front, r, st.next, &st.fset, st.br)
 	switch {
 	case len(next) == 0:
-		p.failed, p.failAt, p.exactFail = true, p.done, !p.evicted
-		p.failRet = p.recs.at(p.done).ret
+		p.failRet = r.ret
+		p.state = pick(p.state.evicted(), failed, failedFinal)
 		return false
 	case len(next) > maxFrontier:
-		p.tooMany = true
+		p.state = tooMany
 		return false
 	}
 	// Swap buffers: the part keeps next, the scratch gets its old front.
@@ -405,24 +414,9 @@ func (st *streamer) step(p *sPart, in *input) bool {
 	return true
 }
 
-// recInput is newInput for a record of a part without evictions,
-// without allocating.
-func recInput(idx int32, r *opRec) input {
-	in := input{idx: idx, epoch: r.epoch, first: r.first, last: r.last, off: r.off, op: r.op, code: r.code}
-	switch r.res {
-	case resOK:
-		in.out = outOK
-	case resFailed:
-		in.out = outcomeOf(r.code)
-	default:
-		in.out = outAmbiguous
-	}
-	return in
-}
-
-func (r *opRec) operation(partition string, pid int64) Operation {
-	return Operation{Op: r.op, Client: r.client, Call: r.call, Return: r.ret, Partition: partition,
-		PID: pid, Epoch: r.epoch, First: r.first, Last: r.last, Result: r.res.result(), Offset: r.off, Error: r.code}
+// sortParts sorts st.order by key.
+func (st *streamer) sortParts() {
+	sort.Slice(st.order, func(i, j int) bool { return st.order[i].key.less(st.order[j].key) })
 }
 
 // finish decides every part and returns the result.
@@ -430,43 +424,30 @@ func (st *streamer) finish(opts Options) Result {
 	if st.calls == 0 {
 		return Result{Verdict: Unknown, Err: ErrNoOperations}
 	}
+	st.sortParts()
 	ps := st.order
-	sort.Slice(ps, func(i, j int) bool { return ps[i].key.less(ps[j].key) })
 	res := Result{Parts: make([]PartResult, len(ps))}
-	full := make([]*part, len(ps))
 	var slow []int
 	for i, p := range ps {
-		evs := st.evictions[p.key]
 		pr := &res.Parts[i]
 		pr.Partition, pr.PID, pr.Ops = p.key.partition, p.key.pid, p.opCount()
-		switch {
-		case p.failed || p.redo:
-			full[i] = p.part(evs)
-			slow = append(slow, i)
-			continue
-		case p.tooMany:
-			pr.Verdict, pr.Reason = Unknown, frontierReason
-			continue
-		}
 		// Operations still open at the end have unknown outcomes.
-		for p.done < p.recs.n && !st.timedOut {
+		for p.state.replays() && p.done < p.recs.n && !st.timedOut {
 			r := p.recs.at(p.done)
-			in := recInput(int32(p.done), r)
-			if p.evicted {
+			if p.state.evicted() {
 				ret, _ := p.minReturn(p.done)
-				st.evictInput(&in, p, r, ret)
+				st.evictBounds(p, r, ret)
 			}
-			if !st.step(p, &in) {
+			if !st.step(p, r) {
 				break
 			}
 			p.done++
 		}
 		switch {
-		case p.failed:
-			full[i] = p.part(evs)
-			slow = append(slow, i)
-		case p.tooMany:
+		case p.state == tooMany:
 			pr.Verdict, pr.Reason = Unknown, frontierReason
+		case !p.state.replays():
+			slow = append(slow, i)
 		case p.done == p.recs.n:
 			pr.Verdict = Ok
 		default:
@@ -486,14 +467,15 @@ func (st *streamer) finish(opts Options) Result {
 			defer wg.Done()
 			defer func() { <-sem }()
 			p := ps[i]
-			if p.failed && (len(st.evictions[p.key]) == 0 || p.exactFail) {
+			full := p.part(st.evictions[p.key])
+			if p.state == failedFinal {
 				// The replay is exact: no need to search again.
 				res.Parts[i] = PartResult{Partition: p.key.partition, PID: p.key.pid, Ops: p.opCount(),
-					Verdict: Illegal, Violation: explain(full[i], opts)}
+					Verdict: Illegal, Violation: explain(full, opts)}
 				return
 			}
-			res.Parts[i] = checkPart(full[i], opts, false)
-			res.Parts[i].Ops = p.opCount() // (full[i] lacks the records dropped)
+			res.Parts[i] = checkPart(full, opts, false)
+			res.Parts[i].Ops = p.opCount() // (full lacks the records dropped)
 		}()
 	}
 	wg.Wait()
@@ -501,15 +483,15 @@ func (st *streamer) finish(opts Options) Result {
 	return res
 }
 
-// part rebuilds the batch form of p (as [split] makes it), from the
-// first record kept.
+// part returns the batch form of p, from the first record kept.
 func (p *sPart) part(evictions []int64) *part {
 	n := p.recs.n - p.base
-	q := &part{key: p.key, ops: make([]Operation, n), in: make([]*input, n), evictions: evictions}
+	q := &part{key: p.key, recs: make([]opRec, n), evictions: evictions}
 	for i := range n {
-		q.ops[i] = p.recs.at(p.base+i).operation(p.key.partition, p.key.pid)
+		q.recs[i] = *p.recs.at(p.base + i)
+		q.recs[i].idx = int32(i)
 	}
-	attachInputs(q)
+	attachEvictions(q)
 	if p.base > 0 {
 		// The replay's states before the first record kept, with the
 		// call index counted from it.
@@ -529,12 +511,13 @@ func (p *sPart) part(evictions []int64) *part {
 // producer's operations are replayed in call order as soon as they have
 // returned, so a part is mostly decided by the time the last event is
 // read; decoding and checking run on two goroutines. It keeps a compact
-// record of each operation (for explanations and the porcupine fallback)
-// instead of the events. It relies on r to check the events' consistency
-// (every [history.Reader] does). The result is the one [Check] gives for
-// the same history; the error is a read error or the one in Result.Err.
-func CheckReader(r history.Reader, opts Options) (Result, error) {
-	if opts.NoCallOrder || opts.PlainSearch {
+// record of each open or recently decided operation (of every operation
+// with [Options.KeepAll]) instead of the events. It relies on r to check
+// the events' consistency (every [history.Reader] does). The result is
+// the one [Check] gives for the same history; a read error is its Err.
+func CheckReader(r history.Reader, opts Options) Result {
+	if opts.NoCallOrder {
+		// Porcupine's search needs every operation at once.
 		h := history.History{Header: r.Header()}
 		for {
 			e, err := r.Next()
@@ -542,17 +525,15 @@ func CheckReader(r history.Reader, opts Options) (Result, error) {
 				break
 			}
 			if err != nil {
-				return Result{Verdict: Unknown, Err: err}, err
+				return Result{Verdict: Unknown, Err: err}
 			}
 			h.Events = append(h.Events, e)
 		}
-		res := Check(h, opts)
-		return res, res.Err
+		return Check(h, opts)
 	}
 	const batch = 1024
 	batches := make(chan []history.Event, 8)
 	free := make(chan []history.Event, 10)
-	done := make(chan struct{})
 	var readErr error
 	go func() {
 		defer close(batches)
@@ -575,11 +556,7 @@ func CheckReader(r history.Reader, opts Options) (Result, error) {
 			}
 			buf = append(buf, e)
 			if len(buf) == batch {
-				select {
-				case batches <- buf:
-				case <-done:
-					return
-				}
+				batches <- buf
 				select {
 				case buf = <-free:
 					buf = buf[:0]
@@ -589,10 +566,7 @@ func CheckReader(r history.Reader, opts Options) (Result, error) {
 			}
 		}
 		if len(buf) > 0 {
-			select {
-			case batches <- buf:
-			case <-done:
-			}
+			batches <- buf
 		}
 	}()
 	st := newStreamer(opts)
@@ -605,10 +579,8 @@ func CheckReader(r history.Reader, opts Options) (Result, error) {
 		default:
 		}
 	}
-	close(done)
 	if readErr != nil {
-		return Result{Verdict: Unknown, Err: readErr}, readErr
+		return Result{Verdict: Unknown, Err: readErr}
 	}
-	res := st.finish(opts)
-	return res, res.Err
+	return st.finish(opts)
 }

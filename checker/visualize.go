@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
+	"sort"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -55,7 +57,7 @@ func Visualize(w io.Writer, h history.History, res Result, opts VisualizeOptions
 	if err := validate(h); err != nil {
 		return err
 	}
-	parts := split(h, Operations(h))
+	parts, _ := split(h, Options{Rules: opts.Rules})
 	var chosen []*part
 	var centers []int
 	var viols []*Violation
@@ -66,8 +68,8 @@ func Visualize(w io.Writer, h history.History, res Result, opts VisualizeOptions
 		}
 		c := 0
 		if pr != nil && pr.Violation != nil {
-			for i, o := range p.ops {
-				if inOps(pr.Violation.Ops, o.Op) {
+			for i := range p.recs {
+				if inOps(pr.Violation.Ops, p.recs[i].op) {
 					c = i
 					break
 				}
@@ -89,7 +91,7 @@ func Visualize(w io.Writer, h history.History, res Result, opts VisualizeOptions
 	if opts.Full {
 		n := 0
 		for _, p := range chosen {
-			n += len(p.ops)
+			n += len(p.recs)
 		}
 		if n > MaxFullOps {
 			return fmt.Errorf("%w: a full picture of %d operations (at most %d); draw the default picture, a window around each violation, instead", ErrTooLarge, n, MaxFullOps)
@@ -134,13 +136,13 @@ func draw(w io.Writer, h history.History, parts []*part, centers []int, viols []
 	var pops []porcupine.Operation
 	var anns []porcupine.Annotation
 	for k, p := range parts {
-		lo, hi := 0, len(p.ops)
+		lo, hi := 0, len(p.recs)
 		if !opts.Full {
-			lo, hi = max(0, centers[k]-before), min(len(p.ops), centers[k]+after+1)
+			lo, hi = max(0, centers[k]-before), min(len(p.recs), centers[k]+after+1)
 		}
 		// The model state before the window: the call-order replay of
 		// the operations before it.
-		start, fa, _ := replay(newModel(checkOpts, true), p.in[:lo], nil, p.initTrail())
+		start, fa, _ := replay(newModel(checkOpts, true), p.recs[:lo], nil, p.initTrail())
 		if fa != -1 {
 			lo = 0
 			start = p.initTrail()
@@ -153,14 +155,12 @@ func draw(w io.Writer, h history.History, parts []*part, centers []int, viols []
 		if hi-lo > porcupineLimit {
 			return fmt.Errorf("%w: part %q pid %d has %d operations to draw, more than %d", ErrTooLarge, p.key.partition, p.key.pid, hi-lo, porcupineLimit)
 		}
-		ins := make([]*input, hi-lo)
-		for i := lo; i < hi; i++ {
-			c := *p.in[i]
-			c.part = int32(k)
-			ins[i-lo] = &c
+		drawn := slices.Clone(p.recs[lo:hi])
+		for i := range drawn {
+			drawn[i].part = int32(k)
 		}
-		pops = append(pops, porcupineOps(p, ins, p.ops[lo:hi], lanes(p.ops[lo:hi]))...)
-		anns = append(anns, annotations(h, p, p.ops[lo:hi])...)
+		pops = append(pops, porcupineOps(p, drawn, lanes(drawn))...)
+		anns = append(anns, annotations(h, p, drawn)...)
 		if v := viols[k]; v != nil && len(v.Ops) > 0 {
 			from, to := v.Ops[0].Call, v.Ops[0].Call
 			for _, o := range v.Ops {
@@ -190,53 +190,57 @@ func draw(w io.Writer, h history.History, parts []*part, centers []int, viols []
 func expandAllParts(m *model, init []state, parts []*part) []state {
 	var out []state
 	for _, s := range init {
-		out = append(out, expandAll(m, []state{s}, parts[s.part].in)...)
+		out = append(out, expandAll(m, []state{s}, parts[s.part].recs)...)
 	}
 	return out
 }
 
 // lanes assigns each operation a row so that the operations of a row do
 // not overlap in time.
-func lanes(ops []Operation) []int {
+func lanes(recs []opRec) []int {
 	var ends []int64
-	r := make([]int, len(ops))
-	for i, o := range ops {
+	r := make([]int, len(recs))
+	for i := range recs {
 		l := 0
-		for l < len(ends) && ends[l] >= o.Call {
+		for l < len(ends) && ends[l] >= recs[i].call {
 			l++
 		}
 		if l == len(ends) {
 			ends = append(ends, 0)
 		}
-		ends[l] = o.Return
+		ends[l] = recs[i].ret
 		r[i] = l
 	}
 	return r
 }
 
-// annotations turns the internal events of ops and the environment
-// events of p's producer, within the ops' time span, into annotations.
-func annotations(h history.History, p *part, ops []Operation) []porcupine.Annotation {
-	if len(ops) == 0 {
+// annotations turns the internal events of recs and the environment
+// events of p's producer, within the recs' time span, into annotations.
+func annotations(h history.History, p *part, recs []opRec) []porcupine.Annotation {
+	if len(recs) == 0 {
 		return nil
 	}
-	from, to := ops[0].Call, int64(math.MinInt64)
-	for _, o := range ops {
-		if o.Return != math.MaxInt64 && o.Return > to {
-			to = o.Return
+	from, to := recs[0].call, int64(math.MinInt64)
+	for i := range recs {
+		if r := recs[i].ret; r != math.MaxInt64 && r > to {
+			to = r
 		}
 	}
 	if to < from {
 		to = math.MaxInt64
 	}
-	first, last := ops[0].Op, ops[len(ops)-1].Op
+	first, last := recs[0].op, recs[len(recs)-1].op
+	drawn := func(op int64) bool {
+		i := sort.Search(len(recs), func(i int) bool { return recs[i].op >= op })
+		return i < len(recs) && recs[i].op == op
+	}
 	tag := fmt.Sprintf("steps %s pid %d", p.key.partition, p.key.pid)
 	var r []porcupine.Annotation
 	for _, e := range h.Events {
 		var desc string
 		switch {
 		case e.Kind.Internal():
-			if e.Op < first || e.Op > last || findOp(ops, e.Op) < 0 {
+			if e.Op < first || e.Op > last || !drawn(e.Op) {
 				continue
 			}
 			desc = fmt.Sprintf("%s op %d", e.Kind, e.Op)

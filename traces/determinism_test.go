@@ -26,9 +26,10 @@ import (
 //     reached changes nothing;
 //   - three checks of the same history running at once;
 //
-// and Options.Bounded true and false must give the same verdict and the
-// same violation names, partitions and producers (the bounded check
-// drops decided records, so its explanations may name fewer operations).
+// and Options.KeepAll true and false must give the same verdict and the
+// same violation names, partitions and producers (the default, bounded
+// check drops decided records, so its explanations may name fewer
+// operations).
 //
 // This is the regression test of issue 11's finding 3: the test that
 // names DecideInCallOrder used to be a search with a wall-clock budget,
@@ -86,10 +87,10 @@ func TestNamesDeterministic(t *testing.T) {
 				full(fmt.Sprintf("parallel check %d of 3", i+1), r)
 			}
 
-			for _, bounded := range []bool{false, true} {
-				got := checkOnce(t, h, with(func(o *checker.Options) { o.Bounded = bounded }))
+			for _, keepAll := range []bool{false, true} {
+				got := checkOnce(t, h, with(func(o *checker.Options) { o.KeepAll = keepAll }))
 				if a, b := violationText(want, false), violationText(got, false); a != b {
-					t.Errorf("Bounded %v: violation names differ from the default run's:\ndefault:\n%sBounded %v:\n%s", bounded, a, bounded, b)
+					t.Errorf("KeepAll %v: violation names differ from the default run's:\ndefault:\n%sKeepAll %v:\n%s", keepAll, a, keepAll, b)
 				}
 			}
 		})

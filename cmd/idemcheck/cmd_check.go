@@ -408,13 +408,12 @@ func checkOne(ctx context.Context, env *cmdEnv, name string, f checkFlags, htmlP
 		rules, _ = spec.ParseRules(rd.Header().Rules)
 	}
 	rep.Rules = string(rules)
-	opts := checker.Options{Timeout: f.timeout, NoCallOrder: f.noCallOrder, Workers: f.workers, Bounded: f.bounded, Rules: rules}
-	res, err := checker.CheckReader(pr, opts)
+	opts := checker.Options{Timeout: f.timeout, NoCallOrder: f.noCallOrder, Workers: f.workers, KeepAll: !f.bounded, Rules: rules}
+	res := checker.CheckReader(pr, opts)
 	rep.Events = pr.n
-	if err != nil {
-		var se *history.SyntaxError
-		if errors.As(err, &se) || res.Err == nil {
-			return fail(err)
+	if res.Err != nil {
+		if !errors.Is(res.Err, checker.ErrNoOperations) {
+			return fail(res.Err) // the reader's error
 		}
 		// The reader has checked every event; what is left (no
 		// operations at all) concerns the file as a whole, up to its end.

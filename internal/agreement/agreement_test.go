@@ -122,8 +122,8 @@ func corpus(t *testing.T) (names []string, hs []history.History) {
 	return names, hs
 }
 
-// TestReferenceAgrees is the differential test: the checker, with
-// Options.Bounded off and on, must give the reference's verdict on every
+// TestReferenceAgrees is the differential test: the checker, bounded
+// (its default) and with Options.KeepAll, must give the reference's verdict on every
 // history (hand-written ones, the traces/ corpus within the reference's
 // limits, and -agreement.n generated ones) under both dialects. It
 // prints the seed, counts per source and, for each kind of disagreement,

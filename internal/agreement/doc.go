@@ -6,7 +6,7 @@
 // cases.
 //
 // TestReferenceAgrees judges every history with refcheck and with
-// checker.Check (with Options.Bounded off and on) under both broker
+// checker.Check (bounded, its default, and with Options.KeepAll) under both broker
 // dialects and fails on the first disagreements, printing each one
 // shrunk to a few operations as JSON Lines with the seed that rerun it:
 //

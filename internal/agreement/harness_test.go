@@ -54,14 +54,15 @@ func referenceJudge(name string, opts refcheck.Options) judge {
 	}}
 }
 
-// checkerJudge is checker.Check with Options.Bounded as given.
+// checkerJudge is checker.Check, bounded (its default) or with
+// Options.KeepAll.
 func checkerJudge(bounded bool) judge {
 	name := "checker"
 	if bounded {
 		name = "checker-bounded"
 	}
 	return judge{name: name, fn: func(h history.History, r spec.Rules) judgement {
-		res := checker.Check(h, checker.Options{Rules: r, Bounded: bounded})
+		res := checker.Check(h, checker.Options{Rules: r, KeepAll: !bounded})
 		var names []string
 		for _, v := range res.Violations {
 			names = append(names, v.Name)

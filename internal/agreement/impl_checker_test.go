@@ -83,7 +83,7 @@ func TestCheckerDetectsPrefixOrdering(t *testing.T) {
 	}
 }
 
-// TestBoundedCheckAgrees: the checker's bounded mode (the CLI's default),
+// TestBoundedCheckAgrees: the checker's bounded mode (its default),
 // which drops each producer's decided records, judges long workloads with
 // idle evictions, failures and timeouts, in both orderings, as the full
 // check does: the same verdict and the same violations (name, partition,
@@ -113,8 +113,8 @@ func TestBoundedCheckAgrees(t *testing.T) {
 				evictions++
 			}
 		}
-		full := checker.Check(h, checker.Options{})
-		bounded := checker.Check(h, checker.Options{Bounded: true})
+		full := checker.Check(h, checker.Options{KeepAll: true})
+		bounded := checker.Check(h, checker.Options{})
 		t.Logf("%s seed %d: %d events, %s %s", tc.order, tc.seed, len(h.Events), full.Verdict, violationKeys(full))
 		if full.Verdict != bounded.Verdict || violationKeys(full) != violationKeys(bounded) {
 			t.Fatalf("%s seed %d: full %s %s, bounded %s %s",

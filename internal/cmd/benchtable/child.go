@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"runtime"
 	"time"
 
 	"github.com/idemcheck/idemcheck/checker"
@@ -42,9 +41,9 @@ func childDecode(path string) error {
 	return nil
 }
 
-// childCheck streams path through checker.CheckReader (with
-// Options.Bounded when bounded) and prints the verdict and the number of
-// parts.
+// childCheck streams path through checker.CheckReader (bounded, its
+// default, or with Options.KeepAll) and prints the verdict and the number
+// of parts.
 func childCheck(path string, bounded bool) error {
 	f, err := os.Open(path)
 	if err != nil {
@@ -55,41 +54,24 @@ func childCheck(path string, bounded bool) error {
 	if err != nil {
 		return err
 	}
-	res, err := checker.CheckReader(rd, checker.Options{Bounded: bounded})
-	if err != nil {
-		return err
+	res := checker.CheckReader(rd, checker.Options{KeepAll: !bounded})
+	if res.Err != nil {
+		return res.Err
 	}
 	fmt.Println(res.Verdict, len(res.Parts))
 	return nil
 }
 
-// plainMemLimit is the heap at which the plain porcupine child gives up.
-const plainMemLimit = 4 << 30
-
-// childInMemory loads path and times checker.Check on it alone (plain:
-// with Options.PlainSearch and the timeout). It prints the verdict and
-// the seconds the check took.
-func childInMemory(path string, plain bool, timeout time.Duration) error {
+// childInMemory loads path and times checker.Check on it alone, keeping
+// every record (Options.KeepAll). It prints the verdict and the seconds
+// the check took.
+func childInMemory(path string) error {
 	h, err := history.ReadFile(path)
 	if err != nil {
 		return err
 	}
 	start := time.Now()
-	if plain {
-		// Plain porcupine's memory grows fast: give up at plainMemLimit
-		// rather than take the shared machine's memory.
-		go func() {
-			var ms runtime.MemStats
-			for range time.Tick(100 * time.Millisecond) {
-				runtime.ReadMemStats(&ms)
-				if ms.HeapAlloc > plainMemLimit {
-					fmt.Println("OutOfMemory", time.Since(start).Seconds())
-					os.Exit(0)
-				}
-			}
-		}()
-	}
-	res := checker.Check(h, checker.Options{PlainSearch: plain, Timeout: timeout})
+	res := checker.Check(h, checker.Options{KeepAll: true})
 	fmt.Println(res.Verdict, time.Since(start).Seconds())
 	return nil
 }
@@ -118,10 +100,10 @@ func childWitness(path string) error {
 	if err != nil {
 		return err
 	}
-	res, err := checker.CheckReader(rd, checker.Options{})
+	res := checker.CheckReader(rd, checker.Options{KeepAll: true})
 	f.Close()
-	if err != nil {
-		return err
+	if res.Err != nil {
+		return res.Err
 	}
 	verdict := time.Since(start)
 	if res.Verdict != checker.Illegal {

@@ -45,7 +45,7 @@ type config struct {
 }
 
 func main() {
-	child := flag.String("child", "", "internal: run one measured step (decode, check, memcheck, plain, witness) on the file argument")
+	child := flag.String("child", "", "internal: run one measured step (decode, check, check-bounded, memcheck, witness) on the file argument")
 	cpuprof := flag.String("cpuprofile", "", "with -child: write a CPU profile to this file")
 	var c config
 	var growth, plain, unknowns string
@@ -128,12 +128,8 @@ func runChild(name, cpuprof string, args []string) int {
 		err = childDecode(args[0])
 	case "check", "check-bounded":
 		err = childCheck(args[0], name == "check-bounded")
-	case "memcheck", "plain":
-		var timeout time.Duration
-		if len(args) > 1 {
-			timeout, _ = time.ParseDuration(args[1])
-		}
-		err = childInMemory(args[0], name == "plain", timeout)
+	case "memcheck":
+		err = childInMemory(args[0])
 	case "witness":
 		err = childWitness(args[0])
 	default:

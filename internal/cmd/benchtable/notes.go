@@ -35,7 +35,7 @@ const notes = `## Notes
   both batches of a breach of the partition-level check (acked record
   ranges of two producers that overlap, or a batch acked below one that
   was acked before it was called), which runs as the acks arrive.
-- **Bounded** (checker.Options.Bounded; idemcheck check by default):
+- **Bounded** (the checker's default, and idemcheck check's):
   a producer's records are dropped once the replay has decided them, a
   chunk of 256 behind it, keeping the replay's states at the cut; the
   partition-level check keeps the union of the acked record ranges

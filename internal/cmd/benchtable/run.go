@@ -102,8 +102,8 @@ func run(c config) error {
 	t.p("| step | command | wall | CPU | peak RSS |")
 	t.p("|---|---|---|---|---|")
 	t.p("| decode only (history.NewReader, every event read and validated) | `BT -child decode H.jsonl` | %s | %s | %.0f MB |", secs(dec.wall), secs(dec.cpu), dec.rssMB)
-	t.p("| full streamed check (checker.CheckReader: decode + replay + cross-producer check), verdict %s | `BT -child check H.jsonl` | %s | %s | %.0f MB |", strings.Fields(chk.out)[0], secs(chk.wall), secs(chk.cpu), chk.rssMB)
-	t.p("| bounded streamed check (checker.Options.Bounded), verdict %s | `BT -child check-bounded H.jsonl` | %s | %s | %.0f MB |", strings.Fields(bnd.out)[0], secs(bnd.wall), secs(bnd.cpu), bnd.rssMB)
+	t.p("| full streamed check (checker.CheckReader with checker.Options.KeepAll: decode + replay + cross-producer check), verdict %s | `BT -child check H.jsonl` | %s | %s | %.0f MB |", strings.Fields(chk.out)[0], secs(chk.wall), secs(chk.cpu), chk.rssMB)
+	t.p("| bounded streamed check (checker.CheckReader's default), verdict %s | `BT -child check-bounded H.jsonl` | %s | %s | %.0f MB |", strings.Fields(bnd.out)[0], secs(bnd.wall), secs(bnd.cpu), bnd.rssMB)
 	t.p("| the CLI (streams through checker.CheckReader, bounded by default) | `idemcheck check --no-shrink H.jsonl` | %s | %s | %.0f MB |", secs(cli.wall), secs(cli.cpu), cli.rssMB)
 	t.p("| the CLI keeping every record | `idemcheck check --no-shrink --bounded=false H.jsonl` | %s | %s | %.0f MB |", secs(clifull.wall), secs(clifull.cpu), clifull.rssMB)
 	t.p("")
@@ -124,10 +124,18 @@ func run(c config) error {
 	// Row 2.
 	t.p("## 2. Plain porcupine against idemcheck")
 	t.p("")
-	t.p("The same workload (up to %d producers, each with in-flight 5, %g%% unknown outcomes, one retry) at sizes where porcupine alone still finishes: below %d operations each producer sends one batch. *Plain porcupine* is `checker.Options{PlainSearch: true}`: one porcupine search over all operations with the same model, no call-order replay, no split into producers (the cross-producer offset check is added, it is not a search). Both are timed in memory, after loading. Time limit %v, heap limit 4 GiB.", c.producers, c.unknown*100, c.producers, c.plainTimeout)
+	t.p("The same workload (up to %d producers, each with in-flight 5, %g%% unknown outcomes, one retry) at sizes where porcupine alone still finishes: below %d operations each producer sends one batch. *Plain porcupine* is the plain search of checker's tests (checker/plain_test.go, run as `PT` = `go test -c ./checker` then `checker.test -test.run TestPlainSearchFile -plain.history H`): one porcupine search over all operations with the same model, no call-order replay, no split into producers (the cross-producer offset check is added, it is not a search). Both are timed in memory, after loading. Time limit %v, heap limit 4 GiB.", c.producers, c.unknown*100, c.producers, c.plainTimeout)
 	t.p("")
-	t.p("| operations | producers | idemcheck (`BT -child memcheck H`) | plain porcupine (`BT -child plain H %v`) | ratio |", c.plainTimeout)
+	t.p("| operations | producers | idemcheck (`BT -child memcheck H`) | plain porcupine (`PT -plain.history H -plain.timeout %v`) | ratio |", c.plainTimeout)
 	t.p("|---|---|---|---|---|")
+	plainBin := filepath.Join(c.dir, "checker.test")
+	if out, err := exec.Command("go", "test", "-c", "-o", plainBin, "./checker").CombinedOutput(); err != nil {
+		return fmt.Errorf("build the checker's test binary: %v: %s", err, out)
+	}
+	plain := func(h string, flags ...string) measurement {
+		args := append([]string{"-test.run", "^TestPlainSearchFile$", "-plain.history", h, "-plain.timeout", c.plainTimeout.String()}, flags...)
+		return measure(c.plainTimeout+time.Minute, plainBin, args...)
+	}
 	var lastRatio float64
 	lastDone := 0
 	for _, n := range c.plain {
@@ -138,7 +146,7 @@ func run(c config) error {
 		}
 		logf("row 2: %d ops", n)
 		a := measure(0, self, "-child", "memcheck", p)
-		b := measure(c.plainTimeout+time.Minute, self, "-child", "plain", p, c.plainTimeout.String())
+		b := plain(p)
 		if a.err != nil {
 			return a.err
 		}
@@ -146,12 +154,12 @@ func run(c config) error {
 		plainCell, ratio := "", ""
 		bf := b.fields()
 		switch {
+		case len(bf) > 1 && bf[0] == "OutOfMemory":
+			plainCell = fmt.Sprintf("gave up at a 4 GiB heap after %.1f s", parseFloat(bf, 1))
 		case b.killed || b.err != nil:
 			plainCell = fmt.Sprintf("did not finish (%v)", firstErr(b))
 		case len(bf) > 1 && bf[0] == "Unknown":
 			plainCell = fmt.Sprintf("timed out after %v (%.0f MB)", c.plainTimeout, b.rssMB)
-		case len(bf) > 1 && bf[0] == "OutOfMemory":
-			plainCell = fmt.Sprintf("gave up at a 4 GiB heap after %.1f s", parseFloat(bf, 1))
 		default:
 			bi := parseFloat(bf, 1)
 			plainCell = fmt.Sprintf("%s, %.4f s, %.0f MB", bf[0], bi, b.rssMB)
@@ -166,10 +174,10 @@ func run(c config) error {
 		t.p("- At the largest size porcupine finished (%s operations) idemcheck is **%.0f×** faster (goal ≥ 100×: %s).", human(lastDone), lastRatio, t.goal("2. ≥ 100× plain porcupine at its largest size", lastRatio >= 100, fmt.Sprintf("%.0f× at %s operations", lastRatio, human(lastDone))))
 		p, _ := generate(c.dir, lastDone, min(c.producers, lastDone), c.unknown, "")
 		pprofPath := filepath.Join(c.dir, "plain.prof")
-		measure(c.plainTimeout+time.Minute, self, "-child", "plain", "-cpuprofile", pprofPath, p, c.plainTimeout.String())
-		if top := pprofTop(self, pprofPath); top != "" {
+		plain(p, "-test.cpuprofile", pprofPath)
+		if top := pprofTop(plainBin, pprofPath); top != "" {
 			t.p("")
-			t.p("CPU profile of plain porcupine at %s operations (`BT -child plain -cpuprofile P H %v`) (the state of every producer is compared, copied and hashed at each step, and porcupine caches its linearized sets):", human(lastDone), c.plainTimeout)
+			t.p("CPU profile of plain porcupine at %s operations (`PT -plain.history H -plain.timeout %v -test.cpuprofile P`) (the state of every producer is compared, copied and hashed at each step, and porcupine caches its linearized sets):", human(lastDone), c.plainTimeout)
 			t.p("")
 			t.p("```")
 			t.p("%s", top)
