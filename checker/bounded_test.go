@@ -1,20 +1,19 @@
 package checker
 
 import (
-	"flag"
 	"fmt"
 	"math"
 	"math/rand"
+	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/gen"
+	"github.com/idemcheck/idemcheck/internal/testflag"
 	"github.com/stretchr/testify/require"
 )
-
-var boundedSeeds = flag.Int("bounded.seeds", 12, "number of seeds TestBoundedSameVerdicts runs per injected bug")
 
 // longHistory is a generated history whose producers have parts long
 // enough for the bounded check to drop records (several chunks each).
@@ -40,11 +39,12 @@ func checkBounded(h history.History) (Result, int) {
 	return st.finish(Options{}), dropped
 }
 
-// diffBounded compares the bounded check's result with the full one:
-// the same verdicts for the history and every part, and the same
-// violations (name, partition, producer); a producer's own violation has
-// the same explanation too. Only a clash of two producers may name fewer
-// operations, when the bounded check dropped the earlier one.
+// diffBounded compares the bounded check's result with the full one
+// (Options.KeepAll): the same verdicts for the history and every part,
+// and the same violations (name, partition, producer); a producer's own
+// violation has the same explanation too. Only a clash of two producers
+// may name fewer operations, when the bounded check dropped the earlier
+// one.
 func diffBounded(got, want Result) string {
 	if got.Verdict != want.Verdict {
 		return fmt.Sprintf("verdict %s, want %s (%v / %v)", got.Verdict, want.Verdict, got.Violations, want.Violations)
@@ -73,26 +73,21 @@ func diffBounded(got, want Result) string {
 	return ""
 }
 
-// TestBoundedSameVerdicts: the bounded check (Options.Bounded), which
+// TestBoundedSameVerdicts: the bounded check (the default), which
 // drops decided records and finds clashes as acks arrive, gives the full
 // check's verdicts and violations on long generated histories, valid and
 // with each injectable bug, and on the traces/ corpus. The test also
 // asserts that records were dropped, so it does compare the two.
 func TestBoundedSameVerdicts(t *testing.T) {
-	bugs := append([]gen.Bug{""}, gen.Bugs()...)
-	for _, bug := range bugs {
-		for seed := int64(1); seed <= int64(*boundedSeeds); seed++ {
+	testflag.Run(t, 12, func(t *testing.T, seed int64) {
+		for _, bug := range append([]gen.Bug{""}, gen.Bugs()...) {
 			h := longHistory(t, seed, bug)
 			want := Check(h, Options{KeepAll: true})
 			got, dropped := checkBounded(h)
-			if d := diffBounded(got, want); d != "" {
-				t.Fatalf("bug %q seed %d (rerun with -run TestBoundedSameVerdicts -bounded.seeds %d): %s", bug, seed, seed, d)
-			}
-			if dropped == 0 {
-				t.Fatalf("bug %q seed %d: the bounded check dropped no record, so it was not tested", bug, seed)
-			}
+			require.Empty(t, diffBounded(got, want), "bug %q", bug)
+			require.NotZero(t, dropped, "bug %q: the bounded check dropped no record, so it was not tested", bug)
 		}
-	}
+	})
 	for _, f := range corpusFiles(t) {
 		h, err := history.ReadFile(f)
 		if err != nil {
@@ -205,7 +200,8 @@ func TestBoundedLateClash(t *testing.T) {
 // overlap (a producer's own duplicate answer is no breach), and a batch
 // called after another producer's ack returned sits above that batch's
 // records unless a retry's original was called earlier. The breach
-// reported is the partition's first, named with both batches.
+// reported is the partition's first, named with both batches and
+// explained as in testdata/logcheck.
 func TestLogCheck(t *testing.T) {
 	// op: pid, sequence range, call and return times, acked offset.
 	type op struct {
@@ -250,6 +246,7 @@ func TestLogCheck(t *testing.T) {
 				res := Check(h, Options{KeepAll: !bounded})
 				require.NoError(t, res.Err)
 				var got []string
+				var breaches []*Violation
 				for _, v := range res.Violations {
 					if v.Name != AckedInLog {
 						continue
@@ -259,13 +256,15 @@ func TestLogCheck(t *testing.T) {
 						names = append(names, fmt.Sprintf("%d/%d", o.PID, o.Op))
 					}
 					got = append(got, strings.Join(names, " "))
-					require.Contains(t, v.Explanation, "batch ")
+					breaches = append(breaches, v)
 				}
 				if tc.want == "" {
 					require.Empty(t, got, "%v", res.Violations)
 					return
 				}
 				require.Equal(t, []string{tc.want}, got)
+				// Both modes explain the breach alike.
+				golden(t, filepath.Join("logcheck", goldenName(tc.name)), formatViolations(breaches))
 			})
 		}
 	}
@@ -353,41 +352,42 @@ func TestBoundedFailedProducerKeepsLittle(t *testing.T) {
 // as a plain set of offsets does, for ranges that run on, fall back,
 // jump far ahead and merge.
 func TestRangeSet(t *testing.T) {
-	seed := testSeed(t)
-	r := rand.New(rand.NewSource(seed))
-	for round := 0; round < 50; round++ {
-		var s rangeSet
-		ref := map[int64]bool{}
-		next := r.Int63n(1000)
-		for i := 0; i < 2000; i++ {
-			var lo int64
-			switch k := r.Intn(100); {
-			case k < 70: // the log runs on, with gaps
-				next += r.Int63n(4)
-				lo = next
-			case k < 90: // a duplicate's answer or a clash nearby
-				lo = max(0, next-r.Int63n(50))
-			default: // far ahead
-				lo = next + r.Int63n(1000)
+	testflag.Run(t, 1, func(t *testing.T, seed int64) {
+		r := rand.New(rand.NewSource(seed))
+		for round := 0; round < 50; round++ {
+			var s rangeSet
+			ref := map[int64]bool{}
+			next := r.Int63n(1000)
+			for i := 0; i < 2000; i++ {
+				var lo int64
+				switch k := r.Intn(100); {
+				case k < 70: // the log runs on, with gaps
+					next += r.Int63n(4)
+					lo = next
+				case k < 90: // a duplicate's answer or a clash nearby
+					lo = max(0, next-r.Int63n(50))
+				default: // far ahead
+					lo = next + r.Int63n(1000)
+				}
+				hi := lo + 1 + r.Int63n(8)
+				want := false
+				for o := lo; o < hi; o++ {
+					want = want || ref[o]
+				}
+				if got := s.overlaps(lo, hi); got != want {
+					t.Fatalf("round %d, overlaps(%d,%d) = %v, want %v", round, lo, hi, got, want)
+				}
+				s.add(lo, hi)
+				for o := lo; o < hi; o++ {
+					ref[o] = true
+				}
+				next = max(next, hi)
 			}
-			hi := lo + 1 + r.Int63n(8)
-			want := false
-			for o := lo; o < hi; o++ {
-				want = want || ref[o]
+			for k := 1; k < len(s.r); k++ {
+				if s.r[k-1].hi >= s.r[k].lo {
+					t.Fatalf("seed %d: ranges %v and %v not merged", seed, s.r[k-1], s.r[k])
+				}
 			}
-			if got := s.overlaps(lo, hi); got != want {
-				t.Fatalf("seed %d (rerun with -seed %d): round %d, overlaps(%d,%d) = %v, want %v", seed, seed, round, lo, hi, got, want)
-			}
-			s.add(lo, hi)
-			for o := lo; o < hi; o++ {
-				ref[o] = true
-			}
-			next = max(next, hi)
 		}
-		for k := 1; k < len(s.r); k++ {
-			if s.r[k-1].hi >= s.r[k].lo {
-				t.Fatalf("seed %d: ranges %v and %v not merged", seed, s.r[k-1], s.r[k])
-			}
-		}
-	}
+	})
 }

@@ -5,11 +5,12 @@ import (
 	"math"
 	"math/rand"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/internal/testflag"
+	"github.com/stretchr/testify/require"
 )
 
 const maxSeq = math.MaxInt32
@@ -32,53 +33,53 @@ func TestCheck(t *testing.T) {
 			// DecideInCallOrder with a known producer: op 3 overtook op 2,
 			// got a retriable OOOSN and its retry succeeded.
 			name: "known producer reorder, spurious retriable OOOSN",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
-				call(2, "p0", 1, 0, 1, 1).call(3, "p0", 1, 0, 2, 2).
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).
+				call(req{op: 2, first: 1, last: 1}).call(req{op: 3, first: 2, last: 2}).
 				fail(3, history.OutOfOrderSequenceNumber).ok(2, 1).
-				call(4, "p0", 1, 0, 2, 2).ok(4, 2),
+				call(req{op: 4, first: 2, last: 2}).ok(4, 2),
 			want: Illegal, violation: DecideInCallOrder,
 		},
 		{
 			// NoSpuriousOutOfOrder: sequential calls, the next batch rejected.
 			name: "next in sequence rejected",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
-				call(2, "p0", 1, 0, 1, 1).fail(2, history.OutOfOrderSequenceNumber),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).
+				call(req{op: 2, first: 1, last: 1}).fail(2, history.OutOfOrderSequenceNumber),
 			want: Illegal, violation: NoSpuriousOutOfOrder,
 		},
 		{
 			// A duplicate returns the original offset.
 			name: "retry of unknown outcome returns original offset",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
-				call(2, "p0", 1, 0, 1, 1).unknown(2).
-				call(3, "p0", 1, 0, 1, 1).ok(3, 1),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).
+				call(req{op: 2, first: 1, last: 1}).unknown(2).
+				call(req{op: 3, first: 1, last: 1}).ok(3, 1),
 			want: Ok,
 		},
 		{
 			name: "unknown outcome never returned, retry appended",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).
-				call(2, "p0", 1, 0, 0, 0).ok(2, 4).
-				call(3, "p0", 1, 0, 1, 1).ok(3, 5),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).
+				call(req{op: 2, first: 0, last: 0}).ok(2, 4).
+				call(req{op: 3, first: 1, last: 1}).ok(3, 5),
 			want: Ok,
 		},
 		{
 			// AckedInLog: a duplicate must return the original offset.
 			name: "duplicate returns a different offset",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
-				call(2, "p0", 1, 0, 0, 0).ok(2, 5),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).
+				call(req{op: 2, first: 0, last: 0}).ok(2, 5),
 			want: Illegal, violation: AckedInLog,
 		},
 		{
 			// ContiguousAppends: offsets increase.
 			name: "non-monotonic offsets",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 10).
-				call(2, "p0", 1, 0, 1, 1).ok(2, 5),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 10).
+				call(req{op: 2, first: 1, last: 1}).ok(2, 5),
 			want: Illegal, violation: ContiguousAppends,
 		},
 		{
 			// ContiguousAppends: a gap is never accepted for a known producer.
 			name: "gap accepted for known producer",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
-				call(2, "p0", 1, 0, 2, 2).ok(2, 1),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).
+				call(req{op: 2, first: 2, last: 2}).ok(2, 1),
 			want: Illegal, violation: ContiguousAppends,
 		},
 		{
@@ -88,139 +89,139 @@ func TestCheck(t *testing.T) {
 			b: func() *hb {
 				b := (&hb{})
 				for i := int32(0); i < 7; i++ {
-					b.call(int64(i+1), "p0", 1, 0, i, i).ok(int64(i+1), int64(i))
+					b.call(req{op: int64(i + 1), first: i, last: i}).ok(int64(i+1), int64(i))
 				}
-				return b.call(8, "p0", 1, 0, 0, 0).ok(8, 7)
+				return b.call(req{op: 8, first: 0, last: 0}).ok(8, 7)
 			}(),
 			want: Illegal, violation: NoDuplicateAppend,
 		},
 		{
 			name: "sequence wraps at INT32_MAX",
-			b: (&hb{}).call(1, "p0", 1, 0, maxSeq-3, maxSeq-1).ok(1, 0).
-				call(2, "p0", 1, 0, maxSeq, maxSeq).ok(2, 3).
-				call(3, "p0", 1, 0, 0, 4).ok(3, 4),
+			b: (&hb{}).call(req{op: 1, first: maxSeq - 3, last: maxSeq - 1}).ok(1, 0).
+				call(req{op: 2, first: maxSeq, last: maxSeq}).ok(2, 3).
+				call(req{op: 3, first: 0, last: 4}).ok(3, 4),
 			want: Ok,
 		},
 		{
 			// NoSpuriousOutOfOrder: 0 is next after INT32_MAX.
 			name: "OOOSN for 0 after INT32_MAX",
-			b: (&hb{}).call(1, "p0", 1, 0, maxSeq, maxSeq).ok(1, 0).
-				call(2, "p0", 1, 0, 0, 0).fail(2, history.OutOfOrderSequenceNumber),
+			b: (&hb{}).call(req{op: 1, first: maxSeq, last: maxSeq}).ok(1, 0).
+				call(req{op: 2, first: 0, last: 0}).fail(2, history.OutOfOrderSequenceNumber),
 			want: Illegal, violation: NoSpuriousOutOfOrder,
 		},
 		{
 			name: "epoch bump restarts sequences at 0",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).call(2, "p0", 1, 0, 1, 1).ok(2, 1).
-				call(3, "p0", 1, 1, 0, 0).ok(3, 2).call(4, "p0", 1, 1, 1, 1).ok(4, 3),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).call(req{op: 2, first: 1, last: 1}).ok(2, 1).
+				call(req{op: 3, epoch: 1, first: 0, last: 0}).ok(3, 2).call(req{op: 4, epoch: 1, first: 1, last: 1}).ok(4, 3),
 			want: Ok,
 		},
 		{
 			// ContiguousAppends: a new epoch must start at 0.
 			name: "epoch bump not at 0",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
-				call(2, "p0", 1, 1, 2, 2).ok(2, 1),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).
+				call(req{op: 2, epoch: 1, first: 2, last: 2}).ok(2, 1),
 			want: Illegal, violation: ContiguousAppends,
 		},
 		{
 			// A timed-out request that took effect: its retry gets the
 			// offset between its neighbours.
 			name: "timed-out request took effect",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
-				call(2, "p0", 1, 0, 1, 1).fail(2, history.RequestTimedOut).
-				call(3, "p0", 1, 0, 2, 2).ok(3, 2).
-				call(4, "p0", 1, 0, 1, 1).ok(4, 1),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).
+				call(req{op: 2, first: 1, last: 1}).fail(2, history.RequestTimedOut).
+				call(req{op: 3, first: 2, last: 2}).ok(3, 2).
+				call(req{op: 4, first: 1, last: 1}).ok(4, 1),
 			want: Ok,
 		},
 		{
 			// ContiguousAppends: the retry's offset cannot come after the
 			// next batch's offset.
 			name: "timed-out request took effect at an impossible offset",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
-				call(2, "p0", 1, 0, 1, 1).fail(2, history.RequestTimedOut).
-				call(3, "p0", 1, 0, 2, 2).ok(3, 2).
-				call(4, "p0", 1, 0, 1, 1).ok(4, 3),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).
+				call(req{op: 2, first: 1, last: 1}).fail(2, history.RequestTimedOut).
+				call(req{op: 3, first: 2, last: 2}).ok(3, 2).
+				call(req{op: 4, first: 1, last: 1}).ok(4, 3),
 			want: Illegal, violation: ContiguousAppends,
 		},
 		{
 			// AckedInLog across producers.
 			name: "two producers acked at the same offset",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
-				call(2, "p0", 2, 0, 0, 0).ok(2, 0),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).
+				call(req{op: 2, pid: 2, first: 0, last: 0}).ok(2, 0),
 			want: Illegal, violation: AckedInLog,
 		},
 		{
 			name: "two producers on two partitions share offsets",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
-				call(2, "p1", 2, 0, 0, 0).ok(2, 0),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).
+				call(req{op: 2, part: "p1", pid: 2, first: 0, last: 0}).ok(2, 0),
 			want: Ok,
 		},
 		{
 			name: "recorded eviction allows the unknown-producer path",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).evict("p0", 1).
-				call(2, "p0", 1, 0, 5, 5).ok(2, 1),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).evict("p0", 1).
+				call(req{op: 2, first: 5, last: 5}).ok(2, 1),
 			want: Ok,
 		},
 		{
 			name: "unrecorded eviction: gap accepted",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
-				call(2, "p0", 1, 0, 5, 5).ok(2, 1),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).
+				call(req{op: 2, first: 5, last: 5}).ok(2, 1),
 			want: Illegal, violation: ContiguousAppends,
 		},
 		{
 			// ContiguousAppends: the eviction came after the batch returned,
 			// so it cannot explain the unknown-producer path.
 			name: "eviction recorded too late",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
-				call(2, "p0", 1, 0, 5, 5).ok(2, 1).evict("p0", 1),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).
+				call(req{op: 2, first: 5, last: 5}).ok(2, 1).evict("p0", 1),
 			want: Illegal, violation: ContiguousAppends,
 		},
 		{
 			name: "eviction while the batch is in flight",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
-				call(2, "p0", 1, 0, 5, 5).evict("p0", 1).ok(2, 1),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).
+				call(req{op: 2, first: 5, last: 5}).evict("p0", 1).ok(2, 1),
 			want: Ok,
 		},
 		{
 			name: "lower epoch rejected with INVALID_PRODUCER_EPOCH",
-			b: (&hb{}).call(1, "p0", 1, 1, 0, 0).ok(1, 0).
-				call(2, "p0", 1, 0, 1, 1).fail(2, history.InvalidProducerEpoch),
+			b: (&hb{}).call(req{op: 1, epoch: 1, first: 0, last: 0}).ok(1, 0).
+				call(req{op: 2, first: 1, last: 1}).fail(2, history.InvalidProducerEpoch),
 			want: Ok,
 		},
 		{
 			// ContiguousAppends: a batch of an old epoch appended after a
 			// newer epoch began.
 			name: "lower epoch appended",
-			b: (&hb{}).call(1, "p0", 1, 1, 0, 0).ok(1, 0).
-				call(2, "p0", 1, 0, 1, 1).ok(2, 1),
+			b: (&hb{}).call(req{op: 1, epoch: 1, first: 0, last: 0}).ok(1, 0).
+				call(req{op: 2, first: 1, last: 1}).ok(2, 1),
 			want: Illegal, violation: ContiguousAppends,
 		},
 		{
 			// NoSpuriousOutOfOrder: INVALID_REQUEST only for first > last.
 			name: "INVALID_REQUEST for a valid batch",
-			b:    (&hb{}).call(1, "p0", 1, 0, 0, 0).fail(1, history.InvalidRequestCode),
+			b:    (&hb{}).call(req{op: 1, first: 0, last: 0}).fail(1, history.InvalidRequestCode),
 			want: Illegal, violation: NoSpuriousOutOfOrder,
 		},
 		{
 			name: "POLICY_VIOLATION at first contact, then accepted",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).fail(1, history.PolicyViolation).
-				call(2, "p0", 1, 0, 0, 0).ok(2, 0),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).fail(1, history.PolicyViolation).
+				call(req{op: 2, first: 0, last: 0}).ok(2, 0),
 			want: Ok,
 		},
 		{
 			name: "NOT_LEADER is ambiguous: lost",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
-				call(2, "p0", 1, 0, 1, 1).fail(2, history.NotLeaderForPartition).
-				call(3, "p0", 1, 0, 2, 2).fail(3, history.OutOfOrderSequenceNumber).
-				call(4, "p0", 1, 0, 1, 1).ok(4, 1),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).
+				call(req{op: 2, first: 1, last: 1}).fail(2, history.NotLeaderForPartition).
+				call(req{op: 3, first: 2, last: 2}).fail(3, history.OutOfOrderSequenceNumber).
+				call(req{op: 4, first: 1, last: 1}).ok(4, 1),
 			want: Ok,
 		},
 		{
 			// NoSpuriousOutOfOrder: a retry within the window of 5 must get
 			// its original offset.
 			name: "retry in window rejected",
-			b: (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
-				call(2, "p0", 1, 0, 1, 1).ok(2, 1).
-				call(3, "p0", 1, 0, 0, 0).fail(3, history.OutOfOrderSequenceNumber),
+			b: (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).
+				call(req{op: 2, first: 1, last: 1}).ok(2, 1).
+				call(req{op: 3, first: 0, last: 0}).fail(3, history.OutOfOrderSequenceNumber),
 			want: Illegal, violation: NoSpuriousOutOfOrder,
 		},
 		{
@@ -228,9 +229,9 @@ func TestCheck(t *testing.T) {
 			b: func() *hb {
 				b := (&hb{})
 				for i := int32(0); i < 6; i++ {
-					b.call(int64(i+1), "p0", 1, 0, i, i).ok(int64(i+1), int64(i))
+					b.call(req{op: int64(i + 1), first: i, last: i}).ok(int64(i+1), int64(i))
 				}
-				return b.call(7, "p0", 1, 0, 0, 0).fail(7, history.OutOfOrderSequenceNumber)
+				return b.call(req{op: 7, first: 0, last: 0}).fail(7, history.OutOfOrderSequenceNumber)
 			}(),
 			want: Ok,
 		},
@@ -238,57 +239,28 @@ func TestCheck(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			res := Check(tc.b.h(), Options{})
-			if res.Err != nil {
-				t.Fatalf("Check: %v", res.Err)
-			}
-			if res.Verdict != tc.want {
-				t.Fatalf("verdict: got %s, want %s\n%s%v", res.Verdict, tc.want, res.Summary(), res.Violations)
-			}
+			require.NoError(t, res.Err)
+			require.Equal(t, tc.want, res.Verdict, "%s%v", res.Summary(), res.Violations)
 			if tc.want != Illegal {
+				require.Empty(t, res.Violations)
 				return
 			}
-			if len(res.Violations) == 0 {
-				t.Fatalf("Illegal without a violation")
-			}
-			v := res.Violations[0]
-			if v.Name != tc.violation {
-				t.Errorf("violation: got %s, want %s: %v", v.Name, tc.violation, v)
-			}
-			if len(v.Ops) == 0 || v.Explanation == "" {
-				t.Errorf("violation without operations or explanation: %+v", v)
-			}
+			require.NotEmpty(t, res.Violations, "Illegal without a violation")
+			require.Equal(t, tc.violation, res.Violations[0].Name)
+			golden(t, filepath.Join("violations", goldenName(tc.name)), formatViolations(res.Violations))
 		})
 	}
 }
 
-// TestSeedExplanation checks the plain-words explanation of the seed.
-func TestSeedExplanation(t *testing.T) {
+// TestViolationError: a Violation is an error whose text is one
+// paragraph (testdata/violations/seed-error.txt).
+func TestViolationError(t *testing.T) {
 	res := Check(seedBad().h(), Options{})
-	if res.Verdict != Illegal || len(res.Violations) != 1 {
-		t.Fatalf("got %s with %d violations, want Illegal with 1", res.Verdict, len(res.Violations))
-	}
-	v := res.Violations[0]
-	want := "batch [0,0] (op 1) was called before batch [1,1] (op 2) but the partition decided op 2 first: " +
-		"op 2 was accepted through the unknown-producer path at offset 0 and op 1 then got OUT_OF_ORDER_SEQUENCE_NUMBER; " +
-		"in call order op 1 was next in sequence"
-	if v.Explanation != want {
-		t.Errorf("explanation:\n got %s\nwant %s", v.Explanation, want)
-	}
-	if v.Partition != "p0" || v.PID != 1 {
-		t.Errorf("where: got %q pid %d, want \"p0\" pid 1", v.Partition, v.PID)
-	}
-	var ids []int64
-	for _, o := range v.Ops {
-		ids = append(ids, o.Op)
-	}
-	if len(ids) != 2 || ids[0] != 1 || ids[1] != 2 {
-		t.Errorf("involved ops: got %v, want [1 2]", ids)
-	}
-	var err error = v
+	require.Len(t, res.Violations, 1)
+	var err error = res.Violations[0]
 	var target *Violation
-	if !errors.As(err, &target) || !strings.Contains(err.Error(), "DecideInCallOrder") {
-		t.Errorf("Error(): %q", err.Error())
-	}
+	require.ErrorAs(t, err, &target)
+	golden(t, filepath.Join("violations", "seed-error.txt"), err.Error()+"\n")
 }
 
 // TestNoCallOrder shows that the call-order obligation does the work:
@@ -316,12 +288,12 @@ func TestNoCallOrder(t *testing.T) {
 // behaviour explains it, and without the call-order obligation proving
 // that means trying every order of the n calls.
 func hardHistory(n int) history.History {
-	b := (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0)
+	b := (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0)
 	for i := 0; i < n; i++ {
-		b.call(int64(i+2), "p0", 1, 0, int32(i+1), int32(i+1))
+		b.call(req{op: int64(i + 2), first: int32(i + 1), last: int32(i + 1)})
 	}
 	op := int64(n + 2)
-	return b.call(op, "p0", 1, 0, 1000, 1000).ok(op, 999).h()
+	return b.call(req{op: op, first: 1000, last: 1000}).ok(op, 999).h()
 }
 
 func TestUnknownOnTimeout(t *testing.T) {
@@ -363,14 +335,15 @@ func TestInputErrors(t *testing.T) {
 // TestWorkersDeterministic: the result does not depend on the number of
 // workers.
 func TestWorkersDeterministic(t *testing.T) {
-	seed := testSeed(t)
-	h := paddedSeed(rand.New(rand.NewSource(seed)), 80)
-	one := Check(h, Options{Workers: 1})
-	many := Check(h, Options{Workers: 8})
-	if one.Summary() != many.Summary() || len(one.Violations) != len(many.Violations) ||
-		one.Violations[0].Error() != many.Violations[0].Error() {
-		t.Errorf("seed %d: 1 worker:\n%s\n8 workers:\n%s", seed, one.Summary(), many.Summary())
-	}
+	testflag.Run(t, 1, func(t *testing.T, seed int64) {
+		h := paddedSeed(rand.New(rand.NewSource(seed)), 80)
+		one := Check(h, Options{Workers: 1})
+		many := Check(h, Options{Workers: 8})
+		if one.Summary() != many.Summary() || len(one.Violations) != len(many.Violations) ||
+			one.Violations[0].Error() != many.Violations[0].Error() {
+			t.Errorf("seed %d: 1 worker:\n%s\n8 workers:\n%s", seed, one.Summary(), many.Summary())
+		}
+	})
 }
 
 // TestFileRoundTrip: a history judged after a JSONL and a YAML round trip

@@ -12,6 +12,7 @@ import (
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/gen"
+	"github.com/idemcheck/idemcheck/internal/testflag"
 	"github.com/idemcheck/idemcheck/spec"
 )
 
@@ -171,43 +172,45 @@ func randomHistory(r *rand.Rand, i int) (history.History, string) {
 // on the verdict and every violation, in memory (and streamed for one
 // history in eight).
 func TestEquivalenceGenerated(t *testing.T) {
-	seed := testSeed(t)
-	r := rand.New(rand.NewSource(seed))
-	verdicts := map[Verdict]int{}
-	names := map[string]int{}
-	for i := 0; i < *equivFlag; i++ {
-		h, what := randomHistory(r, i)
-		res, d := equivalent(t, h, i%8 == 0)
-		if d != "" {
-			t.Fatalf("seed %d, history %d (%s): %s\n%s", seed, i, what, d, FormatWitness(h))
+	testflag.Run(t, 1, func(t *testing.T, seed int64) {
+		r := rand.New(rand.NewSource(seed))
+		verdicts := map[Verdict]int{}
+		names := map[string]int{}
+		for i := 0; i < *equivFlag; i++ {
+			h, what := randomHistory(r, i)
+			res, d := equivalent(t, h, i%8 == 0)
+			if d != "" {
+				t.Fatalf("seed %d, history %d (%s): %s\n%s", seed, i, what, d, FormatWitness(h))
+			}
+			verdicts[res.Verdict]++
+			for _, v := range res.Violations {
+				names[v.Name]++
+			}
 		}
-		verdicts[res.Verdict]++
-		for _, v := range res.Violations {
-			names[v.Name]++
+		t.Logf("seed %d: %d histories: %v, violations %v", seed, *equivFlag, verdicts, names)
+		if *equivFlag >= 1000 && (verdicts[Ok] < *equivFlag/10 || verdicts[Illegal] < *equivFlag/10) {
+			t.Errorf("seed %d: too few of one verdict: %v", seed, verdicts)
 		}
-	}
-	t.Logf("seed %d: %d histories: %v, violations %v", seed, *equivFlag, verdicts, names)
-	if *equivFlag >= 1000 && (verdicts[Ok] < *equivFlag/10 || verdicts[Illegal] < *equivFlag/10) {
-		t.Errorf("seed %d: too few of one verdict: %v", seed, verdicts)
-	}
+	})
 }
 
 // TestEquivalenceLongParts: parts longer than a chunk of records (256)
 // and the first chunk's growth, valid and reordered, agree with the
 // porcupine search, in memory and streamed.
 func TestEquivalenceLongParts(t *testing.T) {
-	seed := testSeed(t)
-	r := rand.New(rand.NewSource(seed))
-	for i, tc := range []struct {
-		ops, producers int
-		reorder        bool
-	}{{700, 1, false}, {900, 2, false}, {600, 1, true}, {1200, 3, true}} {
-		s := &simBroker{r: r, b: &hb{}, reorder: tc.reorder}
-		h := s.run(tc.ops, tc.producers, 0)
-		if _, d := equivalent(t, h, true); d != "" {
-			t.Fatalf("seed %d, case %d (%d ops, %d producers, reorder %v): %s", seed, i, tc.ops, tc.producers, tc.reorder, d)
+	testflag.Run(t, 1, func(t *testing.T, seed int64) {
+		r := rand.New(rand.NewSource(seed))
+		for i, tc := range []struct {
+			ops, producers int
+			reorder        bool
+		}{{700, 1, false}, {900, 2, false}, {600, 1, true}, {1200, 3, true}} {
+			s := &simBroker{r: r, b: &hb{}, reorder: tc.reorder}
+			h := s.run(tc.ops, tc.producers, 0)
+			if _, d := equivalent(t, h, true); d != "" {
+				t.Fatalf("seed %d, case %d (%d ops, %d producers, reorder %v): %s", seed, i, tc.ops, tc.producers, tc.reorder, d)
+			}
 		}
-	}
+	})
 }
 
 // TestEquivalenceCoversEvictionModes: the generated histories of
@@ -216,26 +219,27 @@ func TestEquivalenceLongParts(t *testing.T) {
 // part again at the end because the eviction came after the replay had
 // assumed none (redo).
 func TestEquivalenceCoversEvictionModes(t *testing.T) {
-	seed := testSeed(t)
-	r := rand.New(rand.NewSource(seed))
-	replayed, redone := 0, 0
-	for i := 0; i < 2000; i++ {
-		h, _ := randomHistory(r, i)
-		st := newStreamer(Options{})
-		for j := range h.Events {
-			st.add(&h.Events[j])
-		}
-		for _, p := range st.order {
-			switch {
-			case p.state == redo:
-				redone++
-			case p.state.evicted() && p.done > 0:
-				replayed++
+	testflag.Run(t, 1, func(t *testing.T, seed int64) {
+		r := rand.New(rand.NewSource(seed))
+		replayed, redone := 0, 0
+		for i := 0; i < 2000; i++ {
+			h, _ := randomHistory(r, i)
+			st := newStreamer(Options{})
+			for j := range h.Events {
+				st.add(&h.Events[j])
+			}
+			for _, p := range st.order {
+				switch {
+				case p.state == redo:
+					redone++
+				case p.state.evicted() && p.done > 0:
+					replayed++
+				}
 			}
 		}
-	}
-	if replayed == 0 || redone == 0 {
-		t.Errorf("seed %d: %d parts replayed with evictions, %d decided again: want both > 0", seed, replayed, redone)
-	}
-	t.Logf("seed %d: %d parts replayed with evictions, %d decided again", seed, replayed, redone)
+		if replayed == 0 || redone == 0 {
+			t.Errorf("seed %d: %d parts replayed with evictions, %d decided again: want both > 0", seed, replayed, redone)
+		}
+		t.Logf("seed %d: %d parts replayed with evictions, %d decided again", seed, replayed, redone)
+	})
 }

@@ -73,10 +73,10 @@ func TestRevealRoom(t *testing.T) {
 		retryAt int64
 		want    Verdict
 	}{{1, Ok}, {2, Illegal}, {0, Illegal}} {
-		h := (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).
-			call(2, "p0", 1, 0, 1, 1).unknown(2).
-			call(3, "p0", 1, 0, 2, 2).ok(3, 2).
-			call(4, "p0", 1, 0, 1, 1).ok(4, tc.retryAt).h()
+		h := (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).
+			call(req{op: 2, first: 1, last: 1}).unknown(2).
+			call(req{op: 3, first: 2, last: 2}).ok(3, 2).
+			call(req{op: 4, first: 1, last: 1}).ok(4, tc.retryAt).h()
 		for _, bounded := range []bool{false, true} {
 			res := Check(h, Options{KeepAll: !bounded})
 			require.Equal(t, tc.want, res.Verdict, "retry acked at %d: %v", tc.retryAt, res.Violations)

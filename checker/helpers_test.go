@@ -1,8 +1,54 @@
 package checker
 
 import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/internal/testflag"
+	"github.com/stretchr/testify/require"
 )
+
+// golden compares got with the file testdata/name, or writes got there
+// when the tests run with -rewrite (review the diff before committing).
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if testflag.Rewrite() {
+		require.NoError(t, os.MkdirAll(filepath.Dir(path), 0o755))
+		require.NoError(t, os.WriteFile(path, []byte(got), 0o644))
+		return
+	}
+	want, err := os.ReadFile(path)
+	require.NoError(t, err, "no golden file: run the test with -rewrite to write it")
+	require.Equal(t, string(want), got, "%s differs: if the change is meant, rerun with -rewrite and review the diff", path)
+}
+
+// goldenName turns a test case's name into a file name.
+func goldenName(name string) string {
+	return strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '-'
+	}, name) + ".txt"
+}
+
+// formatViolations renders violations for golden files: each one's name
+// and place, its explanation and the operations it names.
+func formatViolations(vs []*Violation) string {
+	var b strings.Builder
+	for _, v := range vs {
+		fmt.Fprintf(&b, "%s on partition %q, producer %d:\n  %s\n", v.Name, v.Partition, v.PID, v.Explanation)
+		for _, o := range v.Ops {
+			fmt.Fprintf(&b, "  %s\n", o)
+		}
+	}
+	return b.String()
+}
 
 // hb builds hand-written histories: each method records one event one
 // time unit after the previous one.
@@ -18,10 +64,27 @@ func (b *hb) add(e history.Event) *hb {
 	return b
 }
 
-// call records a Replicate of op on partition part for producer pid.
-func (b *hb) call(op int64, part string, pid int64, epoch int16, first, last int32) *hb {
-	return b.add(history.Event{Kind: history.Replicate, Op: op, Client: op, Partition: part,
-		PID: pid, Epoch: epoch, First: first, Last: last})
+// req is a Replicate for [hb.call]: the op id, who sends it and the
+// batch's sequence range. The zero part is "p0" and the zero pid is
+// producer 1, the producer most tests need.
+type req struct {
+	op          int64
+	part        string
+	pid         int64
+	epoch       int16
+	first, last int32
+}
+
+// call records the Replicate r (its client is its op id).
+func (b *hb) call(r req) *hb {
+	if r.part == "" {
+		r.part = "p0"
+	}
+	if r.pid == 0 {
+		r.pid = 1
+	}
+	return b.add(history.Event{Kind: history.Replicate, Op: r.op, Client: r.op, Partition: r.part,
+		PID: r.pid, Epoch: r.epoch, First: r.first, Last: r.last})
 }
 
 func (b *hb) ok(op, off int64) *hb {
@@ -63,8 +126,8 @@ func (b *hb) h() history.History {
 // op 1 and its retries (ops 3 and 4) get OUT_OF_ORDER_SEQUENCE_NUMBER.
 func seedBad() *hb {
 	b := &hb{}
-	b.call(1, "p0", 1, 0, 0, 0).step(history.StageWriteStart, 1)
-	b.call(2, "p0", 1, 0, 1, 1).step(history.StageWriteStart, 2)
+	b.call(req{op: 1, first: 0, last: 0}).step(history.StageWriteStart, 1)
+	b.call(req{op: 2, first: 1, last: 1}).step(history.StageWriteStart, 2)
 	b.step(history.StageWriteDone, 2).step(history.ReserveTicket, 2)
 	b.step(history.StageWriteDone, 1).step(history.ReserveTicket, 1)
 	b.step(history.UploadDone, 2).step(history.RedeemTicket, 2).step(history.FenceEpoch, 2)
@@ -73,7 +136,7 @@ func seedBad() *hb {
 	b.decide(1, history.OutOfOrder, 0).step(history.ReleaseTicket, 1)
 	b.fail(1, history.OutOfOrderSequenceNumber)
 	for op := int64(3); op <= 4; op++ {
-		b.call(op, "p0", 1, 0, 0, 0).fail(op, history.OutOfOrderSequenceNumber)
+		b.call(req{op: op, first: 0, last: 0}).fail(op, history.OutOfOrderSequenceNumber)
 	}
 	return b
 }
@@ -82,8 +145,8 @@ func seedBad() *hb {
 // reserved in call order, op 1 is decided first and both succeed.
 func seedFixed() *hb {
 	b := &hb{}
-	b.call(1, "p0", 1, 0, 0, 0).step(history.ReserveTicket, 1).step(history.StageWriteStart, 1)
-	b.call(2, "p0", 1, 0, 1, 1).step(history.ReserveTicket, 2).step(history.StageWriteStart, 2)
+	b.call(req{op: 1, first: 0, last: 0}).step(history.ReserveTicket, 1).step(history.StageWriteStart, 1)
+	b.call(req{op: 2, first: 1, last: 1}).step(history.ReserveTicket, 2).step(history.StageWriteStart, 2)
 	b.step(history.StageWriteDone, 2).step(history.StageWriteDone, 1)
 	b.step(history.UploadDone, 2).step(history.UploadDone, 1)
 	b.step(history.RedeemTicket, 1).step(history.FenceEpoch, 1).decide(1, history.Append, 0)

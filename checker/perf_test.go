@@ -11,6 +11,7 @@ import (
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/gen"
+	"github.com/idemcheck/idemcheck/internal/testflag"
 )
 
 var bigFlag = flag.Int("big", 0, "run TestBig on histories of this many operations (e.g. 1000000)")
@@ -23,7 +24,7 @@ func TestBig(t *testing.T) {
 	if *bigFlag == 0 {
 		t.Skip("set -big=N to run")
 	}
-	seed := testSeed(t)
+	seed := testflag.Seeds(1)[0]
 	for _, producers := range []int{*bigFlag / 1000, 10} {
 		r := rand.New(rand.NewSource(seed))
 		s := &simBroker{r: r, b: &hb{}}

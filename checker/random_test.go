@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/internal/testflag"
 	"github.com/idemcheck/idemcheck/spec"
 )
 
@@ -158,7 +159,7 @@ func (s *simBroker) call(pid int64, p *simProducer) {
 		}
 		p.unacked = append(p.unacked, simBatch{q.first, q.last, 0})
 	}
-	s.b.call(q.op, "p0", pid, q.epoch, q.first, q.last)
+	s.b.call(req{op: q.op, pid: pid, epoch: q.epoch, first: q.first, last: q.last})
 	p.inflight = append(p.inflight, q)
 }
 
@@ -185,20 +186,21 @@ func (s *simBroker) ret(p *simProducer, q *simReq) {
 // order are Ok (no false alarms), including lost responses, failures
 // before the decision, evictions, epoch bumps and the INT32_MAX wrap.
 func TestRandomCorrectBrokerOk(t *testing.T) {
-	seed := testSeed(t)
-	r := rand.New(rand.NewSource(seed))
-	for i := 0; i < 200; i++ {
-		start := int32(0)
-		if i%4 == 3 {
-			start = math.MaxInt32 - 5
+	testflag.Run(t, 1, func(t *testing.T, seed int64) {
+		r := rand.New(rand.NewSource(seed))
+		for i := 0; i < 200; i++ {
+			start := int32(0)
+			if i%4 == 3 {
+				start = math.MaxInt32 - 5
+			}
+			s := &simBroker{r: r, b: &hb{}}
+			h := s.run(60, 1+r.Intn(3), start)
+			res := Check(h, Options{})
+			if res.Verdict != Ok {
+				t.Fatalf("seed %d, history %d: correct broker judged %s: %v\n%s", seed, i, res.Verdict, res.Violations, FormatWitness(Shrink(h, Options{})))
+			}
 		}
-		s := &simBroker{r: r, b: &hb{}}
-		h := s.run(60, 1+r.Intn(3), start)
-		res := Check(h, Options{})
-		if res.Verdict != Ok {
-			t.Fatalf("seed %d, history %d: correct broker judged %s: %v\n%s", seed, i, res.Verdict, res.Violations, FormatWitness(Shrink(h, Options{})))
-		}
-	}
+	})
 }
 
 // TestRandomReorderAgreement: for a broker that reorders decisions, the
@@ -206,33 +208,34 @@ func TestRandomCorrectBrokerOk(t *testing.T) {
 // histories are Illegal, and a history Ok with the obligation is Ok
 // without it.
 func TestRandomReorderAgreement(t *testing.T) {
-	seed := testSeed(t)
-	r := rand.New(rand.NewSource(seed))
-	illegal := 0
-	names := map[string]int{}
-	for i := 0; i < 200; i++ {
-		s := &simBroker{r: r, b: &hb{}, reorder: true}
-		h := s.run(40, 1+r.Intn(2), 0)
-		res := Check(h, Options{})
-		parts, _ := split(h, Options{})
-		for _, p := range parts {
-			_, failAt, _ := replay(newModel(Options{}, true), p.recs, nil, p.initTrail())
-			pr := checkPart(p, Options{}, true) // porcupine: the part is short
-			if (failAt >= 0) != (pr.Verdict == Illegal) {
-				t.Fatalf("seed %d, history %d, part %v: porcupine %s, replay fails at %d", seed, i, p.key, pr.Verdict, failAt)
+	testflag.Run(t, 1, func(t *testing.T, seed int64) {
+		r := rand.New(rand.NewSource(seed))
+		illegal := 0
+		names := map[string]int{}
+		for i := 0; i < 200; i++ {
+			s := &simBroker{r: r, b: &hb{}, reorder: true}
+			h := s.run(40, 1+r.Intn(2), 0)
+			res := Check(h, Options{})
+			parts, _ := split(h, Options{})
+			for _, p := range parts {
+				_, failAt, _ := replay(newModel(Options{}, true), p.recs, nil, p.initTrail())
+				pr := checkPart(p, Options{}, true) // porcupine: the part is short
+				if (failAt >= 0) != (pr.Verdict == Illegal) {
+					t.Fatalf("seed %d, history %d, part %v: porcupine %s, replay fails at %d", seed, i, p.key, pr.Verdict, failAt)
+				}
+			}
+			if res.Verdict == Illegal {
+				illegal++
+				names[res.Violations[0].Name]++
+				continue
+			}
+			if free := Check(h, Options{NoCallOrder: true}); free.Verdict != Ok {
+				t.Fatalf("seed %d, history %d: Ok with the call-order obligation but %s without", seed, i, free.Verdict)
 			}
 		}
-		if res.Verdict == Illegal {
-			illegal++
-			names[res.Violations[0].Name]++
-			continue
+		if illegal == 0 {
+			t.Errorf("seed %d: no reordering history was Illegal", seed)
 		}
-		if free := Check(h, Options{NoCallOrder: true}); free.Verdict != Ok {
-			t.Fatalf("seed %d, history %d: Ok with the call-order obligation but %s without", seed, i, free.Verdict)
-		}
-	}
-	if illegal == 0 {
-		t.Errorf("seed %d: no reordering history was Illegal", seed)
-	}
-	t.Logf("seed %d: %d of 200 reordering histories Illegal: %v", seed, illegal, names)
+		t.Logf("seed %d: %d of 200 reordering histories Illegal: %v", seed, illegal, names)
+	})
 }

@@ -11,10 +11,6 @@ import (
 	"github.com/idemcheck/idemcheck/internal/testflag"
 )
 
-func testSeed(t *testing.T) int64 {
-	return testflag.Seeds(1)[0]
-}
-
 // paddedSeed is the seed's bad history (producer 1 on p0) hidden among
 // earlier ok batches of other producers on p0 and p1 and unrelated
 // traffic of other producers interleaved with it.
@@ -34,7 +30,7 @@ func paddedSeed(r *rand.Rand, others int) history.History {
 			s := seqs[key]
 			seqs[key] = s + 3
 			op++
-			b.call(op, part, pid, 0, s, s+2)
+			b.call(req{op: op, part: part, pid: pid, first: s, last: s + 2})
 			b.step(history.ReserveTicket, op).step(history.StageWriteStart, op)
 			b.ok(op, offs[part])
 			offs[part] += 3
@@ -68,43 +64,44 @@ func paddedSeed(r *rand.Rand, others int) history.History {
 }
 
 func TestShrinkSeedPadded(t *testing.T) {
-	seed := testSeed(t)
-	r := rand.New(rand.NewSource(seed))
-	h := paddedSeed(r, 60)
-	res := Check(h, Options{})
-	if res.Verdict != Illegal || res.Violations[0].Name != DecideInCallOrder {
-		t.Fatalf("seed %d: padded seed: got %s %v, want Illegal DecideInCallOrder", seed, res.Verdict, res.Violations)
-	}
-	w := Shrink(h, Options{})
-	ops := Operations(w)
-	if len(ops) > 10 || len(ops) >= len(Operations(h)) {
-		t.Errorf("seed %d: witness has %d operations (history %d), want <= 10", seed, len(ops), len(Operations(h)))
-	}
-	wr := Check(w, Options{})
-	if wr.Verdict != Illegal || wr.Violations[0].Name != DecideInCallOrder {
-		t.Errorf("seed %d: witness: got %s %v, want Illegal DecideInCallOrder", seed, wr.Verdict, wr.Violations)
-	}
-	// Every kept operation is needed: dropping any one loses the violation.
-	for _, o := range ops {
-		var ids []int64
-		for _, p := range ops {
-			if p.Op != o.Op {
-				ids = append(ids, p.Op)
+	testflag.Run(t, 1, func(t *testing.T, seed int64) {
+		r := rand.New(rand.NewSource(seed))
+		h := paddedSeed(r, 60)
+		res := Check(h, Options{})
+		if res.Verdict != Illegal || res.Violations[0].Name != DecideInCallOrder {
+			t.Fatalf("seed %d: padded seed: got %s %v, want Illegal DecideInCallOrder", seed, res.Verdict, res.Violations)
+		}
+		w := Shrink(h, Options{})
+		ops := Operations(w)
+		if len(ops) > 10 || len(ops) >= len(Operations(h)) {
+			t.Errorf("seed %d: witness has %d operations (history %d), want <= 10", seed, len(ops), len(Operations(h)))
+		}
+		wr := Check(w, Options{})
+		if wr.Verdict != Illegal || wr.Violations[0].Name != DecideInCallOrder {
+			t.Errorf("seed %d: witness: got %s %v, want Illegal DecideInCallOrder", seed, wr.Verdict, wr.Violations)
+		}
+		// Every kept operation is needed: dropping any one loses the violation.
+		for _, o := range ops {
+			var ids []int64
+			for _, p := range ops {
+				if p.Op != o.Op {
+					ids = append(ids, p.Op)
+				}
+			}
+			if r := Check(subHistory(w, ids), Options{}); r.Verdict == Illegal && r.Violations[0].Name == DecideInCallOrder {
+				t.Errorf("seed %d: witness not minimal: op %d can go", seed, o.Op)
 			}
 		}
-		if r := Check(subHistory(w, ids), Options{}); r.Verdict == Illegal && r.Violations[0].Name == DecideInCallOrder {
-			t.Errorf("seed %d: witness not minimal: op %d can go", seed, o.Op)
+		txt := FormatWitness(w)
+		for _, want := range []string{"OUT_OF_ORDER_SEQUENCE_NUMBER", "Decide op=", "Replicate op="} {
+			if !strings.Contains(txt, want) {
+				t.Errorf("seed %d: witness text lacks %q:\n%s", seed, want, txt)
+			}
 		}
-	}
-	txt := FormatWitness(w)
-	for _, want := range []string{"OUT_OF_ORDER_SEQUENCE_NUMBER", "Decide op=", "Replicate op="} {
-		if !strings.Contains(txt, want) {
-			t.Errorf("seed %d: witness text lacks %q:\n%s", seed, want, txt)
+		if t.Failed() {
+			t.Logf("witness:\n%s", txt)
 		}
-	}
-	if t.Failed() {
-		t.Logf("witness:\n%s", txt)
-	}
+	})
 }
 
 func TestShrinkOkUnchanged(t *testing.T) {
@@ -139,92 +136,94 @@ func TestDdmin(t *testing.T) {
 // Shrink's, on the padded seed history (DecideInCallOrder) and on a
 // cross-producer clash (AckedInLog).
 func TestShrinkReader(t *testing.T) {
-	seed := testSeed(t)
-	r := rand.New(rand.NewSource(seed))
-	lost := (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).call(2, "p0", 2, 0, 0, 0).ok(2, 0).
-		call(3, "p0", 3, 0, 0, 0).ok(3, 1).h()
-	for _, tc := range []struct {
-		name string
-		h    history.History
-		want string
-	}{
-		{"padded seed", paddedSeed(r, 30), DecideInCallOrder},
-		{"lost ack", lost, AckedInLog},
-	} {
-		var buf strings.Builder
-		if err := history.EncodeJSONL(&buf, tc.h); err != nil {
-			t.Fatal(err)
-		}
-		read := func() history.Reader {
-			rd, err := history.NewReader(strings.NewReader(buf.String()), "h.jsonl")
+	testflag.Run(t, 1, func(t *testing.T, seed int64) {
+		r := rand.New(rand.NewSource(seed))
+		lost := (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).call(req{op: 2, pid: 2, first: 0, last: 0}).ok(2, 0).
+			call(req{op: 3, pid: 3, first: 0, last: 0}).ok(3, 1).h()
+		for _, tc := range []struct {
+			name string
+			h    history.History
+			want string
+		}{
+			{"padded seed", paddedSeed(r, 30), DecideInCallOrder},
+			{"lost ack", lost, AckedInLog},
+		} {
+			var buf strings.Builder
+			if err := history.EncodeJSONL(&buf, tc.h); err != nil {
+				t.Fatal(err)
+			}
+			read := func() history.Reader {
+				rd, err := history.NewReader(strings.NewReader(buf.String()), "h.jsonl")
+				if err != nil {
+					t.Fatal(err)
+				}
+				return rd
+			}
+			res := CheckReader(read(), Options{})
+			if res.Err != nil || res.Verdict != Illegal {
+				t.Fatalf("%s: seed %d: got %s, %v, want Illegal", tc.name, seed, res.Verdict, res.Err)
+			}
+			w, err := ShrinkReader(read(), res.Violations[0], Options{})
 			if err != nil {
 				t.Fatal(err)
 			}
-			return rd
+			wr := Check(w, Options{})
+			if wr.Verdict != Illegal || wr.Violations[0].Name != tc.want {
+				t.Fatalf("%s: seed %d: witness judged %s %v, want %s", tc.name, seed, wr.Verdict, wr.Violations, tc.want)
+			}
+			if got, want := len(Operations(w)), len(Operations(Shrink(tc.h, Options{}))); got > want {
+				t.Errorf("%s: seed %d: witness of %d operations, Shrink's has %d", tc.name, seed, got, want)
+			}
 		}
-		res := CheckReader(read(), Options{})
-		if res.Err != nil || res.Verdict != Illegal {
-			t.Fatalf("%s: seed %d: got %s, %v, want Illegal", tc.name, seed, res.Verdict, res.Err)
-		}
-		w, err := ShrinkReader(read(), res.Violations[0], Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		wr := Check(w, Options{})
-		if wr.Verdict != Illegal || wr.Violations[0].Name != tc.want {
-			t.Fatalf("%s: seed %d: witness judged %s %v, want %s", tc.name, seed, wr.Verdict, wr.Violations, tc.want)
-		}
-		if got, want := len(Operations(w)), len(Operations(Shrink(tc.h, Options{}))); got > want {
-			t.Errorf("%s: seed %d: witness of %d operations, Shrink's has %d", tc.name, seed, got, want)
-		}
-	}
+	})
 }
 
 // TestFailingHistory: the failing producers read again give the same
 // verdict, violations and minimal witness as the whole history, and the
 // same picture; an Ok history is kept whole.
 func TestFailingHistory(t *testing.T) {
-	seed := testSeed(t)
-	r := rand.New(rand.NewSource(seed))
-	lost := (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).call(2, "p0", 2, 0, 0, 0).ok(2, 0).
-		call(3, "p0", 3, 0, 0, 0).ok(3, 1).h()
-	ok := (&hb{}).call(1, "p0", 1, 0, 0, 0).ok(1, 0).call(2, "p1", 2, 0, 0, 0).unknown(2).h()
-	for _, tc := range []struct {
-		name string
-		h    history.History
-	}{{"padded seed", paddedSeed(r, 30)}, {"lost ack", lost}, {"ok", ok}} {
-		var buf strings.Builder
-		if err := history.EncodeJSONL(&buf, tc.h); err != nil {
-			t.Fatal(err)
+	testflag.Run(t, 1, func(t *testing.T, seed int64) {
+		r := rand.New(rand.NewSource(seed))
+		lost := (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).call(req{op: 2, pid: 2, first: 0, last: 0}).ok(2, 0).
+			call(req{op: 3, pid: 3, first: 0, last: 0}).ok(3, 1).h()
+		ok := (&hb{}).call(req{op: 1, first: 0, last: 0}).ok(1, 0).call(req{op: 2, part: "p1", pid: 2, first: 0, last: 0}).unknown(2).h()
+		for _, tc := range []struct {
+			name string
+			h    history.History
+		}{{"padded seed", paddedSeed(r, 30)}, {"lost ack", lost}, {"ok", ok}} {
+			var buf strings.Builder
+			if err := history.EncodeJSONL(&buf, tc.h); err != nil {
+				t.Fatal(err)
+			}
+			rd, err := history.NewReader(strings.NewReader(buf.String()), "h.jsonl")
+			if err != nil {
+				t.Fatal(err)
+			}
+			res := Check(tc.h, Options{})
+			f, err := FailingHistory(rd, res)
+			if err != nil {
+				t.Fatal(err)
+			}
+			fres := Check(f, Options{})
+			if d := diffResults(fres, res); res.Verdict == Illegal && !reflect.DeepEqual(fres.Violations, res.Violations) {
+				t.Errorf("%s: seed %d: violations differ: %s", tc.name, seed, d)
+			}
+			if res.Verdict == Ok && len(f.Events) != len(tc.h.Events) {
+				t.Errorf("%s: seed %d: Ok history kept %d of %d events", tc.name, seed, len(f.Events), len(tc.h.Events))
+			}
+			if got, want := FormatWitness(Shrink(f, Options{})), FormatWitness(Shrink(tc.h, Options{})); got != want {
+				t.Errorf("%s: seed %d: witness\n%s\nwant\n%s", tc.name, seed, got, want)
+			}
+			var a, b bytes.Buffer
+			if err := Visualize(&a, f, res, VisualizeOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if err := Visualize(&b, tc.h, res, VisualizeOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			if res.Verdict == Illegal && a.String() != b.String() {
+				t.Errorf("%s: seed %d: pictures differ (%d and %d bytes)", tc.name, seed, a.Len(), b.Len())
+			}
 		}
-		rd, err := history.NewReader(strings.NewReader(buf.String()), "h.jsonl")
-		if err != nil {
-			t.Fatal(err)
-		}
-		res := Check(tc.h, Options{})
-		f, err := FailingHistory(rd, res)
-		if err != nil {
-			t.Fatal(err)
-		}
-		fres := Check(f, Options{})
-		if d := diffResults(fres, res); res.Verdict == Illegal && !reflect.DeepEqual(fres.Violations, res.Violations) {
-			t.Errorf("%s: seed %d: violations differ: %s", tc.name, seed, d)
-		}
-		if res.Verdict == Ok && len(f.Events) != len(tc.h.Events) {
-			t.Errorf("%s: seed %d: Ok history kept %d of %d events", tc.name, seed, len(f.Events), len(tc.h.Events))
-		}
-		if got, want := FormatWitness(Shrink(f, Options{})), FormatWitness(Shrink(tc.h, Options{})); got != want {
-			t.Errorf("%s: seed %d: witness\n%s\nwant\n%s", tc.name, seed, got, want)
-		}
-		var a, b bytes.Buffer
-		if err := Visualize(&a, f, res, VisualizeOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		if err := Visualize(&b, tc.h, res, VisualizeOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		if res.Verdict == Illegal && a.String() != b.String() {
-			t.Errorf("%s: seed %d: pictures differ (%d and %d bytes)", tc.name, seed, a.Len(), b.Len())
-		}
-	}
+	})
 }

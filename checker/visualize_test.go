@@ -12,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/internal/testflag"
 )
 
 // TestVisualizeSeed checks that the picture of the seed holds its
@@ -57,7 +58,7 @@ func largeFailingHistory(n int) history.History {
 		op++
 		pid := int64(1 + i%4)
 		seq := int32(i / 4)
-		b.call(op, "p0", pid, 0, seq, seq).step(history.ReserveTicket, op).step(history.StageWriteStart, op)
+		b.call(req{op: op, pid: pid, first: seq, last: seq}).step(history.ReserveTicket, op).step(history.StageWriteStart, op)
 		if pid == 1 && i == n/2 {
 			b.fail(op, history.OutOfOrderSequenceNumber)
 			continue
@@ -116,20 +117,21 @@ func TestVisualizeSizeLimit(t *testing.T) {
 
 // TestVisualizeRandomOk draws an Ok history (all parts shown).
 func TestVisualizeRandomOk(t *testing.T) {
-	seed := testSeed(t)
-	h := paddedSeed(rand.New(rand.NewSource(seed)), 20)
-	h = subHistory(h, okOps(h))
-	res := Check(h, Options{})
-	if res.Verdict != Ok {
-		t.Fatalf("seed %d: got %s, want Ok", seed, res.Verdict)
-	}
-	var buf bytes.Buffer
-	if err := Visualize(&buf, h, res, VisualizeOptions{}); err != nil {
-		t.Fatalf("seed %d: Visualize: %v", seed, err)
-	}
-	if !strings.Contains(buf.String(), "steps p1 pid") {
-		t.Errorf("seed %d: picture of an Ok history lacks its parts", seed)
-	}
+	testflag.Run(t, 1, func(t *testing.T, seed int64) {
+		h := paddedSeed(rand.New(rand.NewSource(seed)), 20)
+		h = subHistory(h, okOps(h))
+		res := Check(h, Options{})
+		if res.Verdict != Ok {
+			t.Fatalf("seed %d: got %s, want Ok", seed, res.Verdict)
+		}
+		var buf bytes.Buffer
+		if err := Visualize(&buf, h, res, VisualizeOptions{}); err != nil {
+			t.Fatalf("seed %d: Visualize: %v", seed, err)
+		}
+		if !strings.Contains(buf.String(), "steps p1 pid") {
+			t.Errorf("seed %d: picture of an Ok history lacks its parts", seed)
+		}
+	})
 }
 
 // okOps returns the ops of producers other than 1.
