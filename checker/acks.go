@@ -279,7 +279,7 @@ func orderBreach(partition string, pid int64, r *opRec, other Operation, named b
 
 // notHeld ends the explanation of a breach whose other operation the
 // bounded check has dropped.
-const notHeld = "the bounded check no longer holds that earlier operation; a check with Options.Bounded off, idemcheck check --bounded=false, names it"
+const notHeld = "the bounded check no longer holds that earlier operation; a check with Options.KeepAll, idemcheck check --bounded=false, names it"
 
 // breach is the AckedInLog violation of b's ack, explained by why, with
 // the other operation involved when it is known.

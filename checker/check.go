@@ -155,24 +155,30 @@ func Check(h history.History, opts Options) Result {
 func checkSearch(h history.History, opts Options) Result {
 	parts, breaches := split(h, opts)
 	res := Result{Parts: make([]PartResult, len(parts))}
+	inParallel(opts, len(parts), func(i int) { res.Parts[i] = checkPart(parts[i], opts, true) })
+	finishResult(&res, breaches)
+	return res
+}
+
+// inParallel calls f(0), …, f(n-1) on at most opts.Workers goroutines at
+// once (GOMAXPROCS when 0) and waits for them.
+func inParallel(opts Options, n int, f func(i int)) {
 	workers := opts.Workers
 	if workers <= 0 {
 		workers = runtime.GOMAXPROCS(0)
 	}
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, workers)
-	for i, p := range parts {
+	for i := range n {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			res.Parts[i] = checkPart(p, opts, true)
+			f(i)
 		}()
 	}
 	wg.Wait()
-	finishResult(&res, breaches)
-	return res
 }
 
 // finishResult collects the parts' violations, adds the partition-level

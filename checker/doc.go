@@ -66,6 +66,28 @@
 // internal/refcheck, which tries every outcome by brute force, is the
 // third (internal/agreement).
 //
+// # The engine
+//
+// [Check] and [CheckReader] are one engine, the streaming check
+// (stream.go): [Check] feeds it the events of a history in memory,
+// [CheckReader] the events as they are decoded. It turns each Replicate
+// into the checker's one record of an operation (opRec, operation.go),
+// which its Return completes; the replay, the model, porcupine, the
+// explanations and the partition-level check all read that record, and
+// an [Operation] is made from it only where a [Violation] names it (an
+// Operation names its partition and producer, which the records of a
+// part share). Where a search needs a part's records at will (porcupine,
+// an explanation, a picture) the engine hands over the part's batch
+// form: its records kept, the eviction times and the replay's states
+// before the first record kept. Without the call-order obligation the
+// engine only records, and every part goes to porcupine.
+//
+// Each part's replay is in one state (partState in stream.go, with its
+// transitions): replaying, replaying with recorded evictions, waiting for
+// time to pass a return, or stopped (failed with a final verdict, failed
+// or overtaken by an eviction and judged again at the end, or beyond the
+// limit on its set of states).
+//
 // A part the model rejects is replayed in call order to find the first
 // operation that no branch of the model explains, which names the
 // violation with the spec's invariant names (DecideInCallOrder,
@@ -76,37 +98,32 @@
 // verdict and the violation's name depend only on the history and the
 // options.
 //
-// # Streaming
+// # Memory
 //
 // [CheckReader] reads a [history.Reader] on one goroutine and replays on
 // another, deciding each operation as soon as it and every earlier call of
-// its producer have returned. It keeps a compact record of each operation
-// (for explanations and the cross-producer check), not the events, so a
-// history of millions of operations is checked at about the speed it is
-// decoded; BENCHMARKS.md has the figures. [ShrinkReader] makes the
-// witness from a second read, keeping only the failing producer, and
-// [FailingHistory] keeps every producer that is not Ok, for [Shrink] and
-// [Visualize].
+// its producer have returned, so a history of millions of operations is
+// checked at about the speed it is decoded; BENCHMARKS.md has the
+// figures. [ShrinkReader] makes the witness from a second read, keeping
+// only the failing producer, and [FailingHistory] keeps every producer
+// that is not Ok, for [Shrink] and [Visualize].
 //
-// With [Options.Bounded] the memory no longer grows with the operations:
-// a producer's records are dropped once the replay has decided them and
-// they are a chunk behind it (and an operation with a known outcome has
-// returned after them, so an eviction recorded later cannot have come
-// before their decisions); the replay's states at the cut are kept, and a
-// producer judged again (an explanation, an eviction that came late)
-// starts from them. The partition-level check runs as the acks arrive in
-// both modes, with the union of the acked ranges (about one range per gap
-// in the log) and the partition's latest acks whole. What stays is the
-// open operations, a few hundred records per producer and those ranges.
-// The verdicts are the same; a breach whose earlier operation is no
-// longer held is explained without naming it.
-//
-// # Cost
-//
-// Without the obligation ([Options.NoCallOrder]) every part goes to
-// porcupine, whose memory is quadratic in a part's length.
-// [Options.PlainSearch] runs porcupine alone over all operations at once,
-// to measure what the replay and the split save.
+// By default (the zero [Options]) the memory does not grow with the
+// operations: a producer's records are dropped once the replay has
+// decided them and they are a chunk behind it (and an operation with a
+// known outcome has returned after them, so an eviction recorded later
+// cannot have come before their decisions); the replay's states at the
+// cut are kept, and a producer judged again (an explanation, an eviction
+// that came late) starts from them. The partition-level check runs as
+// the acks arrive, with the union of the acked ranges (about one range
+// per gap in the log) and the partition's latest acks whole. What stays
+// is the open operations, a few hundred records per producer and those
+// ranges. [Options.KeepAll] keeps every record instead (about 90 bytes
+// per operation). The verdicts are the same; without KeepAll a breach
+// whose earlier operation is no longer held is explained without naming
+// it. Without the call-order obligation ([Options.NoCallOrder]) every
+// operation is held, and porcupine's memory is quadratic in a part's
+// length.
 //
 // # Verdicts
 //

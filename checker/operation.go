@@ -1,6 +1,7 @@
 package checker
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -66,43 +67,18 @@ func (o Operation) batch() string { return fmt.Sprintf("[%d,%d]", o.First, o.Las
 // Operations pairs every Replicate of h with its Return, in call order
 // (op id order). Internal and environment events are ignored. A Return
 // for an op that was never called is ignored too; [Check] reports such
-// histories through [ErrInvalidHistory].
+// histories through [ErrInvalidHistory]. The operations are the records
+// of the streaming check.
 func Operations(h history.History) []Operation {
+	parts, _ := split(h, Options{})
 	var ops []Operation
-	for _, e := range h.Events {
-		switch e.Kind {
-		case history.Replicate:
-			ops = append(ops, Operation{
-				Op: e.Op, Client: e.Client, Call: e.Time, Return: math.MaxInt64,
-				Partition: e.Partition, PID: e.PID, Epoch: e.Epoch,
-				First: e.First, Last: e.Last, Result: history.Unknown,
-			})
-		case history.Return:
-			i := findOp(ops, e.Op)
-			if i < 0 {
-				continue
-			}
-			o := &ops[i]
-			switch e.Result {
-			case history.OK:
-				o.Return, o.Result, o.Offset = e.Time, history.OK, e.Offset
-			case history.Failed:
-				o.Return, o.Result, o.Error = e.Time, history.Failed, e.Error
-			}
-			// unknown: the request may go on inside the broker, so the
-			// return time stays infinite.
+	for _, p := range parts {
+		for i := range p.recs {
+			ops = append(ops, p.recs[i].operation(p.key))
 		}
 	}
+	slices.SortStableFunc(ops, func(a, b Operation) int { return cmp.Compare(a.Op, b.Op) })
 	return ops
-}
-
-// findOp returns the index of op id in ops (sorted by op id), or -1.
-func findOp(ops []Operation, id int64) int {
-	i := sort.Search(len(ops), func(i int) bool { return ops[i].Op >= id })
-	if i < len(ops) && ops[i].Op == id {
-		return i
-	}
-	return -1
 }
 
 // opRec is the checker's record of one operation, the one the replay,
@@ -268,7 +244,7 @@ func (p *part) operations(ids []int64) []Operation {
 	return r
 }
 
-// split returns the parts of h (which must be valid) in batch form,
+// split returns the parts of h in batch form,
 // sorted by key, and the partition-level check's breaches: the records
 // are the streaming check's, made by a streamer that only records.
 func split(h history.History, opts Options) ([]*part, []*Violation) {

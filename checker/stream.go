@@ -3,10 +3,8 @@ package checker
 import (
 	"io"
 	"math"
-	"runtime"
 	"slices"
 	"sort"
-	"sync"
 	"time"
 
 	"github.com/idemcheck/idemcheck/history"
@@ -288,6 +286,9 @@ func (st *streamer) add(e *history.Event) {
 		st.evictions[k] = append(st.evictions[k], e.Time)
 		p := st.parts[k]
 		if p == nil || p.state != replaying && p.state != failedFinal && p.state != tooMany {
+			// (A part that replayed with evictions replayed each record
+			// only once the evictions its decision may follow were
+			// known; one judged again at the end reads them all.)
 			return
 		}
 		// The replay so far assumed no eviction could come before the
@@ -454,31 +455,19 @@ func (st *streamer) finish(opts Options) Result {
 			pr.Verdict, pr.Reason = Unknown, timeoutReason(opts)
 		}
 	}
-	workers := opts.Workers
-	if workers <= 0 {
-		workers = runtime.GOMAXPROCS(0)
-	}
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, workers)
-	for _, i := range slow {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			p := ps[i]
-			full := p.part(st.evictions[p.key])
-			if p.state == failedFinal {
-				// The replay is exact: no need to search again.
-				res.Parts[i] = PartResult{Partition: p.key.partition, PID: p.key.pid, Ops: p.opCount(),
-					Verdict: Illegal, Violation: explain(full, opts)}
-				return
-			}
-			res.Parts[i] = checkPart(full, opts, false)
-			res.Parts[i].Ops = p.opCount() // (full lacks the records dropped)
-		}()
-	}
-	wg.Wait()
+	inParallel(opts, len(slow), func(k int) {
+		i := slow[k]
+		p := ps[i]
+		full := p.part(st.evictions[p.key])
+		if p.state == failedFinal {
+			// The replay is exact: no need to search again.
+			res.Parts[i] = PartResult{Partition: p.key.partition, PID: p.key.pid, Ops: p.opCount(),
+				Verdict: Illegal, Violation: explain(full, opts)}
+			return
+		}
+		res.Parts[i] = checkPart(full, opts, false)
+		res.Parts[i].Ops = p.opCount() // (full lacks the records dropped)
+	})
 	finishResult(&res, st.breaches())
 	return res
 }
