@@ -140,26 +140,28 @@ func (st *streamer) logFor(partition string) *logCheck {
 	return lc
 }
 
-// callFloor sets the floor of r, a call of p: the partition's floor now,
-// or, for a retry, that of the first call of its sequence range among the
-// producer's latest retryRanges (a duplicate is answered with the offset
-// its original took).
-func (st *streamer) callFloor(p *sPart, r *opRec) {
-	r.floor = st.logFor(p.key.partition).floor(p.key.pid, r.call)
+// callFloor returns the floor of r, a call of p: the lowest offset its
+// batch may be appended at, the end of the ranges other producers had
+// acked before the call; or, for a retry, the floor of the first call of
+// its sequence range among the producer's latest retryRanges (a
+// duplicate is answered with the offset its original took). The check
+// keeps it with the open call (opRef), for the ack.
+func (st *streamer) callFloor(p *sPart, r *opRec) int64 {
+	floor := st.logFor(p.key.partition).floor(p.key.pid, r.call)
 	for i := 0; i < p.rangesN; i++ {
 		if f := &p.ranges[i]; f.first == r.first && f.last == r.last {
-			r.floor = f.floor
-			return
+			return f.floor
 		}
 	}
-	p.ranges[p.rangesNext] = rangeFloor{r.first, r.last, r.floor}
+	p.ranges[p.rangesNext] = rangeFloor{r.first, r.last, floor}
 	p.rangesNext = (p.rangesNext + 1) % retryRanges
 	p.rangesN = min(p.rangesN+1, retryRanges)
+	return floor
 }
 
-// ack takes in the ack of r, an operation of p, and checks it against
-// the partition's log.
-func (st *streamer) ack(p *sPart, r *opRec) {
+// ack takes in the ack of r, an operation of p called with the given
+// floor (see callFloor), and checks it against the partition's log.
+func (st *streamer) ack(p *sPart, r *opRec, floor int64) {
 	lc := st.logFor(p.key.partition)
 	defer func() {
 		lc.advance(r.ret)
@@ -169,7 +171,7 @@ func (st *streamer) ack(p *sPart, r *opRec) {
 	if lc.viol != nil {
 		return
 	}
-	if r.off < r.floor {
+	if r.off < floor {
 		partner, ok := st.findAck(lc, p.key.pid, func(a *ackRec) bool {
 			return a.rec.ret < r.call && a.end() > r.off
 		})

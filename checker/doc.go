@@ -118,7 +118,7 @@
 // the acks arrive, with the union of the acked ranges (about one range
 // per gap in the log) and the partition's latest acks whole. What stays
 // is the open operations, a few hundred records per producer and those
-// ranges. [Options.KeepAll] keeps every record instead (about 90 bytes
+// ranges. [Options.KeepAll] keeps every record instead (about 80 bytes
 // per operation). The verdicts are the same; without KeepAll a breach
 // whose earlier operation is no longer held is explained without naming
 // it. Without the call-order obligation ([Options.NoCallOrder]) every

@@ -95,10 +95,7 @@ type opRec struct {
 	// (math.MaxInt64 while open, or when the outcome is unknown).
 	call, ret int64
 	// off is the acked offset (res resOK).
-	off int64
-	// floor is the lowest offset the batch may be appended at: the end of
-	// the ranges other producers had acked before its first call.
-	floor       int64
+	off         int64
 	first, last int32
 	// idx is the index of the call in its part's call order (in a part's
 	// batch form, counted from its first record).

@@ -186,14 +186,19 @@ type streamer struct {
 	fset frontierSet
 }
 
+// opRef is an open call: its part, its record's index there and its
+// floor (see callFloor).
 type opRef struct {
-	p *sPart
-	i int32
+	p     *sPart
+	i     int32
+	floor int64
 }
 
+// unkeptCall is an open call the bounded check does not keep.
 type unkeptCall struct {
-	p   *sPart
-	rec opRec
+	p     *sPart
+	rec   opRec
+	floor int64
 }
 
 func newStreamer(opts Options) *streamer {
@@ -248,14 +253,14 @@ func (st *streamer) add(e *history.Event) {
 		}
 		r := opRec{op: e.Op, client: e.Client, call: e.Time, ret: math.MaxInt64,
 			first: e.First, last: e.Last, epoch: e.Epoch, idx: int32(p.recs.n)}
-		st.callFloor(p, &r)
+		floor := st.callFloor(p, &r)
 		if st.mode == bounded && p.state == failedFinal && st.now > p.failRet && p.recs.n >= p.done+1+keepAfterFailure {
 			p.unkept++
-			st.unkept[e.Op] = unkeptCall{p, r}
+			st.unkept[e.Op] = unkeptCall{p, r, floor}
 			return
 		}
 		p.recs.add(r)
-		st.open[e.Op] = opRef{p, int32(p.recs.n - 1)}
+		st.open[e.Op] = opRef{p, int32(p.recs.n - 1), floor}
 	case history.Return:
 		ref, ok := st.open[e.Op]
 		if !ok {
@@ -263,7 +268,7 @@ func (st *streamer) add(e *history.Event) {
 				delete(st.unkept, e.Op)
 				if e.Result == history.OK {
 					u.rec.res, u.rec.ret, u.rec.off = resOK, e.Time, e.Offset
-					st.ack(u.p, &u.rec)
+					st.ack(u.p, &u.rec, u.floor)
 				}
 			}
 			return
@@ -274,7 +279,7 @@ func (st *streamer) add(e *history.Event) {
 		switch e.Result {
 		case history.OK:
 			r.ret, r.res, r.off = e.Time, resOK, e.Offset
-			st.ack(ref.p, r)
+			st.ack(ref.p, r, ref.floor)
 		case history.Failed:
 			r.ret, r.res, r.code = e.Time, resFailed, e.Error
 		}

@@ -147,7 +147,7 @@ func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.IntVar(&f.workers, "workers", 0, "parts checked at once (0: one per CPU)")
 	var rules string
 	fs.StringVar(&rules, "rules", "", "broker dialect whose answers are allowed: redpanda or kafka (default: the input header's rules, else redpanda)")
-	fs.BoolVar(&f.bounded, "bounded", true, "keep memory bounded by the open operations and a fixed amount per producer, whatever the input's size (same verdicts); --bounded=false keeps every operation's record (about 90 bytes each), so that every explanation names all its operations")
+	fs.BoolVar(&f.bounded, "bounded", true, "keep memory bounded by the open operations and a fixed amount per producer, whatever the input's size (same verdicts); --bounded=false keeps every operation's record (about 80 bytes each), so that every explanation names all its operations")
 	files, err := parseInterspersed(fs, args)
 	if err != nil {
 		if errors.Is(err, flag.ErrHelp) {

@@ -28,8 +28,9 @@ const notes = `## Notes
   machine another process often held one core, which is why wall time is
   close to CPU time in some rows. A producer with recorded evictions is
   replayed as soon as the evictions its decisions may follow are known.
-  The check with checker.Options.KeepAll keeps, per operation, an 88-byte record (not the ~10 events
-  of 150 bytes each that a whole-file load holds), so its memory grows
+  The check with checker.Options.KeepAll keeps, per operation, an
+  80-byte record (not the ~10 events of 150 bytes each that a whole-file
+  load holds), so its memory grows
   with the operations, not with the events or the file (see the growth
   table). Those records give the exact explanation of a failure and name
   both batches of a breach of the partition-level check (acked record
