@@ -17,8 +17,11 @@
 // measures the same files), builds cmd/idemcheck, and runs each measured
 // step in a child process (itself with -child, or idemcheck) so that the
 // wall time, CPU time and peak RSS (getrusage of the child) are the
-// step's own. The model-checker rows run internal/cmd/mcbench, the
-// white-box row runs BenchmarkValidate of checker/validate; a row whose
-// package does not build is reported as not measured. Goals are ratios
+// step's own. The plain-porcupine row runs the checker's test binary
+// (go test -c ./checker, then its TestPlainSearchFile with
+// -plain.history: the plain search is no mode of the checker's API), the
+// model-checker rows run internal/cmd/mcbench, the white-box row runs
+// BenchmarkValidate of checker/validate; a row whose package does not
+// build is reported as not measured. Goals are ratios
 // measured in one run and reported as met or missed, never asserted.
 package main
