@@ -66,6 +66,16 @@
 // internal/refcheck, which tries every outcome by brute force, is the
 // third (internal/agreement).
 //
+// A part the model rejects is replayed in call order to find the first
+// operation that no branch of the model explains, which names the
+// violation with the spec's invariant names (DecideInCallOrder,
+// NoSpuriousOutOfOrder, ContiguousAppends, NoDuplicateAppend,
+// AckedInLog). A part that is rejected with the obligation but accepted
+// without it, around that operation, violates DecideInCallOrder; that
+// search is bounded by a count of model steps, never by time, so the
+// verdict and the violation's name depend only on the history and the
+// options.
+//
 // # The engine
 //
 // [Check] and [CheckReader] are one engine, the streaming check
@@ -87,16 +97,6 @@
 // time to pass a return, or stopped (failed with a final verdict, failed
 // or overtaken by an eviction and judged again at the end, or beyond the
 // limit on its set of states).
-//
-// A part the model rejects is replayed in call order to find the first
-// operation that no branch of the model explains, which names the
-// violation with the spec's invariant names (DecideInCallOrder,
-// NoSpuriousOutOfOrder, ContiguousAppends, NoDuplicateAppend,
-// AckedInLog). A part that is rejected with the obligation but accepted
-// without it, around that operation, violates DecideInCallOrder; that
-// search is bounded by a count of model steps, never by time, so the
-// verdict and the violation's name depend only on the history and the
-// options.
 //
 // # Memory
 //
