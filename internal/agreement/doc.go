@@ -48,6 +48,9 @@
 //     reference implementation keeps with the fix, checked on the
 //     histories of impl/sim (seed scenarios, random workloads), of
 //     impl/server under load and of impl/replay;
+//   - TestDocReferences: every relative link and backquoted repository
+//     path in the docs and comments names a file that exists, and none
+//     points at notes outside the repository;
 //   - TestScripts: the datadriven scripts in testdata/scripts, which
 //     drive an impl/sim Sim step by step and print what the frontend
 //     recorded, its state and CheckSanity's answer (-rewrite to
