@@ -185,6 +185,7 @@ func TestCheckBadInput(t *testing.T) {
 		fmt.Fprintf(&doc, "| %s | `%s` | `%s` |\n", tc.class, mdCode(show), mdCode(tc.want))
 	}
 	doc.WriteString(docTail)
+	doc.WriteString(bigInputsDoc())
 	compareGenerated(t, "../../docs/INPUT-ERRORS.md", doc.Bytes())
 }
 
