@@ -31,6 +31,16 @@ type Options struct {
 	DialTimeout time.Duration
 	// Now is the clock (default time.Now).
 	Now func() time.Time
+	// Warnf, if set, gets warnings: a response that advertises a broker
+	// address the proxy does not serve, once per address or reason.
+	Warnf func(format string, args ...any)
+	// AdvertiseHost is the host the rewritten responses advertise for
+	// the proxy's listeners (default: the address the client reached the
+	// proxy at).
+	AdvertiseHost string
+	// Listen opens the listeners in front of further brokers (default
+	// net.Listen).
+	Listen func(network, addr string) (net.Listener, error)
 
 	_ struct{}
 }
@@ -44,9 +54,14 @@ type Proxy struct {
 	last  time.Time
 	conns sync.WaitGroup
 
-	live   sync.Mutex // guards open
-	open   map[*conn]struct{}
-	closed bool
+	live      sync.Mutex // guards open, closed, extra and ctx
+	open      map[*conn]struct{}
+	closed    bool
+	extra     []net.Listener // listeners in front of further brokers
+	ctx       context.Context
+	listeners sync.WaitGroup
+
+	routes routes
 }
 
 // New returns a proxy for opts.
@@ -63,38 +78,98 @@ func New(opts Options) (*Proxy, error) {
 	if opts.Logf == nil {
 		opts.Logf = func(string, ...any) {}
 	}
-	return &Proxy{opts: opts, dec: kafkawire.New(opts.Recorder, opts.Decoder), open: make(map[*conn]struct{})}, nil
+	if opts.Warnf == nil {
+		opts.Warnf = func(string, ...any) {}
+	}
+	if opts.Listen == nil {
+		opts.Listen = net.Listen
+	}
+	return &Proxy{opts: opts, dec: kafkawire.New(opts.Recorder, opts.Decoder), open: make(map[*conn]struct{}),
+		routes: routes{byNode: make(map[int32]*route), warned: make(map[string]bool)}}, nil
 }
 
 // Stats returns the decoder's counts.
 func (p *Proxy) Stats() kafkawire.Stats { return p.dec.Stats() }
 
-// Serve accepts connections on ln until ctx is done or ln fails, then
-// closes every connection (their unanswered requests become unknown
-// outcomes) and returns. It returns nil after a cancellation.
+// Serve accepts connections on ln, forwarded to Options.Upstream, until
+// ctx is done or ln fails, then closes every connection (their
+// unanswered requests become unknown outcomes) and returns. It returns
+// nil after a cancellation. Serve is called once.
+//
+// Brokers that responses advertise (Metadata, FindCoordinator,
+// DescribeCluster) get listeners of their own on ln's host, on the
+// ports after ln's or else ephemeral ports, and the responses advertise
+// those instead; a broker advertised at Options.Upstream is reached
+// through ln.
 func (p *Proxy) Serve(ctx context.Context, ln net.Listener) error {
-	stop := context.AfterFunc(ctx, func() { ln.Close() })
-	defer stop()
-	var err error
-	for {
-		c, aerr := ln.Accept()
-		if aerr != nil {
-			if ctx.Err() == nil {
-				err = fmt.Errorf("proxy: accept: %w", aerr)
-			}
-			break
+	host, port := "", 0
+	if ta, ok := ln.Addr().(*net.TCPAddr); ok {
+		host, port = ta.IP.String(), ta.Port
+		if ta.IP == nil {
+			host = ""
 		}
-		p.conns.Add(1)
-		go p.handle(ctx, c)
 	}
+	first := &route{Route: Route{Node: -1, Upstream: p.opts.Upstream, Listen: ln.Addr().String()}, ln: ln, port: int32(port)}
+	p.routes.mu.Lock()
+	p.routes.first, p.routes.host, p.routes.nextPort = first, host, port+1
+	p.routes.mu.Unlock()
+	p.live.Lock()
+	p.ctx = ctx
+	p.live.Unlock()
+
+	err := p.accept(ctx, first)
 	p.live.Lock()
 	p.closed = true
+	for _, l := range p.extra {
+		l.Close()
+	}
 	for c := range p.open {
 		c.shut()
 	}
 	p.live.Unlock()
+	p.listeners.Wait()
 	p.conns.Wait()
 	return err
+}
+
+// addListener serves r's listener unless the proxy is closing.
+func (p *Proxy) addListener(r *route) bool {
+	p.live.Lock()
+	defer p.live.Unlock()
+	if p.closed || p.ctx == nil {
+		return false
+	}
+	p.extra = append(p.extra, r.ln)
+	p.listeners.Add(1)
+	ctx := p.ctx
+	go func() {
+		defer p.listeners.Done()
+		if err := p.accept(ctx, r); err != nil {
+			p.opts.Logf("proxy: listener for broker %d: %v", r.Node, err)
+		}
+	}()
+	return true
+}
+
+// accept accepts connections on r's listener until ctx is done or the
+// listener fails; nil after a cancellation or a close by Serve.
+func (p *Proxy) accept(ctx context.Context, r *route) error {
+	stop := context.AfterFunc(ctx, func() { r.ln.Close() })
+	defer stop()
+	for {
+		c, aerr := r.ln.Accept()
+		if aerr != nil {
+			p.live.Lock()
+			closed := p.closed
+			p.live.Unlock()
+			if ctx.Err() == nil && !closed {
+				return fmt.Errorf("proxy: accept: %w", aerr)
+			}
+			return nil
+		}
+		p.conns.Add(1)
+		go p.handle(ctx, c, r)
+	}
 }
 
 // conn is one proxied connection.
@@ -106,6 +181,10 @@ type conn struct {
 	pc         *pcap.ConnWriter
 	once       sync.Once
 	clientAddr string
+	reqs       reqTracker
+	resps      respRewriter
+	pendMu     sync.Mutex
+	pend       map[int32]pending
 }
 
 func (c *conn) shut() {
@@ -125,9 +204,26 @@ func (p *Proxy) now() time.Time {
 	return t
 }
 
-func (p *Proxy) handle(ctx context.Context, client net.Conn) {
+func (p *Proxy) handle(ctx context.Context, client net.Conn, r *route) {
 	defer p.conns.Done()
-	c := &conn{p: p, client: client, clientAddr: client.RemoteAddr().String()}
+	c := &conn{p: p, client: client, clientAddr: client.RemoteAddr().String(), pend: make(map[int32]pending)}
+	host := p.opts.AdvertiseHost
+	if host == "" {
+		host, _, _ = net.SplitHostPort(client.LocalAddr().String())
+	}
+	c.reqs.add = func(corr int32, pd pending) {
+		c.pendMu.Lock()
+		c.pend[corr] = pd
+		c.pendMu.Unlock()
+	}
+	c.resps.take = func(corr int32) (pending, bool) {
+		c.pendMu.Lock()
+		defer c.pendMu.Unlock()
+		pd, ok := c.pend[corr]
+		delete(c.pend, corr)
+		return pd, ok
+	}
+	c.resps.rewrite = func(frame []byte, pd pending) []byte { return p.rewriteResponse(frame, pd, host) }
 	p.live.Lock()
 	if p.closed {
 		p.live.Unlock()
@@ -143,9 +239,10 @@ func (p *Proxy) handle(ctx context.Context, client net.Conn) {
 	}()
 
 	d := net.Dialer{Timeout: p.opts.DialTimeout}
-	up, err := d.DialContext(ctx, "tcp", p.opts.Upstream)
+	upstream := p.upstreamOf(r)
+	up, err := d.DialContext(ctx, "tcp", upstream)
 	if err != nil {
-		p.opts.Logf("proxy: %s: dial upstream %s: %v", c.clientAddr, p.opts.Upstream, err)
+		p.opts.Logf("proxy: %s: dial upstream %s: %v", c.clientAddr, upstream, err)
 		client.Close()
 		return
 	}
@@ -175,6 +272,9 @@ func (p *Proxy) handle(ctx context.Context, client net.Conn) {
 }
 
 // pipe copies src to dst, recording each chunk before forwarding it.
+// Requests pass unchanged; responses that advertise brokers are
+// rewritten to advertise the proxy's listeners (the decoder and the
+// capture see the broker's bytes).
 func (c *conn) pipe(dir kafkawire.Dir, src, dst net.Conn) {
 	p := c.p
 	buf := make([]byte, 32<<10)
@@ -188,8 +288,16 @@ func (c *conn) pipe(dir kafkawire.Dir, src, dst net.Conn) {
 			}
 			c.kc.Feed(dir, t, buf[:n])
 			p.mu.Unlock()
-			if _, werr := dst.Write(buf[:n]); werr != nil {
-				err = werr
+			fwd := buf[:n]
+			if dir == kafkawire.Requests {
+				c.reqs.feed(fwd)
+			} else {
+				fwd = c.resps.process(fwd)
+			}
+			if len(fwd) > 0 {
+				if _, werr := dst.Write(fwd); werr != nil {
+					err = werr
+				}
 			}
 		}
 		if err != nil {

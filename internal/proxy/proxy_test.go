@@ -88,16 +88,11 @@ func runScenario(t *testing.T, sc scenario) run {
 	served := make(chan error, 1)
 	go func() { served <- p.Serve(pctx, ln) }()
 
-	// kfake advertises its own address in Metadata; send every dial
-	// through the proxy instead (a real broker would advertise the
-	// proxy's address).
+	// kfake advertises its own address in Metadata; the proxy rewrites
+	// it, so the client needs no dialer of its own.
 	via := ln.Addr().String()
-	var d net.Dialer
 	kopts := append([]kgo.Opt{
 		kgo.SeedBrokers(via),
-		kgo.Dialer(func(ctx context.Context, network, _ string) (net.Conn, error) {
-			return d.DialContext(ctx, network, via)
-		}),
 		kgo.DefaultProduceTopic("t"),
 		kgo.ProducerBatchMaxBytes(512),
 		kgo.ProducerLinger(0),
