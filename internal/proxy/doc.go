@@ -16,9 +16,25 @@
 // every connection the same way and returns, so the caller can flush its
 // history file.
 //
-// Note that a client that connects to the proxy learns the broker
-// addresses from Metadata responses, which the proxy passes on unchanged:
-// clients must reach every broker through a proxy, or the broker must
-// advertise the proxy's address (one proxy per broker, listeners set
-// accordingly). For a single-broker setup, advertise the proxy's address.
+// # Brokers reached through the proxy
+//
+// Clients learn broker addresses from Metadata (and FindCoordinator and
+// DescribeCluster) responses. The proxy rewrites those responses, as
+// Kafka proxies such as Kroxylicious do, so that every broker is reached
+// through it: the listener given to [Proxy.Serve] serves
+// Options.Upstream (and any node advertised at that address), and each
+// other broker node seen in a response gets a listener of its own on the
+// same host, on the next free port after the first listener's or else an
+// ephemeral port; the response advertises those listeners, at
+// Options.AdvertiseHost or else the address the client reached the
+// proxy at. [Proxy.Routes] lists them. The decoder and the capture see
+// the broker's bytes; only the client sees the rewritten response. A
+// response the proxy cannot decode, or a broker it cannot open a
+// listener for, is passed on unchanged with a warning (Options.Warnf,
+// once per address or reason): clients may then reach that broker
+// directly, and its traffic is not recorded. Produce and Fetch
+// responses of recent versions may name a new leader's address
+// (KIP-951); those pass unchanged, and a client that follows one to a
+// broker the proxy has not seen yet bypasses it until its next
+// Metadata request.
 package proxy
