@@ -28,9 +28,10 @@ func runRecord(ctx context.Context, env *cmdEnv, args []string) int {
 	upstream := fs.String("upstream", "", "broker address HOST:PORT to forward to (required)")
 	out := fs.String("out", "", "history file to write, JSON Lines (required)")
 	pcapOut := fs.String("pcap", "", "also write a pcap capture of the traffic to this file")
+	advertise := fs.String("advertise-host", "", "host that rewritten Metadata advertises for the proxy's listeners (default: the address each client reached the proxy at)")
 	quiet := fs.Bool("quiet", false, "do not log connections")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: idemcheck record --listen ADDR --upstream HOST:PORT --out FILE [--pcap FILE]
+		fmt.Fprintln(fs.Output(), `usage: idemcheck record --listen ADDR --upstream HOST:PORT --out FILE [--pcap FILE] [--advertise-host HOST]
 
 Forwards Kafka traffic unchanged between clients and one broker and records
 one operation per idempotent record batch of every Produce request: the call
@@ -39,9 +40,15 @@ the batch's offset) when the response leaves. A dropped connection turns its
 unanswered requests into unknown outcomes. Stop with Ctrl-C (SIGINT): the
 history is flushed and can be checked with 'idemcheck check FILE'.
 
-Clients learn broker addresses from Metadata responses, which pass through
-unchanged: make the broker advertise the proxy's address (single broker),
-or run one proxy per broker.
+Clients learn broker addresses from Metadata responses: record rewrites them
+(and FindCoordinator and DescribeCluster responses) so that every broker is
+reached through the proxy. --listen serves the --upstream broker; each other
+broker node gets a listener on the same host, on the next free port after
+--listen's or else an ephemeral one, logged when it opens. A response that
+still advertises an address the proxy does not serve is passed on with a
+warning on stderr (once per address). Batches without a producer id
+(non-idempotent) are counted and skipped; acks=0 produce requests get no
+response, so their batches are recorded as unknown outcomes.
 
 Example:
   idemcheck record --listen 127.0.0.1:19092 --upstream 127.0.0.1:9092 --out h.jsonl
@@ -93,8 +100,11 @@ flags:`)
 	if *quiet {
 		logf = nil
 	}
+	warnf := func(format string, args ...any) {
+		fmt.Fprintf(env.stderr, "idemcheck record: warning: "+format+"\n", args...)
+	}
 	p, err := proxy.New(proxy.Options{Upstream: *upstream, Recorder: rec, PCAP: pw,
-		Decoder: kafkawire.Options{OnProblem: probs.add}, Logf: logf})
+		Decoder: kafkawire.Options{OnProblem: probs.add}, Logf: logf, Warnf: warnf, AdvertiseHost: *advertise})
 	if err != nil {
 		fmt.Fprintf(env.stderr, "idemcheck record: %v\n", err)
 		return exitUsage

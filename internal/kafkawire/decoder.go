@@ -630,9 +630,16 @@ func (c *Conn) response(frame []byte, off int64, ts int64) {
 			bad(err)
 			return
 		}
-		if resp.ErrorCode == 0 && resp.ProducerID >= 0 && resp.ProducerEpoch >= 0 {
+		switch {
+		case resp.ErrorCode != 0:
+		case resp.ProducerID >= 0 && resp.ProducerEpoch >= 0:
 			d.stats.BumpEpochs++
 			c.record(Responses, off, history.Event{Kind: history.BumpEpoch, Time: ts, PID: resp.ProducerID, Epoch: resp.ProducerEpoch})
+		default:
+			// A broker bug (an epoch past INT16_MAX wraps negative): said,
+			// not dropped silently.
+			d.problem(Problem{Conn: c.name, Dir: Responses, Offset: off,
+				Err: fmt.Errorf("%w: InitProducerId v%d answers producer id %d epoch %d; no BumpEpoch recorded", ErrBody, p.version, resp.ProducerID, resp.ProducerEpoch)})
 		}
 	case keyMetadata:
 		resp := kmsg.MetadataResponse{Version: p.version}

@@ -81,22 +81,27 @@ func feedChunks(c *Conn, dir Dir, t time.Time, b []byte, chunk int) {
 }
 
 // TestDecodeInitProducerID checks that a successful InitProducerId
-// response becomes a BumpEpoch and a failed one nothing.
+// response becomes a BumpEpoch, a failed one nothing, and a successful
+// one with a negative epoch (a wrapped INT16) a problem, not a silent
+// drop.
 func TestDecodeInitProducerID(t *testing.T) {
 	r := newRecording(t)
 	c := r.dec.Conn("c1", false)
-	for i, code := range []int16{0, 15} {
+	for i, a := range []struct{ code, epoch int16 }{{0, 3}, {15, 3}, {0, -32768}} {
 		req := kmsg.NewPtrInitProducerIDRequest()
 		req.Version = 4
 		resp := kmsg.NewPtrInitProducerIDResponse()
 		resp.Version = 4
-		resp.ProducerID, resp.ProducerEpoch, resp.ErrorCode = 77, 3, code
+		resp.ProducerID, resp.ProducerEpoch, resp.ErrorCode = 77, a.epoch, a.code
 		c.Feed(Requests, t0, reqFrame(int32(i), req))
 		c.Feed(Responses, t0, respFrame(int32(i), resp))
 	}
 	want := []history.Event{{Kind: history.BumpEpoch, Time: ns, PID: 77, Epoch: 3}}
 	if got := r.events(); !reflect.DeepEqual(got, want) {
 		t.Errorf("got\n%swant\n%s", render(got), render(want))
+	}
+	if len(r.problems) != 1 || !errors.Is(r.problems[0].Err, ErrBody) || !strings.Contains(r.problems[0].Err.Error(), "epoch -32768") {
+		t.Errorf("problems %v; want one ErrBody naming epoch -32768", r.problems)
 	}
 }
 

@@ -15,7 +15,9 @@ var (
 	ErrFrameSize = errors.New("kafkawire: bad frame size")
 	// ErrHeader: a request or response header does not parse.
 	ErrHeader = errors.New("kafkawire: bad header")
-	// ErrBody: a Produce, InitProducerId or Metadata body does not decode.
+	// ErrBody: a Produce, InitProducerId or Metadata body does not decode,
+	// or holds values no event can hold (an InitProducerId answer with a
+	// negative producer id or epoch: not recorded, reported).
 	ErrBody = errors.New("kafkawire: bad body")
 	// ErrBatch: a record batch inside a Produce request does not parse.
 	ErrBatch = errors.New("kafkawire: bad record batch")
