@@ -21,7 +21,8 @@ import (
 func runBroker(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := flag.NewFlagSet("broker", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
-	listen := fs.String("listen", "127.0.0.1:9092", "address to accept Kafka clients on (also advertised in Metadata)")
+	listen := fs.String("listen", "127.0.0.1:9092", "address to accept Kafka clients on (also advertised in Metadata unless --advertise)")
+	advertise := fs.String("advertise", "", "address HOST:PORT to advertise in Metadata (default: the address each client connected to)")
 	order := fs.String("ticket-order", string(impl.BeforeStage), "where tickets are reserved: before-stage (the fix) or after-stage (pre-fix)")
 	pipeline := fs.Bool("pipeline", false, "read a connection's next request without waiting for the previous produce's enqueued stage")
 	stageDelay := fs.Duration("stage-delay", 4*time.Millisecond, "upper bound of the random stage_write delay")
@@ -33,12 +34,14 @@ func runBroker(ctx context.Context, env *cmdEnv, args []string) int {
 	seed := fs.Uint64("seed", 1, "seed of the data plane's random delays and failures")
 	quiet := fs.Bool("quiet", false, "do not log connections")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: idemcheck broker --listen ADDR [--ticket-order before-stage|after-stage] [--pipeline]
-       [--stage-delay D] [--upload-delay D] [--evict-idle D] [--history FILE]
+		fmt.Fprintln(fs.Output(), `usage: idemcheck broker --listen ADDR [--advertise HOST:PORT] [--ticket-order before-stage|after-stage]
+       [--pipeline] [--stage-delay D] [--upload-delay D] [--evict-idle D] [--history FILE]
 
 Serves the reference implementation of the cloud-topics write path to Kafka
 clients (ApiVersions, Metadata, InitProducerId, Produce, ListOffsets, Fetch;
-idempotent producers only, no transactions, one broker, node 0). stage_write
+idempotent producers only, no transactions, one broker, node 0). A batch
+without a producer id gets INVALID_RECORD (logged), one older than its
+producer's epoch on the partition INVALID_PRODUCER_EPOCH. stage_write
 and upload complete after random delays, so they finish out of order.
 
 By default a connection reads its next request only after the previous
@@ -109,7 +112,7 @@ flags:`)
 		logf = nil
 	}
 	b, err := kafkabroker.New(kafkabroker.Config{Server: srv, Pipeline: *pipeline, Partitions: int32(*partitions),
-		EvictIdle: *evictIdle, Logf: logf})
+		EvictIdle: *evictIdle, Advertise: *advertise, Logf: logf})
 	if err != nil {
 		srv.Close()
 		fmt.Fprintf(env.stderr, "idemcheck broker: %v\n", err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"io"
+	"math"
 	"net"
 	"sort"
 	"strconv"
@@ -30,6 +31,7 @@ const (
 	errUnknownTopic       int16 = 3
 	errInvalidRecord      int16 = 87
 	errOffsetOutOfRange   int16 = 1
+	errInvalidEpoch             = int16(spec.InvalidProducerEpoch)
 )
 
 // maxFrameBytes bounds a request (Kafka's socket.request.max.bytes).
@@ -68,6 +70,9 @@ type Config struct {
 	// EvictIdle, if positive, evicts producers idle for that long from a
 	// partition's idempotency state.
 	EvictIdle time.Duration
+	// Advertise, if set, is the address host:port Metadata advertises
+	// for the broker (default: the address the client connected to).
+	Advertise string
 	// Logf, if set, gets a line per connection and per protocol problem.
 	Logf func(format string, args ...any)
 
@@ -102,6 +107,9 @@ type partition struct {
 	end     int64            // the end offset of entries (the high watermark)
 	active  map[int64]time.Time
 	busy    map[int64]int // pid → requests in the broker
+	// epochs is each producer's epoch as the partition knows it: the
+	// highest of its appended (or duplicate) batches.
+	epochs map[int64]int16
 }
 
 // New returns a broker for cfg.
@@ -114,6 +122,12 @@ func New(cfg Config) (*Broker, error) {
 	}
 	if cfg.Logf == nil {
 		cfg.Logf = func(string, ...any) {}
+	}
+	if cfg.Advertise != "" {
+		host, port, err := net.SplitHostPort(cfg.Advertise)
+		if n, perr := strconv.ParseUint(port, 10, 16); err != nil || perr != nil || host == "" || n == 0 {
+			return nil, fmt.Errorf("kafkabroker: advertised address %q is not HOST:PORT", cfg.Advertise)
+		}
 	}
 	return &Broker{cfg: cfg, srv: cfg.Server, topics: make(map[string]int32), parts: make(map[string]*partition),
 		nextPID: 1, epochs: make(map[int64]int16), open: make(map[net.Conn]struct{})}, nil
@@ -308,7 +322,11 @@ func topicID(name string) [16]byte {
 
 func (b *Broker) metadata(c net.Conn, req *kmsg.MetadataRequest) *kmsg.MetadataResponse {
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
-	host, portStr, _ := net.SplitHostPort(c.LocalAddr().String())
+	addr := b.cfg.Advertise
+	if addr == "" {
+		addr = c.LocalAddr().String()
+	}
+	host, portStr, _ := net.SplitHostPort(addr)
 	port, _ := strconv.Atoi(portStr)
 	br := kmsg.NewMetadataResponseBroker()
 	br.NodeID, br.Host, br.Port = 0, host, int32(port)
@@ -357,9 +375,12 @@ func (b *Broker) initProducerID(ctx context.Context, req *kmsg.InitProducerIDReq
 	}
 	b.mu.Lock()
 	pid, epoch := req.ProducerID, req.ProducerEpoch
-	if cur, ok := b.epochs[pid]; ok && pid >= 0 && epoch >= 0 {
+	if cur, ok := b.epochs[pid]; ok && pid >= 0 && epoch >= 0 && max(cur, epoch) < math.MaxInt16 {
 		epoch = max(cur, epoch) + 1 // KIP-360: the producer bumps its epoch
 	} else {
+		// A new producer, or one whose epoch would pass INT16_MAX: a new
+		// producer id at epoch 0, as Kafka does when the epoch is
+		// exhausted.
 		pid, epoch = b.nextPID, 0
 		b.nextPID++
 	}
@@ -379,7 +400,7 @@ func (b *Broker) part(name string) *partition {
 	p, ok := b.parts[name]
 	if !ok {
 		p = &partition{name: name, raw: make(map[int64][]byte),
-			active: make(map[int64]time.Time), busy: make(map[int64]int)}
+			active: make(map[int64]time.Time), busy: make(map[int64]int), epochs: make(map[int64]int16)}
 		b.parts[name] = p
 	}
 	return p

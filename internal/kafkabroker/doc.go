@@ -3,14 +3,24 @@
 //
 // It speaks what an idempotent producer and a simple consumer need:
 // ApiVersions, Metadata (topics are created on first mention, one
-// broker, node 0), InitProducerId (new producer ids from 1; a request
-// with a producer id and epoch bumps the epoch, KIP-360), Produce, and,
-// to read the log back, ListOffsets and Fetch. Every idempotent record
-// batch of a Produce request is one [server.Server.Replicate] call on
-// partition "topic/partition"; the partition's error code and base
-// offset come from the call's finished stage. Non-idempotent batches get
-// INVALID_RECORD: the reference implementation models idempotent
-// producers only. Transactions are not supported.
+// broker, node 0, advertised at [Config.Advertise] or else the address
+// the client connected to), InitProducerId (new producer ids from 1; a
+// request with a producer id and epoch bumps the epoch, KIP-360, and
+// one whose epoch would pass INT16_MAX gets a new producer id at epoch
+// 0, as Kafka does when an epoch is exhausted), Produce, and, to read
+// the log back, ListOffsets and Fetch. Every idempotent record batch of
+// a Produce request is one [server.Server.Replicate] call on partition
+// "topic/partition"; the partition's error code and base offset come
+// from the call's finished stage.
+//
+// Before that call, a batch whose epoch is below the producer's epoch
+// on the partition (the highest epoch of its batches the partition
+// appended) gets INVALID_PRODUCER_EPOCH, as Kafka's ProducerStateManager
+// answers on every Produce version; the write path never sees it.
+// Non-idempotent batches (producer id -1) get INVALID_RECORD and a log
+// line saying why: the reference implementation models idempotent
+// producers only, and its log, whose offsets are Kafka's, has no place
+// for batches outside it. Transactions are not supported.
 //
 // # Connections and the enqueued stage
 //

@@ -176,6 +176,9 @@ func (b *Broker) evictLoop(ctx context.Context) {
 				delete(p.active, c.pid)
 			}
 		}
+		for _, c := range evicted {
+			delete(b.part(c.part).epochs, c.pid) // forgotten with the rest of its state
+		}
 		b.mu.Unlock()
 		for _, c := range evicted {
 			b.cfg.Logf("kafkabroker: evicted idle producer %d from %s", c.pid, c.part)

@@ -3,6 +3,7 @@ package kafkabroker
 import (
 	"context"
 	"encoding/binary"
+	"fmt"
 	"strconv"
 	"time"
 
@@ -18,6 +19,7 @@ type call struct {
 	ti, pi int // topic and partition index in the request
 	part   string
 	pid    int64
+	epoch  int16
 	st     server.Stages
 	res    impl.Result
 	done   bool
@@ -43,12 +45,27 @@ func (b *Broker) produce(ctx context.Context, conn int64, hdr kafkawire.RequestH
 				st.Partitions[pi].ErrorCode = errUnknownTopic
 				continue
 			}
-			batches, raws, ok := split(rp.Records)
-			if !ok {
+			batches, raws, why := split(rp.Records)
+			if why != "" {
+				// Said, not silent: the client only sees INVALID_RECORD.
+				b.cfg.Logf("kafkabroker: conn %d: produce to %s refused with INVALID_RECORD: %s", conn, name, why)
 				st.Partitions[pi].ErrorCode = errInvalidRecord
 				continue
 			}
 			for i, bt := range batches {
+				b.mu.Lock()
+				cur, seen := b.part(name).epochs[bt.ProducerID]
+				b.mu.Unlock()
+				if seen && bt.ProducerEpoch < cur {
+					// Kafka's ProducerStateManager check: a batch older than
+					// the producer's epoch on the partition is refused with
+					// INVALID_PRODUCER_EPOCH (every Produce version since
+					// KAFKA-10687), before the write path sees it.
+					b.cfg.Logf("kafkabroker: conn %d: produce to %s refused with INVALID_PRODUCER_EPOCH: producer %d epoch %d, the partition knows epoch %d",
+						conn, name, bt.ProducerID, bt.ProducerEpoch, cur)
+					st.Partitions[pi].ErrorCode = errInvalidEpoch
+					break
+				}
 				last, _ := bt.LastSequence()
 				stg, err := b.srv.Replicate(ctx, impl.Request{Client: conn, Partition: name,
 					Batch: impl.Batch{PID: bt.ProducerID, Epoch: bt.ProducerEpoch, First: bt.FirstSequence, Last: last}})
@@ -62,7 +79,7 @@ func (b *Broker) produce(ctx context.Context, conn int64, hdr kafkawire.RequestH
 				p.busy[bt.ProducerID]++
 				p.active[bt.ProducerID] = time.Now()
 				b.mu.Unlock()
-				calls = append(calls, &call{ti: ti, pi: pi, part: name, pid: bt.ProducerID, st: stg})
+				calls = append(calls, &call{ti: ti, pi: pi, part: name, pid: bt.ProducerID, epoch: bt.ProducerEpoch, st: stg})
 				enqueued = append(enqueued, stg.Enqueued)
 			}
 		}
@@ -77,22 +94,30 @@ func (b *Broker) produce(ctx context.Context, conn int64, hdr kafkawire.RequestH
 }
 
 // split parses the batches of a partition's records and cuts out each
-// batch's bytes. Every batch must be an idempotent v2 batch.
-func split(records []byte) ([]kafkawire.Batch, [][]byte, bool) {
+// batch's bytes. Every batch must be an idempotent v2 batch; otherwise
+// why says what is wrong.
+func split(records []byte) (batches []kafkawire.Batch, raws [][]byte, why string) {
 	batches, err := kafkawire.Batches(records)
-	if err != nil || len(batches) == 0 {
-		return nil, nil, false
+	switch {
+	case err != nil:
+		return nil, nil, err.Error()
+	case len(batches) == 0:
+		return nil, nil, "no record batch"
 	}
-	raws := make([][]byte, 0, len(batches))
+	raws = make([][]byte, 0, len(batches))
 	for _, bt := range batches {
-		if _, ok := bt.LastSequence(); !bt.Idempotent() || !ok {
-			return nil, nil, false
+		if !bt.Idempotent() {
+			return nil, nil, fmt.Sprintf("a non-idempotent batch (magic %d, producer id %d, epoch %d, sequence %d): the reference implementation models idempotent producers only",
+				bt.Magic, bt.ProducerID, bt.ProducerEpoch, bt.FirstSequence)
+		}
+		if _, ok := bt.LastSequence(); !ok {
+			return nil, nil, fmt.Sprintf("sequence %d+%d wraps past INT32_MAX", bt.FirstSequence, bt.LastOffsetDelta)
 		}
 		n := 12 + int(binary.BigEndian.Uint32(records[8:]))
 		raws = append(raws, records[:n:n])
 		records = records[n:]
 	}
-	return batches, raws, true
+	return batches, raws, ""
 }
 
 // finish waits for the calls and answers.
@@ -132,6 +157,11 @@ func (b *Broker) finish(ctx context.Context, hdr kafkawire.RequestHeader, acks i
 		p := b.part(c.part)
 		p.busy[c.pid]--
 		p.active[c.pid] = now
+		if c.done && c.res.Err == impl.Success {
+			if cur, ok := p.epochs[c.pid]; !ok || c.epoch > cur {
+				p.epochs[c.pid] = c.epoch
+			}
+		}
 		b.mu.Unlock()
 		code := int16(0)
 		switch {

@@ -118,7 +118,7 @@ func TestRewriteMetadata(t *testing.T) {
 			}
 			got := kmsg.NewPtrMetadataResponse()
 			got.Version = v
-			body := out[8:4+size]
+			body := out[8 : 4+size]
 			if got.IsFlexible() {
 				body = body[1:]
 			}
