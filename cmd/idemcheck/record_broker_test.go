@@ -1,0 +1,164 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/idemcheck/idemcheck/history"
+)
+
+// recordedBroker is "idemcheck broker" with "idemcheck record" in front
+// of it, both run as the CLI runs them.
+type recordedBroker struct {
+	proxy string // the address clients are given
+	out   string // the record's history file
+	stop  func() (recordErr, brokerErr string)
+}
+
+// startRecordedBroker starts "idemcheck broker" with brokerArgs and
+// "idemcheck record" in front of it, with no other flags: the broker
+// advertises its own address and the proxy rewrites it.
+func startRecordedBroker(t *testing.T, brokerArgs ...string) *recordedBroker {
+	t.Helper()
+	dir := t.TempDir()
+	blisten, plisten := freeAddr(t), freeAddr(t)
+	out := filepath.Join(dir, "rec.jsonl")
+	bctx, bcancel := context.WithCancel(context.Background())
+	pctx, pcancel := context.WithCancel(context.Background())
+	var berr, perr bytes.Buffer
+	bdone, pdone := make(chan int, 1), make(chan int, 1)
+	go func() {
+		bdone <- run(bctx, &cmdEnv{stdout: &bytes.Buffer{}, stderr: &berr},
+			append([]string{"broker", "--listen", blisten, "--quiet"}, brokerArgs...))
+	}()
+	waitListening(t, blisten)
+	go func() {
+		pdone <- run(pctx, &cmdEnv{stdout: &bytes.Buffer{}, stderr: &perr},
+			[]string{"record", "--listen", plisten, "--upstream", blisten, "--out", out, "--quiet"})
+	}()
+	waitListening(t, plisten)
+	stopped := false
+	rb := &recordedBroker{proxy: plisten, out: out}
+	rb.stop = func() (string, string) {
+		if !stopped {
+			stopped = true
+			pcancel()
+			if code := <-pdone; code != exitOK {
+				t.Errorf("record exited %d: %s", code, perr.String())
+			}
+			bcancel()
+			if code := <-bdone; code != exitOK {
+				t.Errorf("broker exited %d: %s", code, berr.String())
+			}
+		}
+		return perr.String(), berr.String()
+	}
+	t.Cleanup(func() { rb.stop() })
+	return rb
+}
+
+// recordedOps counts the history's operations and ok returns.
+func recordedOps(t *testing.T, path string) (ops, ok int) {
+	t.Helper()
+	h, err := history.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range h.Events {
+		switch {
+		case e.Kind == history.Replicate:
+			ops++
+		case e.Kind == history.Return && e.Result == history.OK:
+			ok++
+		}
+	}
+	return ops, ok
+}
+
+// TestRecordInFrontOfBroker runs "idemcheck record" in front of
+// "idemcheck broker" with nothing but --upstream: a franz-go producer
+// given only the proxy's address, with no dialer of its own, follows
+// Metadata and reaches the broker through the proxy, so the history
+// holds its batches. With the fix the history is Ok. Pre-fix (after-stage
+// ticket order, pipelined requests, producers evicted when idle), each
+// attempt is a new producer that writes one record, pauses until it is
+// evicted, then pipelines a burst, until franz-go reports the data loss
+// the seed bug causes: the history is Illegal.
+func TestRecordInFrontOfBroker(t *testing.T) {
+	tests := []struct {
+		name     string
+		args     []string
+		attempts int
+		want     int // exit code of idemcheck check
+	}{
+		{"fix", []string{"--pipeline", "--evict-idle", "40ms"}, 2, exitOK},
+		{"pre-fix", []string{"--ticket-order", "after-stage", "--pipeline", "--evict-idle", "40ms"}, 30, exitViolation},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rb := startRecordedBroker(t, tt.args...)
+			ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+			defer cancel()
+			var mu sync.Mutex
+			lost, failed, produced := 0, 0, 0
+			attempts := 0
+			for attempts < tt.attempts && (tt.want == exitOK || lost == 0) {
+				attempts++
+				cl, err := kgo.NewClient(kgo.SeedBrokers(rb.proxy), kgo.DefaultProduceTopic("t"),
+					kgo.ProducerBatchMaxBytes(512), kgo.ProducerLinger(0),
+					kgo.RetryBackoffFn(func(int) time.Duration { return 5 * time.Millisecond }),
+					kgo.MetadataMinAge(10*time.Millisecond),
+					kgo.ProducerOnDataLossDetected(func(string, int32) { mu.Lock(); lost++; mu.Unlock() }))
+				if err != nil {
+					t.Fatal(err)
+				}
+				burst := func(from, n int) {
+					var wg sync.WaitGroup
+					for i := from; i < from+n; i++ {
+						wg.Add(1)
+						produced++
+						r := &kgo.Record{Value: []byte(fmt.Sprintf("%02d-%03d-%s", attempts, i, strings.Repeat("v", 60)))}
+						cl.Produce(ctx, r, func(_ *kgo.Record, err error) {
+							if err != nil {
+								mu.Lock()
+								failed++
+								mu.Unlock()
+							}
+							wg.Done()
+						})
+					}
+					wg.Wait()
+				}
+				burst(0, 1)
+				time.Sleep(100 * time.Millisecond)
+				burst(1, 30)
+				cl.Close()
+			}
+			perr, _ := rb.stop()
+			ops, ok := recordedOps(t, rb.out)
+			code, stdout, cerr := runCLI(t, nil, "check", rb.out)
+			t.Logf("%d attempts, %d records produced (%d failed, %d data-loss reports); record: %d operations, %d ok; check exit %d: %s",
+				attempts, produced, failed, lost, ops, ok, code, strings.TrimSpace(stdout+cerr))
+			// At least two batches per attempt (the lone record and the
+			// burst); a client that bypassed the proxy leaves only the
+			// first attempt's bootstrap traffic, if anything.
+			if ops < 2*attempts || ok == 0 {
+				t.Errorf("the history has %d operations, %d ok, for %d attempts: traffic bypassed the proxy?\n%s", ops, ok, attempts, perr)
+			}
+			if strings.Contains(perr, "warning") {
+				t.Errorf("record warned:\n%s", perr)
+			}
+			if code != tt.want {
+				t.Errorf("check exited %d, want %d:\n%s%s", code, tt.want, stdout, cerr)
+			}
+		})
+	}
+}
