@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -155,6 +156,88 @@ func TestRecordInFrontOfBroker(t *testing.T) {
 			}
 			if strings.Contains(perr, "warning") {
 				t.Errorf("record warned:\n%s", perr)
+			}
+			if code != tt.want {
+				t.Errorf("check exited %d, want %d:\n%s%s", code, tt.want, stdout, cerr)
+			}
+		})
+	}
+}
+
+// kcatProduce runs one kcat idempotent producer (librdkafka) through
+// addr: one record, a pause of pause, then n records, one batch each
+// with up to five requests in flight.
+func kcatProduce(t *testing.T, kcat, addr string, attempt, n int, pause time.Duration) string {
+	t.Helper()
+	cmd := exec.Command(kcat, "-P", "-b", addr, "-t", "t", "-X", "enable.idempotence=true",
+		"-X", "batch.num.messages=1", "-X", "linger.ms=0", "-X", "retry.backoff.ms=5")
+	in, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var errb bytes.Buffer
+	cmd.Stderr = &errb
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fmt.Fprintf(in, "%02d-000\n", attempt)
+	time.Sleep(pause)
+	for i := 1; i <= n; i++ {
+		fmt.Fprintf(in, "%02d-%03d-%s\n", attempt, i, strings.Repeat("v", 60))
+	}
+	in.Close()
+	if err := cmd.Wait(); err != nil {
+		t.Logf("kcat -P: %v: %s", err, errb.String())
+	}
+	return errb.String()
+}
+
+// TestRecordKcat is TestRecordInFrontOfBroker with kcat (librdkafka),
+// which follows Metadata like every client: given only the proxy's
+// address it is recorded, the history is Ok with the fix, and kcat -C
+// -e reads every record back through the proxy and ends. Pre-fix, kcat
+// producers run until the history is Illegal (librdkafka pipelines from
+// its first batch). Skipped when kcat is not installed.
+func TestRecordKcat(t *testing.T) {
+	kcat, err := exec.LookPath("kcat")
+	if err != nil {
+		t.Skip("kcat is not installed (apt-get install -y kcat): ", err)
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		attempts int
+		want     int
+	}{
+		{"fix", []string{"--pipeline", "--evict-idle", "40ms"}, 2, exitOK},
+		{"pre-fix", []string{"--ticket-order", "after-stage", "--pipeline", "--evict-idle", "40ms"}, 10, exitViolation},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rb := startRecordedBroker(t, tt.args...)
+			for a := 0; a < tt.attempts; a++ {
+				kcatProduce(t, kcat, rb.proxy, a, 30, 100*time.Millisecond)
+			}
+			var read int
+			if tt.want == exitOK {
+				ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+				out, err := exec.CommandContext(ctx, kcat, "-C", "-b", rb.proxy, "-t", "t", "-e", "-q", "-o", "beginning").Output()
+				cancel()
+				if err != nil {
+					t.Fatalf("kcat -C -e: %v", err)
+				}
+				read = strings.Count(string(out), "\n")
+			}
+			perr, _ := rb.stop()
+			ops, ok := recordedOps(t, rb.out)
+			code, stdout, cerr := runCLI(t, nil, "check", rb.out)
+			t.Logf("kcat, %d producers: record: %d operations, %d ok; read back %d; check exit %d: %s",
+				tt.attempts, ops, ok, read, code, strings.TrimSpace(stdout+cerr))
+			if ops < 2*tt.attempts || strings.Contains(perr, "warning") {
+				t.Errorf("%d operations for %d producers: traffic bypassed the proxy?\n%s", ops, tt.attempts, perr)
+			}
+			if tt.want == exitOK && read != 31*tt.attempts {
+				t.Errorf("kcat -C read %d records, want %d", read, 31*tt.attempts)
 			}
 			if code != tt.want {
 				t.Errorf("check exited %d, want %d:\n%s%s", code, tt.want, stdout, cerr)
