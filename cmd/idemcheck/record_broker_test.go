@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/IBM/sarama"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/idemcheck/idemcheck/history"
@@ -241,6 +242,62 @@ func TestRecordKcat(t *testing.T) {
 			}
 			if code != tt.want {
 				t.Errorf("check exited %d, want %d:\n%s%s", code, tt.want, stdout, cerr)
+			}
+		})
+	}
+}
+
+// TestRecordSarama is TestRecordInFrontOfBroker with Sarama's idempotent
+// producer, given only the proxy's address: it follows Metadata through
+// the proxy and every batch is recorded. Sarama requires
+// Net.MaxOpenRequests = 1 for an idempotent producer, so it never has two
+// batches of a producer in flight on a connection and cannot reach the
+// seed bug: the history is Ok with either ticket order.
+func TestRecordSarama(t *testing.T) {
+	for _, order := range []string{"before-stage", "after-stage"} {
+		t.Run(order, func(t *testing.T) {
+			rb := startRecordedBroker(t, "--ticket-order", order, "--pipeline", "--evict-idle", "40ms")
+			cfg := sarama.NewConfig()
+			cfg.Version = sarama.V2_8_0_0
+			cfg.Producer.Idempotent = true
+			cfg.Producer.RequiredAcks = sarama.WaitForAll
+			cfg.Producer.Return.Successes = true
+			cfg.Producer.Retry.Backoff = 5 * time.Millisecond
+			cfg.Producer.Flush.MaxMessages = 1 // one batch per record
+			cfg.Net.MaxOpenRequests = 1
+			const attempts, burst = 2, 30
+			sent := 0
+			for a := 0; a < attempts; a++ {
+				p, err := sarama.NewSyncProducer([]string{rb.proxy}, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if _, _, err := p.SendMessage(&sarama.ProducerMessage{Topic: "t", Value: sarama.StringEncoder("first")}); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(100 * time.Millisecond)
+				var msgs []*sarama.ProducerMessage
+				for i := 0; i < burst; i++ {
+					msgs = append(msgs, &sarama.ProducerMessage{Topic: "t", Value: sarama.StringEncoder(fmt.Sprintf("%02d-%03d", a, i))})
+				}
+				if err := p.SendMessages(msgs); err != nil {
+					t.Fatal(err)
+				}
+				sent += 1 + burst
+				if err := p.Close(); err != nil {
+					t.Fatal(err)
+				}
+			}
+			perr, _ := rb.stop()
+			ops, ok := recordedOps(t, rb.out)
+			code, stdout, cerr := runCLI(t, nil, "check", rb.out)
+			t.Logf("sarama, %d producers, %d records: record: %d operations, %d ok; check exit %d: %s",
+				attempts, sent, ops, ok, code, strings.TrimSpace(stdout+cerr))
+			if ops < 2*attempts || ok != ops || strings.Contains(perr, "warning") {
+				t.Errorf("%d operations, %d ok, for %d producers: traffic bypassed the proxy?\n%s", ops, ok, attempts, perr)
+			}
+			if code != exitOK {
+				t.Errorf("check exited %d, want %d:\n%s%s", code, exitOK, stdout, cerr)
 			}
 		})
 	}
