@@ -1,7 +1,8 @@
 // Package proxy is a recording TCP proxy for Kafka traffic.
 //
 // A [Proxy] accepts client connections, dials the upstream broker for
-// each, and copies bytes both ways unchanged. Every chunk it reads is
+// each, and copies bytes both ways, unchanged but for the broker
+// addresses in a few responses (see below). Every chunk it reads is
 // first fed to a [kafkawire.Conn] (one per connection) and, if asked, to
 // a pcap [pcap.Writer], under one lock and with one timestamp, and
 // only then forwarded: a request's Replicate is recorded before the
