@@ -77,4 +77,7 @@ func TestBrokerCLIUsage(t *testing.T) {
 			t.Errorf("%v: got exit %d, stderr %q", args, code, errs)
 		}
 	}
+	if code, _, errs := runCLI(t, nil, "broker", "--advertise", "nohost"); code != exitUsage || !strings.Contains(errs, "not HOST:PORT") {
+		t.Errorf("--advertise nohost: got exit %d, stderr %q", code, errs)
+	}
 }
