@@ -197,34 +197,59 @@ func TestRewriteUnservedWarns(t *testing.T) {
 	}
 }
 
-// FuzzRewriteMetadata feeds malformed Metadata responses to the
-// rewriter: it never panics, a response it cannot decode passes
-// unchanged (with a warning), and one it changes decodes.
-func FuzzRewriteMetadata(f *testing.F) {
+// FuzzRewrite feeds malformed Metadata, FindCoordinator and
+// DescribeCluster responses to the rewriter: it never panics, a
+// response it cannot decode passes unchanged (with a warning), and one
+// it changes is a well-framed response that decodes.
+func FuzzRewrite(f *testing.F) {
+	keys := []int16{keyMetadata, keyFindCoordinator, keyDescribeCluster}
+	seed := func(k uint8, resp kmsg.Response) {
+		fr := frameOf(resp, 1)
+		f.Add(k, resp.GetVersion(), fr[8:])
+		f.Add(k, resp.GetVersion(), fr[8:len(fr)-1])
+	}
 	for _, v := range []int16{0, 1, 7, 9, 12} {
 		resp := kmsg.NewPtrMetadataResponse()
 		resp.Version = v
 		b := kmsg.NewMetadataResponseBroker()
 		b.NodeID, b.Host, b.Port = 1, "broker", 9093
 		resp.Brokers = append(resp.Brokers, b)
-		fr := frameOf(resp, 1)
-		f.Add(v, fr[8:])
-		f.Add(v, fr[8:len(fr)-1])
+		seed(0, resp)
 	}
-	f.Add(int16(12), []byte{0xff, 0xff, 0xff, 0xff, 0x0f})
-	f.Fuzz(func(t *testing.T, v int16, body []byte) {
+	for _, v := range []int16{2, 4} {
+		resp := kmsg.NewPtrFindCoordinatorResponse()
+		resp.Version = v
+		resp.NodeID, resp.Host, resp.Port = 1, "broker", 9093
+		c := kmsg.NewFindCoordinatorResponseCoordinator()
+		c.NodeID, c.Host, c.Port = 1, "broker", 9093
+		resp.Coordinators = append(resp.Coordinators, c)
+		seed(1, resp)
+	}
+	dc := kmsg.NewPtrDescribeClusterResponse()
+	b := kmsg.NewDescribeClusterResponseBroker()
+	b.NodeID, b.Host, b.Port = 1, "broker", 9093
+	dc.Brokers = append(dc.Brokers, b)
+	seed(2, dc)
+	f.Add(uint8(0), int16(12), []byte{0xff, 0xff, 0xff, 0xff, 0x0f})
+	f.Fuzz(func(t *testing.T, k uint8, v int16, body []byte) {
+		key := keys[int(k)%len(keys)]
 		p, warnings := rewriteProxy(t, "broker:9092")
 		in := binary.BigEndian.AppendUint32(binary.BigEndian.AppendUint32(nil, uint32(len(body)+4)), 1)
 		in = append(in, body...)
-		out := through(p, keyMetadata, v, 1, in, 1<<20)
+		out := through(p, key, v, 1, in, 1<<20)
 		if bytes.Equal(out, in) {
 			return
 		}
 		if len(*warnings) != 0 {
 			t.Fatalf("changed a response and warned %q", *warnings)
 		}
-		got := kmsg.NewPtrMetadataResponse()
-		got.Version = v
+		if int(binary.BigEndian.Uint32(out)) != len(out)-4 {
+			t.Fatalf("frame size %d for %d bytes", binary.BigEndian.Uint32(out), len(out)-4)
+		}
+		req := kmsg.RequestForKey(key)
+		req.SetVersion(v)
+		got := req.ResponseKind()
+		got.SetVersion(v)
 		rest := out[8:]
 		if got.IsFlexible() {
 			n, err := skipTags(rest)
@@ -232,9 +257,6 @@ func FuzzRewriteMetadata(f *testing.F) {
 				t.Fatal(err)
 			}
 			rest = rest[n:]
-		}
-		if int(binary.BigEndian.Uint32(out)) != len(out)-4 {
-			t.Fatalf("frame size %d for %d bytes", binary.BigEndian.Uint32(out), len(out)-4)
 		}
 		if err := got.ReadFrom(rest); err != nil {
 			t.Fatalf("the rewritten response does not decode: %v", err)
