@@ -33,9 +33,10 @@
 // response the proxy cannot decode, or a broker it cannot open a
 // listener for, is passed on unchanged with a warning (Options.Warnf,
 // once per address or reason): clients may then reach that broker
-// directly, and its traffic is not recorded. Produce and Fetch
-// responses of recent versions may name a new leader's address
-// (KIP-951); those pass unchanged, and a client that follows one to a
-// broker the proxy has not seen yet bypasses it until its next
+// directly, and its traffic is not recorded. Produce responses of v10+
+// may name a new leader's address (KIP-951): those are rewritten too.
+// Fetch responses of v16+ may as well; they pass unchanged (the proxy
+// does not buffer record data), so a client that follows one to a
+// broker the proxy has not seen yet reaches it directly until its next
 // Metadata request.
 package proxy

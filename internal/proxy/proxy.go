@@ -183,8 +183,7 @@ type conn struct {
 	clientAddr string
 	reqs       reqTracker
 	resps      respRewriter
-	pendMu     sync.Mutex
-	pend       map[int32]pending
+	inFlight   inFlight
 }
 
 func (c *conn) shut() {
@@ -206,23 +205,13 @@ func (p *Proxy) now() time.Time {
 
 func (p *Proxy) handle(ctx context.Context, client net.Conn, r *route) {
 	defer p.conns.Done()
-	c := &conn{p: p, client: client, clientAddr: client.RemoteAddr().String(), pend: make(map[int32]pending)}
+	c := &conn{p: p, client: client, clientAddr: client.RemoteAddr().String()}
 	host := p.opts.AdvertiseHost
 	if host == "" {
 		host, _, _ = net.SplitHostPort(client.LocalAddr().String())
 	}
-	c.reqs.add = func(corr int32, pd pending) {
-		c.pendMu.Lock()
-		c.pend[corr] = pd
-		c.pendMu.Unlock()
-	}
-	c.resps.take = func(corr int32) (pending, bool) {
-		c.pendMu.Lock()
-		defer c.pendMu.Unlock()
-		pd, ok := c.pend[corr]
-		delete(c.pend, corr)
-		return pd, ok
-	}
+	c.reqs.add = c.inFlight.add
+	c.resps.take = c.inFlight.take
 	c.resps.rewrite = func(frame []byte, pd pending) []byte { return p.rewriteResponse(frame, pd, host) }
 	p.live.Lock()
 	if p.closed {

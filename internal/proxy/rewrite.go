@@ -13,6 +13,7 @@ import (
 
 // API keys of the responses that advertise broker addresses.
 const (
+	keyProduce         int16 = 0 // v10+: the new leader's address (KIP-951)
 	keyMetadata        int16 = 3
 	keyFindCoordinator int16 = 10
 	keyDescribeCluster int16 = 60
@@ -51,14 +52,50 @@ type pending struct {
 	key, version int16
 }
 
-// rewriteKey reports whether responses to requests with key carry broker
-// addresses the proxy rewrites.
-func rewriteKey(key int16) bool {
-	return key == keyMetadata || key == keyFindCoordinator || key == keyDescribeCluster
+// rewrites reports whether responses to requests with key and version
+// carry broker addresses the proxy rewrites.
+func rewrites(key, version int16) bool {
+	return key == keyMetadata || key == keyFindCoordinator || key == keyDescribeCluster ||
+		key == keyProduce && version >= 10
 }
 
-// reqTracker follows a connection's request frames and registers the
-// requests whose responses are rewritten, before they are forwarded.
+// inFlight is a connection's requests awaiting responses, in request
+// order. A Kafka broker answers a connection's requests in order, so
+// requests before the one a response answers got none (acks=0 produce
+// requests) and are dropped.
+type inFlight struct {
+	mu   sync.Mutex
+	reqs []sent
+}
+
+// sent is one request: its correlation id, key and version.
+type sent struct {
+	corr int32
+	pending
+}
+
+func (f *inFlight) add(corr int32, p pending) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reqs = append(f.reqs, sent{corr: corr, pending: p})
+}
+
+// take returns the request a response with corr answers, if the proxy
+// rewrites its response.
+func (f *inFlight) take(corr int32) (pending, bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for i, r := range f.reqs {
+		if r.corr == corr {
+			f.reqs = f.reqs[i+1:]
+			return r.pending, rewrites(r.key, r.version)
+		}
+	}
+	return pending{}, false
+}
+
+// reqTracker follows a connection's request frames and registers each
+// request before it is forwarded.
 type reqTracker struct {
 	hdr    []byte // the frame's first 12 bytes: size, key, version, correlation id
 	skip   int64  // bytes of the current frame still to pass
@@ -89,9 +126,7 @@ func (r *reqTracker) feed(in []byte) {
 		key := int16(binary.BigEndian.Uint16(r.hdr[4:]))
 		version := int16(binary.BigEndian.Uint16(r.hdr[6:]))
 		corr := int32(binary.BigEndian.Uint32(r.hdr[8:]))
-		if rewriteKey(key) {
-			r.add(corr, pending{key: key, version: version})
-		}
+		r.add(corr, pending{key: key, version: version})
 		r.skip = int64(size) - 8
 		r.hdr = r.hdr[:0]
 	}
@@ -239,6 +274,11 @@ func (p *Proxy) rewriteFrame(frame []byte, pd pending, host string) ([]byte, err
 		*h, *port, changed = host, lp, true
 	}
 	switch r := resp.(type) {
+	case *kmsg.ProduceResponse:
+		for i := range r.Brokers {
+			b := &r.Brokers[i]
+			advertise(b.NodeID, &b.Host, &b.Port)
+		}
 	case *kmsg.MetadataResponse:
 		for i := range r.Brokers {
 			b := &r.Brokers[i]

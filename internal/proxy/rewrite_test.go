@@ -73,12 +73,11 @@ func frameOf(resp kmsg.Response, corr int32) []byte {
 // through feeds frames cut into chunks of size step to a fresh
 // connection's rewriter, after registering req as request corr.
 func through(p *Proxy, key, version int16, corr int32, stream []byte, step int) []byte {
-	c := &conn{pend: map[int32]pending{corr: {key: key, version: version}}}
-	c.resps.take = func(corr int32) (pending, bool) {
-		pd, ok := c.pend[corr]
-		delete(c.pend, corr)
-		return pd, ok
-	}
+	c := &conn{}
+	c.inFlight.add(corr-1, pending{key: 0, version: 3}) // an acks=0 produce: no response
+	c.inFlight.add(corr, pending{key: key, version: version})
+	c.inFlight.add(corr+1, pending{key: 0, version: 3})
+	c.resps.take = c.inFlight.take
 	c.resps.rewrite = func(frame []byte, pd pending) []byte { return p.rewriteResponse(frame, pd, "proxyhost") }
 	var out []byte
 	for len(stream) > 0 {
@@ -176,6 +175,33 @@ func TestRewriteFindCoordinator(t *testing.T) {
 	}
 }
 
+// TestRewriteProduceLeaderHint rewrites the new leader's address a
+// Produce response of v10+ carries (KIP-951); a response without one is
+// passed on byte for byte.
+func TestRewriteProduceLeaderHint(t *testing.T) {
+	for v := int16(10); v <= kmsg.NewPtrProduceResponse().MaxVersion(); v++ {
+		p, _ := rewriteProxy(t, "broker:9092")
+		resp := kmsg.NewPtrProduceResponse()
+		resp.Version = v
+		plain := frameOf(resp, 4)
+		if out := through(p, keyProduce, v, 4, plain, 3); !bytes.Equal(out, plain) {
+			t.Errorf("v%d: a response without a leader hint changed", v)
+		}
+		b := kmsg.NewProduceResponseBroker()
+		b.NodeID, b.Host, b.Port = 3, "broker", 9095
+		resp.Brokers = append(resp.Brokers, b)
+		out := through(p, keyProduce, v, 4, frameOf(resp, 4), 3)
+		got := kmsg.NewPtrProduceResponse()
+		got.Version = v
+		if err := got.ReadFrom(out[9:]); err != nil {
+			t.Fatalf("v%d: %v", v, err)
+		}
+		if len(got.Brokers) != 1 || got.Brokers[0].Host != "proxyhost" || got.Brokers[0].Port != 9193 {
+			t.Errorf("v%d: leader hint %+v, want proxyhost:9193", v, got.Brokers)
+		}
+	}
+}
+
 // TestRewriteUnservedWarns checks that a broker the proxy cannot listen
 // for is left as advertised, with one warning naming its address.
 func TestRewriteUnservedWarns(t *testing.T) {
@@ -197,12 +223,12 @@ func TestRewriteUnservedWarns(t *testing.T) {
 	}
 }
 
-// FuzzRewrite feeds malformed Metadata, FindCoordinator and
-// DescribeCluster responses to the rewriter: it never panics, a
+// FuzzRewrite feeds malformed Metadata, FindCoordinator,
+// DescribeCluster and Produce responses to the rewriter: it never panics, a
 // response it cannot decode passes unchanged (with a warning), and one
 // it changes is a well-framed response that decodes.
 func FuzzRewrite(f *testing.F) {
-	keys := []int16{keyMetadata, keyFindCoordinator, keyDescribeCluster}
+	keys := []int16{keyMetadata, keyFindCoordinator, keyDescribeCluster, keyProduce}
 	seed := func(k uint8, resp kmsg.Response) {
 		fr := frameOf(resp, 1)
 		f.Add(k, resp.GetVersion(), fr[8:])
@@ -230,6 +256,12 @@ func FuzzRewrite(f *testing.F) {
 	b.NodeID, b.Host, b.Port = 1, "broker", 9093
 	dc.Brokers = append(dc.Brokers, b)
 	seed(2, dc)
+	pr := kmsg.NewPtrProduceResponse()
+	pr.Version = 12
+	pb := kmsg.NewProduceResponseBroker()
+	pb.NodeID, pb.Host, pb.Port = 1, "broker", 9093
+	pr.Brokers = append(pr.Brokers, pb)
+	seed(3, pr)
 	f.Add(uint8(0), int16(12), []byte{0xff, 0xff, 0xff, 0xff, 0x0f})
 	f.Fuzz(func(t *testing.T, k uint8, v int16, body []byte) {
 		key := keys[int(k)%len(keys)]
