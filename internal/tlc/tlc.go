@@ -138,11 +138,11 @@ type Output struct {
 	// search" (the Go model checker's diameter + 1).
 	Distinct, Generated, Left int64
 	Depth                     int
-	// Steps is the number of actions of the error trace (its states
-	// but the initial one, without a final "Stuttering" or "Back to
-	// state"); 0 without a violation.
+	// Steps is the number of actions of the (first) error trace: its
+	// states but the initial one, without a final "Stuttering" or
+	// "Back to state"; 0 without a violation.
 	Steps int
-	// Trace is the text of the error trace, from its first state.
+	// Trace is the text of the first error trace, from its first state.
 	Trace string
 }
 
@@ -185,15 +185,23 @@ func Parse(text string) (Output, error) {
 		o.Depth, _ = strconv.Atoi(d[1])
 	}
 	if o.Verdict != "" {
-		states := stateLine.FindAllStringSubmatchIndex(text, -1)
-		for _, s := range states {
-			n, _ := strconv.Atoi(text[s[2]:s[3]])
-			if what := text[s[4]:s[5]]; what != "Stuttering" && n-1 > o.Steps {
+		// The first error's trace: TLC may report a second error (a
+		// temporal property after an invariant) with its own trace.
+		if i := strings.Index(text, "\nState 1: "); i >= 0 {
+			tr := text[i+1:]
+			if j := strings.Index(tr, "\nError: "); j >= 0 {
+				tr = tr[:j+1]
+			}
+			if j := finalCounts.FindStringIndex(tr); j != nil {
+				tr = tr[:j[0]]
+			}
+			o.Trace = tr
+		}
+		for _, m := range stateLine.FindAllStringSubmatch(o.Trace, -1) {
+			n, _ := strconv.Atoi(m[1])
+			if m[2] != "Stuttering" && n-1 > o.Steps {
 				o.Steps = n - 1
 			}
-		}
-		if len(states) > 0 {
-			o.Trace = text[states[0][0]:]
 		}
 	}
 	return o, nil

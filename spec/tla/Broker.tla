@@ -212,8 +212,11 @@ AppendHist(h, op) ==
 
 \* The client calls replicate(pid, epoch, [f, l]) (any batch: the bounded
 \* model's choice is in Replicate below; TraceBroker uses this directly).
+\* A call in a higher epoch than the client's moves the client to it, as
+\* BumpEpoch would (the bounded model never makes one).
 ReplicateBatch(p, e, f, l) ==
-    LET new == e = client[p].epoch /\ f = client[p].nextSeq
+    LET c == IF e > client[p].epoch THEN [client[p] EXCEPT !.epoch = e, !.nextSeq = 0] ELSE client[p]
+        new == e = c.epoch /\ f = c.nextSeq
         same(x) == ops[x].pid = p /\ ops[x].epoch = e /\ ops[x].first = f /\ ops[x].last = l
         match == {x \in Ops : same(x)}
         latest == CHOOSE x \in match : \A y \in match : y <= x
@@ -224,8 +227,8 @@ ReplicateBatch(p, e, f, l) ==
         old == IF ~new /\ match # {} THEN [ops EXCEPT ![latest].retried = TRUE] ELSE ops
     IN /\ Free
        /\ client' = [client EXCEPT ![p] =
-             IF new THEN [@ EXCEPT !.sent = @ + 1, !.nextSeq = IF l < MaxInt32 THEN l + 1 ELSE 0]
-             ELSE [@ EXCEPT !.retries = @ + 1]]
+             IF new THEN [c EXCEPT !.sent = @ + 1, !.nextSeq = IF l < MaxInt32 THEN l + 1 ELSE 0]
+             ELSE [c EXCEPT !.retries = @ + 1]]
        /\ ops' = Append(old, rec)
        /\ lastOp' = o
        /\ sync' = o
@@ -369,19 +372,26 @@ EvictProducer(p) ==
     /\ env' = [env EXCEPT !.evictions = @ + 1]
     /\ UNCHANGED <<term, nextOffset, lastOp, sync, client, queue, hist, ops, log>>
 
-\* BumpEpoch: the client moves to a new epoch and restarts its sequence.
-BumpEpoch(p) ==
+\* BumpEpoch: the client moves to a higher epoch e and restarts its
+\* sequence (the bounded model takes the next epoch, Next).
+BumpEpoch(p, e) ==
     /\ Free
     /\ env.epochBumps < MaxEpochBumps
-    /\ client' = [client EXCEPT ![p] = [@ EXCEPT !.epoch = @ + 1, !.nextSeq = 0]]
+    /\ e > client[p].epoch
+    /\ client' = [client EXCEPT ![p] = [@ EXCEPT !.epoch = e, !.nextSeq = 0]]
     /\ env' = [env EXCEPT !.epochBumps = @ + 1]
     /\ UNCHANGED <<term, nextOffset, lastOp, sync, rm, queue, hist, ops, log>>
 
-\* ChangeTerm: a leadership change; fenced calls of the old term fail.
-ChangeTerm ==
+\* ChangeTerm: a leadership change to any higher term t (a new leader may
+\* skip terms: elections that elected no one, or leaders of other
+\* replicas); fenced calls of the old term fail.  The bounded model takes
+\* the next term only (Next): which higher term does not matter to any
+\* step, only that it differs from the fenced calls' term.
+ChangeTerm(t) ==
     /\ Free
     /\ env.termChanges < MaxTermChanges
-    /\ term' = term + 1
+    /\ t > term
+    /\ term' = t
     /\ env' = [env EXCEPT !.termChanges = @ + 1]
     /\ UNCHANGED <<nextOffset, lastOp, sync, client, rm, queue, hist, ops, log>>
 
@@ -399,8 +409,8 @@ Next ==
     \/ \E o \in Ops : ReleaseTicket(o)
     \/ \E o \in Ops : Return(o)
     \/ \E p \in Pids : EvictProducer(p)
-    \/ \E p \in Pids : BumpEpoch(p)
-    \/ ChangeTerm
+    \/ \E p \in Pids : BumpEpoch(p, client[p].epoch + 1)
+    \/ ChangeTerm(term + 1)
 
 \* The broker's own steps of call o: weakly fair.  The client's calls, its
 \* timeouts and the environment are not.

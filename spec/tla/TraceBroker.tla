@@ -10,8 +10,12 @@
 (* The history is an idemcheck/v1 JSON Lines file (the header line is      *)
 (* skipped: it has no "kind").  One partition is validated at a time:      *)
 (*                                                                         *)
-(*   JSON=history.jsonl PARTITION=p0 java -cp $IDEMCHECK_TLA2TOOLS \       *)
-(*       tlc2.TLC -config TraceBroker.cfg TraceBroker.tla                  *)
+(*   JSON=history.jsonl PARTITION=p0 java \                                *)
+(*     -cp $IDEMCHECK_TLA2TOOLS:$IDEMCHECK_COMMUNITY_MODULES \             *)
+(*     tlc2.TLC -workers 1 -config TraceBroker.cfg TraceBroker.tla         *)
+(*                                                                         *)
+(* (the CommunityModules jar holds Json and IOUtils).  internal/agreement  *)
+(* TestTraceBrokerAgreesWithValidate runs this on every corpus trace.      *)
 (*                                                                         *)
 (* Restrictions compared with the Go validator (idemcheck validate):       *)
 (* producer ids must be 1..Producers (TraceBroker.cfg), every append       *)
@@ -109,13 +113,9 @@ TraceReturn ==
 
 TraceEvictProducer == IsEvent("EvictProducer") /\ EvictProducer(logline.pid) /\ Advance
 
-TraceBumpEpoch ==
-    /\ IsEvent("BumpEpoch")
-    /\ BumpEpoch(logline.pid)
-    /\ client'[logline.pid].epoch = logline.epoch
-    /\ Advance
+TraceBumpEpoch == IsEvent("BumpEpoch") /\ BumpEpoch(logline.pid, logline.epoch) /\ Advance
 
-TraceChangeTerm == IsEvent("ChangeTerm") /\ ChangeTerm /\ term' = logline.term /\ Advance
+TraceChangeTerm == IsEvent("ChangeTerm") /\ ChangeTerm(logline.term) /\ Advance
 
 TraceInit == l = 1 /\ Init
 
