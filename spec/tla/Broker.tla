@@ -302,12 +302,13 @@ FenceEpoch(o) ==
           SetOp(o, [ops[o] EXCEPT !.phase = IF ok THEN "fenced" ELSE "failed", !.term = term])
     /\ UNCHANGED <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, log>>
 
-\* Decide: rm_stm decides in the term of the fence; an append takes the
-\* next offset as its base offset and one offset per record.
-Decide(o) ==
+\* DecideAt: rm_stm decides o in the term of the fence, answering at base
+\* offset off: an append takes off and one offset per record from it, at
+\* or above the log's next offset (a recorded history may skip offsets,
+\* never go back: spec.Step's rule), a duplicate the original's offset.
+DecideAt(o, off) ==
     LET p == ops[o].pid
         d == Decision(o)
-        off == DecisionOffset(o)
         flags == ops[o].flags
                  \cup (IF o < hist[p].maxDecide THEN {"DecideInCallOrder"} ELSE {})
                  \cup (IF d = "out_of_order" /\ NextInSequence(o) THEN {"NoSpuriousOutOfOrder"} ELSE {})
@@ -318,6 +319,7 @@ Decide(o) ==
     /\ ops[o].phase = "fenced"
     /\ ~ops[o].released \/ Bug = "release-before-decide"
     /\ ops[o].term = term
+    /\ IF d \in Appends THEN off >= nextOffset ELSE off = DecisionOffset(o)
     /\ SetOp(o, [ops[o] EXCEPT !.phase = "decided", !.decision = d, !.offset = off, !.flags = flags])
     /\ rm' = [rm EXCEPT ![p] = NewRM(o, d, off)]
     /\ hist' = [hist EXCEPT ![p] = IF d \in Appends THEN AppendHist(h1, ops[o]) ELSE h1]
@@ -327,6 +329,9 @@ Decide(o) ==
             /\ nextOffset' = off + RecordCount(ops[o].first, ops[o].last)
        ELSE UNCHANGED <<log, nextOffset>>
     /\ UNCHANGED <<term, lastOp, sync, env, client, queue>>
+
+\* Decide: the bounded model appends at the log's next offset.
+Decide(o) == DecideAt(o, DecisionOffset(o))
 
 \* ReleaseTicket: after the decision, after a failure, or when the term
 \* changed under a fenced call (which then fails).
