@@ -13,11 +13,11 @@
 //
 // Every run is bounded and leaves nothing behind: TLC runs in its own
 // process group with a time budget that ends before the test binary's
-// own -timeout would, and the whole group is killed when the budget
-// runs out, when the run returns, and in the test's cleanup (so on a
-// failure or a panic of the test too); on Linux the kernel also kills
-// TLC if the test binary dies first. After a test, `pgrep java` finds
-// no TLC of it.
+// own -timeout would, the whole group is killed when the budget runs
+// out, and again in the test's cleanup should TLC still run (so on a
+// failure or a panic of the test too); a run returns only once TLC has
+// exited, and on Linux the kernel also kills TLC if the test binary
+// dies first. After a test, `pgrep java` finds no TLC of it.
 //
 // [Parse] reads what the tests compare from TLC's output: the final
 // state counts, the depth, the verdict and the length of the error

@@ -12,6 +12,7 @@ import (
 	"runtime"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -77,7 +78,8 @@ const margin = 20 * time.Second
 // arguments and extra environment, and returns its combined output. TLC
 // gets at most budget, and less if the test binary's deadline (-timeout)
 // comes sooner; it runs in its own process group, which is killed when
-// the budget ends, when Run returns and in t's cleanup. The error is
+// the budget ends and, should TLC still run, in t's cleanup; Run returns
+// once TLC has exited. The error is
 // [ErrBudget] when the budget ran out, or the error starting TLC; TLC's
 // own exit status is not an error (it exits non-zero on a violation),
 // [Parse] the output.
@@ -105,8 +107,21 @@ func (tl Tools) Run(t *testing.T, budget time.Duration, dir string, env []string
 	cmd.SysProcAttr = sysProcAttr()
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
+	// The group is killed only while TLC has not been waited for: once
+	// it has, its process id may belong to someone else.
+	var (
+		mu     sync.Mutex
+		reaped bool
+	)
+	kill := func() {
+		mu.Lock()
+		defer mu.Unlock()
+		if !reaped {
+			killGroup(cmd.Process.Pid)
+		}
+	}
 	cmd.Cancel = func() error {
-		killGroup(cmd.Process.Pid)
+		kill()
 		return nil
 	}
 	cmd.WaitDelay = 5 * time.Second
@@ -117,10 +132,11 @@ func (tl Tools) Run(t *testing.T, budget time.Duration, dir string, env []string
 	if err := cmd.Start(); err != nil {
 		return "", fmt.Errorf("tlc: starting java: %w", err)
 	}
-	pid := cmd.Process.Pid
-	t.Cleanup(func() { killGroup(pid) })
-	defer killGroup(pid)
+	t.Cleanup(kill)
 	_ = cmd.Wait() // non-zero on a violation: the output says which
+	mu.Lock()
+	reaped = true
+	mu.Unlock()
 	if ctx.Err() != nil {
 		return out.String(), fmt.Errorf("%w (%s); its output ends:\n%s", ErrBudget, budget.Round(time.Second), tail(out.String(), 2000))
 	}
