@@ -51,6 +51,8 @@ func AppendEnabled(out []Action, cfg Config, s *State) []Action {
 		}
 	}
 	if int(s.TermChanges) < cfg.MaxTermChanges {
+		// The next term: Step accepts any higher one (a new leader may
+		// skip terms), but which does not matter to any step.
 		out = append(out, Action{Name: ChangeTerm, Term: s.Term + 1})
 	}
 	return out

@@ -54,7 +54,12 @@
 //   - TestScripts: the datadriven scripts in testdata/scripts, which
 //     drive an impl/sim Sim step by step and print what the frontend
 //     recorded, its state and CheckSanity's answer (-rewrite to
-//     regenerate).
+//     regenerate);
+//   - TestTraceBrokerAgreesWithValidate: TLC's trace validation
+//     (spec/tla/TraceBroker.tla, run through internal/tlc when
+//     IDEMCHECK_TLA2TOOLS and IDEMCHECK_COMMUNITY_MODULES are set) and
+//     the white-box validator accept the same corpus traces and stop the
+//     others at the same event.
 //
 // The package holds no code besides its tests.
 package agreement

@@ -212,8 +212,11 @@ AppendHist(h, op) ==
 
 \* The client calls replicate(pid, epoch, [f, l]) (any batch: the bounded
 \* model's choice is in Replicate below; TraceBroker uses this directly).
+\* A call in a higher epoch than the client's moves the client to it, as
+\* BumpEpoch would (the bounded model never makes one).
 ReplicateBatch(p, e, f, l) ==
-    LET new == e = client[p].epoch /\ f = client[p].nextSeq
+    LET c == IF e > client[p].epoch THEN [client[p] EXCEPT !.epoch = e, !.nextSeq = 0] ELSE client[p]
+        new == e = c.epoch /\ f = c.nextSeq
         same(x) == ops[x].pid = p /\ ops[x].epoch = e /\ ops[x].first = f /\ ops[x].last = l
         match == {x \in Ops : same(x)}
         latest == CHOOSE x \in match : \A y \in match : y <= x
@@ -224,8 +227,8 @@ ReplicateBatch(p, e, f, l) ==
         old == IF ~new /\ match # {} THEN [ops EXCEPT ![latest].retried = TRUE] ELSE ops
     IN /\ Free
        /\ client' = [client EXCEPT ![p] =
-             IF new THEN [@ EXCEPT !.sent = @ + 1, !.nextSeq = IF l < MaxInt32 THEN l + 1 ELSE 0]
-             ELSE [@ EXCEPT !.retries = @ + 1]]
+             IF new THEN [c EXCEPT !.sent = @ + 1, !.nextSeq = IF l < MaxInt32 THEN l + 1 ELSE 0]
+             ELSE [c EXCEPT !.retries = @ + 1]]
        /\ ops' = Append(old, rec)
        /\ lastOp' = o
        /\ sync' = o
@@ -299,12 +302,13 @@ FenceEpoch(o) ==
           SetOp(o, [ops[o] EXCEPT !.phase = IF ok THEN "fenced" ELSE "failed", !.term = term])
     /\ UNCHANGED <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, log>>
 
-\* Decide: rm_stm decides in the term of the fence; an append takes the
-\* next offset as its base offset and one offset per record.
-Decide(o) ==
+\* DecideAt: rm_stm decides o in the term of the fence, answering at base
+\* offset off: an append takes off and one offset per record from it, at
+\* or above the log's next offset (a recorded history may skip offsets,
+\* never go back: spec.Step's rule), a duplicate the original's offset.
+DecideAt(o, off) ==
     LET p == ops[o].pid
         d == Decision(o)
-        off == DecisionOffset(o)
         flags == ops[o].flags
                  \cup (IF o < hist[p].maxDecide THEN {"DecideInCallOrder"} ELSE {})
                  \cup (IF d = "out_of_order" /\ NextInSequence(o) THEN {"NoSpuriousOutOfOrder"} ELSE {})
@@ -315,6 +319,7 @@ Decide(o) ==
     /\ ops[o].phase = "fenced"
     /\ ~ops[o].released \/ Bug = "release-before-decide"
     /\ ops[o].term = term
+    /\ IF d \in Appends THEN off >= nextOffset ELSE off = DecisionOffset(o)
     /\ SetOp(o, [ops[o] EXCEPT !.phase = "decided", !.decision = d, !.offset = off, !.flags = flags])
     /\ rm' = [rm EXCEPT ![p] = NewRM(o, d, off)]
     /\ hist' = [hist EXCEPT ![p] = IF d \in Appends THEN AppendHist(h1, ops[o]) ELSE h1]
@@ -324,6 +329,9 @@ Decide(o) ==
             /\ nextOffset' = off + RecordCount(ops[o].first, ops[o].last)
        ELSE UNCHANGED <<log, nextOffset>>
     /\ UNCHANGED <<term, lastOp, sync, env, client, queue>>
+
+\* Decide: the bounded model appends at the log's next offset.
+Decide(o) == DecideAt(o, DecisionOffset(o))
 
 \* ReleaseTicket: after the decision, after a failure, or when the term
 \* changed under a fenced call (which then fails).
@@ -369,19 +377,26 @@ EvictProducer(p) ==
     /\ env' = [env EXCEPT !.evictions = @ + 1]
     /\ UNCHANGED <<term, nextOffset, lastOp, sync, client, queue, hist, ops, log>>
 
-\* BumpEpoch: the client moves to a new epoch and restarts its sequence.
-BumpEpoch(p) ==
+\* BumpEpoch: the client moves to a higher epoch e and restarts its
+\* sequence (the bounded model takes the next epoch, Next).
+BumpEpoch(p, e) ==
     /\ Free
     /\ env.epochBumps < MaxEpochBumps
-    /\ client' = [client EXCEPT ![p] = [@ EXCEPT !.epoch = @ + 1, !.nextSeq = 0]]
+    /\ e > client[p].epoch
+    /\ client' = [client EXCEPT ![p] = [@ EXCEPT !.epoch = e, !.nextSeq = 0]]
     /\ env' = [env EXCEPT !.epochBumps = @ + 1]
     /\ UNCHANGED <<term, nextOffset, lastOp, sync, rm, queue, hist, ops, log>>
 
-\* ChangeTerm: a leadership change; fenced calls of the old term fail.
-ChangeTerm ==
+\* ChangeTerm: a leadership change to any higher term t (a new leader may
+\* skip terms: elections that elected no one, or leaders of other
+\* replicas); fenced calls of the old term fail.  The bounded model takes
+\* the next term only (Next): which higher term does not matter to any
+\* step, only that it differs from the fenced calls' term.
+ChangeTerm(t) ==
     /\ Free
     /\ env.termChanges < MaxTermChanges
-    /\ term' = term + 1
+    /\ t > term
+    /\ term' = t
     /\ env' = [env EXCEPT !.termChanges = @ + 1]
     /\ UNCHANGED <<nextOffset, lastOp, sync, client, rm, queue, hist, ops, log>>
 
@@ -399,8 +414,8 @@ Next ==
     \/ \E o \in Ops : ReleaseTicket(o)
     \/ \E o \in Ops : Return(o)
     \/ \E p \in Pids : EvictProducer(p)
-    \/ \E p \in Pids : BumpEpoch(p)
-    \/ ChangeTerm
+    \/ \E p \in Pids : BumpEpoch(p, client[p].epoch + 1)
+    \/ ChangeTerm(term + 1)
 
 \* The broker's own steps of call o: weakly fair.  The client's calls, its
 \* timeouts and the environment are not.
