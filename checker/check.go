@@ -330,11 +330,8 @@ func expandAll(m *model, states []state, recs []opRec) []state {
 	return out
 }
 
-// Summary renders a short human summary: the verdict and one line per
-// part (Ok parts beyond the first 20 are counted, not listed).
-func (r Result) Summary() string {
-	var b strings.Builder
-	illegal, unknown := 0, 0
+// partCounts returns the number of Illegal parts and of Unknown ones.
+func (r Result) partCounts() (illegal, unknown int) {
 	for _, p := range r.Parts {
 		switch p.Verdict {
 		case Illegal:
@@ -343,6 +340,14 @@ func (r Result) Summary() string {
 			unknown++
 		}
 	}
+	return illegal, unknown
+}
+
+// Summary renders a short human summary: the verdict and one line per
+// part (Ok parts beyond the first 20 are counted, not listed).
+func (r Result) Summary() string {
+	var b strings.Builder
+	illegal, unknown := r.partCounts()
 	fmt.Fprintf(&b, "%s: %d parts, %d illegal, %d unknown", r.Verdict, len(r.Parts), illegal, unknown)
 	if r.Err != nil {
 		fmt.Fprintf(&b, " (%v)", r.Err)

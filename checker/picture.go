@@ -58,15 +58,7 @@ func summaryHTML(h history.History, res Result, opts VisualizeOptions) []byte {
 	b.WriteString(`<section id="idemcheck-summary" style="font:15px/1.4 system-ui,sans-serif;padding:12px 16px;border-bottom:2px solid #888;margin-bottom:12px">` + "\n")
 	colour := map[Verdict]string{Ok: "#1a7f37", Illegal: "#c62828", Unknown: "#b26a00"}[res.Verdict]
 	fmt.Fprintf(&b, `<h1 style="margin:0 0 4px;font-size:24px">idemcheck: <span id="idemcheck-verdict" style="color:%s">%s</span></h1>`+"\n", colour, res.Verdict)
-	illegal, unknown := 0, 0
-	for _, p := range res.Parts {
-		switch p.Verdict {
-		case Illegal:
-			illegal++
-		case Unknown:
-			unknown++
-		}
-	}
+	illegal, unknown := res.partCounts()
 	rules := string(opts.Rules)
 	if rules == "" {
 		rules = "redpanda"

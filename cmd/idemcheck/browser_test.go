@@ -28,40 +28,56 @@ func chromium() string {
 	return ""
 }
 
-// TestDemoPictureRendersInBrowser opens the HTML picture of the seed's
-// Illegal history in headless Chromium and checks that the page's script
-// ran without errors and drew the operations and the internal-event
-// annotations. It is skipped where no browser is installed (install
-// Debian's chromium package, or set IDEMCHECK_CHROMIUM).
-func TestDemoPictureRendersInBrowser(t *testing.T) {
-	bin := chromium()
+// demoPicture runs the demo into a temporary folder and returns that
+// folder and the path of the failing history's picture; it skips the
+// test where no browser is installed or under -short.
+func demoPicture(t *testing.T) (bin, dir, page string) {
+	t.Helper()
+	bin = chromium()
 	if bin == "" {
 		t.Skip("no Chromium found (apt-get install chromium, or set IDEMCHECK_CHROMIUM): the picture is not rendered")
 	}
 	if testing.Short() {
 		t.Skip("-short: not starting a browser")
 	}
-	dir := t.TempDir()
+	dir = t.TempDir()
 	var stdout, stderr bytes.Buffer
 	if code := run(context.Background(), &cmdEnv{stdout: &stdout, stderr: &stderr}, []string{"demo", "--out", dir}); code != exitOK {
 		t.Fatalf("demo: exit %d\n%s%s", code, stdout.String(), stderr.String())
 	}
-	page := filepath.Join(dir, "seed-after-stage.html")
+	return bin, dir, filepath.Join(dir, "seed-after-stage.html")
+}
 
+// headless runs Chromium headless in a 1400x900 window with a fresh
+// profile under dir (profile names one) and the given arguments, and
+// returns its stdout and its log.
+func headless(t *testing.T, bin, dir, profile string, args ...string) (stdout, logs []byte) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	cmd := exec.CommandContext(ctx, bin,
+	cmd := exec.CommandContext(ctx, bin, append([]string{
 		"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
 		"--disable-background-networking", "--disable-component-update", "--disable-sync",
-		"--user-data-dir="+filepath.Join(dir, "profile"),
-		"--enable-logging=stderr", "--v=0",
-		"--virtual-time-budget=5000", "--dump-dom", "file://"+page)
-	var dom, logs bytes.Buffer
-	cmd.Stdout, cmd.Stderr = &dom, &logs
+		"--user-data-dir=" + filepath.Join(dir, "profile-"+profile), "--hide-scrollbars",
+		"--window-size=1400,900", "--enable-logging=stderr", "--v=0",
+		"--virtual-time-budget=5000"}, args...)...)
+	var out, log bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &log
 	if err := cmd.Run(); err != nil {
-		t.Fatalf("chromium: %v\n%s", err, logs.String())
+		t.Fatalf("chromium: %v\n%s", err, log.String())
 	}
-	for _, line := range strings.Split(logs.String(), "\n") {
+	return out.Bytes(), log.Bytes()
+}
+
+// TestDemoPictureRendersInBrowser opens the HTML picture of the seed's
+// Illegal history in headless Chromium and checks that the page's script
+// ran without errors and drew the operations and the internal-event
+// annotations. It is skipped where no browser is installed (install
+// Debian's chromium package, or set IDEMCHECK_CHROMIUM).
+func TestDemoPictureRendersInBrowser(t *testing.T) {
+	bin, dir, page := demoPicture(t)
+	dom, logs := headless(t, bin, dir, "dom", "--dump-dom", "file://"+page)
+	for _, line := range strings.Split(string(logs), "\n") {
 		if strings.Contains(line, "CONSOLE") && (strings.Contains(line, "Error") || strings.Contains(line, "Uncaught")) {
 			t.Errorf("the page logged a script error: %s", line)
 		}
@@ -70,11 +86,11 @@ func TestDemoPictureRendersInBrowser(t *testing.T) {
 	// <text> elements the script drew, not at the raw page.
 	svgText := regexp.MustCompile(`<text[^>]*>([^<]*)</text>`)
 	var drawn []string
-	for _, m := range svgText.FindAllStringSubmatch(dom.String(), -1) {
+	for _, m := range svgText.FindAllStringSubmatch(string(dom), -1) {
 		drawn = append(drawn, html.UnescapeString(m[1]))
 	}
 	if len(drawn) == 0 {
-		t.Fatalf("the page drew no <text> elements (DOM is %d bytes)", dom.Len())
+		t.Fatalf("the page drew no <text> elements (DOM is %d bytes)", len(dom))
 	}
 	for _, want := range []string{
 		"op 1 e0 [0,0] → OUT_OF_ORDER_SEQUENCE_NUMBER", // the earlier batch, rejected
@@ -121,19 +137,8 @@ window.addEventListener('load', () => setTimeout(() => {
 // covered, with no scrolling, hovering or clicking. The screenshot is
 // kept in the test's artifact directory (go test -artifacts).
 func TestPictureFirstScreen(t *testing.T) {
-	bin := chromium()
-	if bin == "" {
-		t.Skip("no Chromium found (apt-get install chromium, or set IDEMCHECK_CHROMIUM): the picture is not rendered")
-	}
-	if testing.Short() {
-		t.Skip("-short: not starting a browser")
-	}
-	dir := t.TempDir()
-	var stdout, stderr bytes.Buffer
-	if code := run(context.Background(), &cmdEnv{stdout: &stdout, stderr: &stderr}, []string{"demo", "--out", dir}); code != exitOK {
-		t.Fatalf("demo: exit %d\n%s%s", code, stdout.String(), stderr.String())
-	}
-	page, err := os.ReadFile(filepath.Join(dir, "seed-after-stage.html"))
+	bin, dir, pagePath := demoPicture(t)
+	page, err := os.ReadFile(pagePath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,22 +146,7 @@ func TestPictureFirstScreen(t *testing.T) {
 	if err := os.WriteFile(probed, bytes.Replace(page, []byte("</body>"), []byte(visibilityProbe+"</body>"), 1), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	browse := func(out string, args ...string) []byte {
-		ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-		defer cancel()
-		cmd := exec.CommandContext(ctx, bin, append([]string{
-			"--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-			"--disable-background-networking", "--disable-component-update", "--disable-sync",
-			"--user-data-dir=" + filepath.Join(dir, "profile-"+out), "--hide-scrollbars",
-			"--window-size=1400,900", "--virtual-time-budget=5000"}, args...)...)
-		var stdout, logs bytes.Buffer
-		cmd.Stdout, cmd.Stderr = &stdout, &logs
-		if err := cmd.Run(); err != nil {
-			t.Fatalf("chromium: %v\n%s", err, logs.String())
-		}
-		return stdout.Bytes()
-	}
-	dom := browse("dom", "--dump-dom", "file://"+probed)
+	dom, _ := headless(t, bin, dir, "probe", "--dump-dom", "file://"+probed)
 	m := regexp.MustCompile(`<pre id="visibility-report">([^<]*)</pre>`).FindSubmatch(dom)
 	if m == nil {
 		t.Fatalf("the probe did not report (DOM is %d bytes)", len(dom))
@@ -173,6 +163,6 @@ func TestPictureFirstScreen(t *testing.T) {
 		}
 	}
 	shot := filepath.Join(t.ArtifactDir(), "first-screen.png")
-	browse("shot", "--screenshot="+shot, "file://"+filepath.Join(dir, "seed-after-stage.html"))
+	headless(t, bin, dir, "shot", "--screenshot="+shot, "file://"+pagePath)
 	t.Logf("screenshot: %s", shot)
 }
