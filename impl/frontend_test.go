@@ -206,3 +206,55 @@ func TestRecorderErrorStops(t *testing.T) {
 		t.Errorf("partitions after the refused steps: got %+v, want p0 unchanged", ps)
 	}
 }
+
+// TestFrontendEndOnly checks Config.EndOnly: the same events and offsets
+// as a full log (a retry is still answered with the original's offset,
+// which the idempotency window keeps), the end offset advances, and the
+// log keeps no batches.
+func TestFrontendEndOnly(t *testing.T) {
+	run := func(endOnly bool) (*Frontend, string) {
+		var b strings.Builder
+		rec := history.NewLog(history.Header{})
+		f, err := NewFrontend(Config{Recorder: rec, EndOnly: endOnly}, nopDataPlane{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, seq := range [][2]int32{{0, 2}, {3, 3}, {0, 2}} {
+			op, err := f.Replicate(Request{Partition: "p0", Batch: Batch{PID: 1, First: seq[0], Last: seq[1]}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := f.CompleteStage(op, true); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.CompleteUpload(op, true); err != nil {
+				t.Fatal(err)
+			}
+			if err := f.Redeem(op, true); err != nil {
+				t.Fatal(err)
+			}
+			f.Forget(op)
+		}
+		for _, e := range rec.History().Events {
+			b.WriteString(e.String() + "\n")
+		}
+		return f, b.String()
+	}
+	full, want := run(false)
+	f, got := run(true)
+	if got != want {
+		t.Errorf("EndOnly recorded\n%s\nwant\n%s", got, want)
+	}
+	if end := f.Partitions()[0].LogEnd; end != 4 || end != full.Partitions()[0].LogEnd {
+		t.Errorf("EndOnly log end %d, want 4", end)
+	}
+	if l := f.Log("p0"); l != nil {
+		t.Errorf("EndOnly log holds %d batches, want none", len(l))
+	}
+	if len(full.Log("p0")) != 2 {
+		t.Errorf("full log holds %d batches, want 2", len(full.Log("p0")))
+	}
+	if open := f.Open(); len(open) != 0 {
+		t.Errorf("ops kept after Forget: %v", open)
+	}
+}
