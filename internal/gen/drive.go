@@ -6,23 +6,20 @@ import (
 	"math/rand"
 	"slices"
 
-	"github.com/idemcheck/idemcheck/impl"
+	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
-// generate drives impl's frontend through the workload o describes and
-// lets it record to rec. o has its defaults.
+// generate drives the spec's step function through the workload o
+// describes and records every step to rec. o has its defaults.
 func generate(o Options, rec Recorder) error {
-	d, err := newDriver(o, rec)
-	if err != nil {
-		return err
-	}
-	return d.run()
+	return newDriver(o, rec).run()
 }
 
 // stream is one producer's traffic to one partition, as its client and
 // the driver see it.
 type stream struct {
-	part     string
+	part     *partition
 	prod     int
 	nextSeq  int32
 	sent     int // batches sent, retries not counted
@@ -31,6 +28,15 @@ type stream struct {
 	// queue holds the stream's requests not yet redeemed, in call order:
 	// with the fixed ordering, the order of their tickets.
 	queue []*request
+}
+
+// partition is the spec state of one partition (the spec models one
+// partition; an operation belongs to the partition of its Replicate).
+type partition struct {
+	name  string
+	state spec.State
+	// retireAt is the number of live ops at which to retire next.
+	retireAt int
 }
 
 type producer struct {
@@ -42,12 +48,12 @@ type producer struct {
 	outstanding int // requests not fully done
 }
 
-// Where a request is in the write path: the frontend's next step for it.
+// Where a request is in the write path: the driver's next step for it.
 const (
-	stepStage  = iota // CompleteStage
-	stepUpload        // CompleteUpload
-	stepRedeem        // Redeem, once its ticket is the stream's head
-	stepDone          // decided (the frontend has forgotten it)
+	stepStage  = iota // StageWriteDone
+	stepUpload        // UploadDone
+	stepRedeem        // RedeemTicket to Return, once its ticket is the stream's head
+	stepDone          // decided and its ticket released
 )
 
 type request struct {
@@ -63,31 +69,29 @@ type request struct {
 
 // driver is the workload: it decides which producer sends what and when
 // the data plane's work completes, and leaves the write path (tickets,
-// the idempotency rules, the log, the events) to impl's frontend.
+// the idempotency rules, the log's offsets) to the spec: every step is
+// one the spec enables, taken with [spec.State.Apply] and recorded as
+// the history event of the same name ([history.FromAction]).
 type driver struct {
 	o       Options
 	rng     *rand.Rand
-	f       *impl.Frontend
+	cfg     spec.Config
+	rec     Recorder
+	now     int64 // the next event's time
+	lastOp  int64
+	parts   []*partition
 	streams []*stream
 	prods   []*producer
 	active  []*request // requests not both decided and returned
+	acts    []spec.Action
 }
 
-// noData is the data plane of the driver: the driver knows what is
-// pending from the steps it took, so starting work does nothing.
-type noData struct{}
-
-func (noData) StageWrite(int64, string, impl.Batch)   {}
-func (noData) ExecuteWrite(int64, string, impl.Batch) {}
-
-func newDriver(o Options, rec Recorder) (*driver, error) {
-	// EndOnly: the driver never reads the log, so the frontend keeps its
-	// end offset only and memory stays bounded by the requests in flight.
-	f, err := impl.NewFrontend(impl.Config{TicketOrder: impl.BeforeStage, Recorder: rec, EndOnly: true}, noData{})
-	if err != nil {
-		return nil, err
-	}
-	d := &driver{o: o, rng: rand.New(rand.NewSource(o.Seed)), f: f}
+func newDriver(o Options, rec Recorder) *driver {
+	d := &driver{o: o, rng: rand.New(rand.NewSource(o.Seed)), rec: rec,
+		// ClientTimeout: the spec enables a Return unknown for every
+		// op not yet returned, which the workload takes when its client
+		// times out.
+		cfg: spec.Config{TicketOrder: spec.BeforeStage, ClientTimeout: true}}
 	total := o.Partitions * o.Batches
 	for i := range o.Producers {
 		p := &producer{pid: int64(i + 1)}
@@ -100,12 +104,13 @@ func newDriver(o Options, rec Recorder) (*driver, error) {
 		d.prods = append(d.prods, p)
 	}
 	for part := range o.Partitions {
-		name := partName(part)
+		pt := &partition{name: partName(part), state: spec.Init(spec.Config{}), retireAt: 64}
+		d.parts = append(d.parts, pt)
 		for prod := range o.Producers {
-			d.streams = append(d.streams, &stream{part: name, prod: prod, nextSeq: o.StartSeq})
+			d.streams = append(d.streams, &stream{part: pt, prod: prod, nextSeq: o.StartSeq})
 		}
 	}
-	return d, nil
+	return d
 }
 
 func partName(i int) string { return fmt.Sprintf("p%d", i) }
@@ -148,6 +153,51 @@ func (d *driver) run() error {
 	}
 }
 
+// apply takes action a in partition p's spec state. The workload is
+// correct, so a refused step or a broken invariant is an internal error.
+func (d *driver) apply(p *partition, a spec.Action) error {
+	if err := p.state.Apply(d.cfg, a); err != nil {
+		return fmt.Errorf("gen: internal error: partition %s: %w", p.name, err)
+	}
+	if p.state.Viol != 0 {
+		for _, iv := range spec.Invariants() {
+			if err := iv.Check(p.state); err != nil {
+				return fmt.Errorf("gen: internal error: partition %s: %s breaks %s: %w", p.name, a, iv.Name, err)
+			}
+		}
+		return fmt.Errorf("gen: internal error: partition %s: %s breaks an invariant", p.name, a)
+	}
+	return nil
+}
+
+// record records a as the event of the same name, at the next time.
+func (d *driver) record(a spec.Action, part string) error {
+	e := history.FromAction(a, d.now, part)
+	d.now++
+	return d.rec.Record(e)
+}
+
+// step applies a in p and records it.
+func (d *driver) step(p *partition, a spec.Action) error {
+	if err := d.apply(p, a); err != nil {
+		return err
+	}
+	return d.record(a, p.name)
+}
+
+// take takes the step of name that the spec enables for op in p (with
+// result unknown for a client's timeout, otherwise the step's success)
+// and returns it.
+func (d *driver) take(p *partition, op int64, name spec.Name, unknown bool) (spec.Action, error) {
+	d.acts = spec.AppendOpEnabled(d.acts[:0], d.cfg, &p.state, op)
+	for _, a := range d.acts {
+		if a.Name == name && (a.Result == spec.Unknown) == unknown {
+			return a, d.step(p, a)
+		}
+	}
+	return spec.Action{}, fmt.Errorf("gen: internal error: partition %s: the spec does not enable %s for op %d (enabled: %v)", p.name, name, op, d.acts)
+}
+
 func (d *driver) canCall(st *stream) bool {
 	p := d.prods[st.prod]
 	return st.sent < d.o.Batches && st.inflight < d.o.InFlight && st.retrying == 0 && !p.bumping
@@ -181,13 +231,20 @@ func (d *driver) callNew(st *stream) error {
 	return nil
 }
 
-// call makes the frontend's Replicate call: it records the call, reserves
-// the ticket and starts stage_write.
+// call is the replicate() call: Replicate, then, synchronously in the
+// fixed ordering, ReserveTicket and StageWriteStart.
 func (d *driver) call(st *stream, first, last int32, attempt int, timeout bool) error {
 	p := d.prods[st.prod]
-	op, err := d.f.Replicate(impl.Request{Client: p.pid, Partition: st.part,
-		Batch: impl.Batch{PID: p.pid, Epoch: p.epoch, First: first, Last: last}})
-	if err != nil {
+	d.lastOp++
+	op := d.lastOp
+	a := spec.Action{Name: spec.Replicate, Op: op, PID: p.pid, Epoch: p.epoch, First: first, Last: last}
+	if err := d.step(st.part, a); err != nil {
+		return err
+	}
+	if _, err := d.take(st.part, op, spec.ReserveTicket, false); err != nil {
+		return err
+	}
+	if _, err := d.take(st.part, op, spec.StageWriteStart, false); err != nil {
 		return err
 	}
 	r := &request{op: op, s: st, first: first, last: last, attempt: attempt, timeout: timeout}
@@ -209,13 +266,16 @@ func (d *driver) advance(r *request) error {
 	if r.timeout && !r.returned && d.rng.Intn(4) == 0 {
 		return d.clientTimeout(r)
 	}
+	pt := r.s.part
 	switch r.step {
 	case stepStage:
 		r.step++
-		return d.f.CompleteStage(r.op, true)
+		_, err := d.take(pt, r.op, spec.StageWriteDone, false)
+		return err
 	case stepUpload:
 		r.step++
-		return d.f.CompleteUpload(r.op, true)
+		_, err := d.take(pt, r.op, spec.UploadDone, false)
+		return err
 	case stepRedeem:
 		if head := r.s.queue[0]; head != r {
 			return d.advance(head)
@@ -224,31 +284,46 @@ func (d *driver) advance(r *request) error {
 			// The client times out on this attempt before the answer.
 			return d.clientTimeout(r)
 		}
-		if err := d.f.Redeem(r.op, true); err != nil {
-			return err
-		}
-		r.step = stepDone
-		r.s.queue = r.s.queue[1:]
-		for _, fin := range d.f.Ready().Finished {
-			if fin.Result.Err != impl.Success {
-				return fmt.Errorf("gen: internal error: op %d finished with %s", fin.Op, fin.Result)
-			}
-		}
-		d.f.Forget(r.op)
-		if !r.returned {
-			// The frontend recorded the Return with the result.
-			r.returned = true
-			r.s.inflight--
-		}
-		return d.finish(r)
+		return d.redeem(r)
 	}
 	return fmt.Errorf("gen: internal error: op %d advanced past its end", r.op)
 }
 
-// clientTimeout records the client's timeout on r (result unknown) and
+// redeem runs the rest of r's request at once, as the broker does once
+// the ticket is the head of its producer's queue: RedeemTicket, the
+// epoch fence, rm_stm's decision, ReleaseTicket and, unless the client
+// has timed out, the Return.
+func (d *driver) redeem(r *request) error {
+	pt := r.s.part
+	for _, n := range []spec.Name{spec.RedeemTicket, spec.FenceEpoch, spec.Decide, spec.ReleaseTicket} {
+		a, err := d.take(pt, r.op, n, false)
+		if err != nil {
+			return err
+		}
+		if n == spec.Decide && !a.Decision.HasOffset() {
+			return fmt.Errorf("gen: internal error: partition %s: %s", pt.name, a)
+		}
+	}
+	r.step = stepDone
+	r.s.queue = r.s.queue[1:]
+	if !r.returned {
+		a, err := d.take(pt, r.op, spec.Return, false)
+		if err != nil {
+			return err
+		}
+		if a.Result != spec.OK {
+			return fmt.Errorf("gen: internal error: partition %s: %s", pt.name, a)
+		}
+		r.returned = true
+		r.s.inflight--
+	}
+	return d.finish(r)
+}
+
+// clientTimeout records the client's timeout on r (Return unknown) and
 // retries the batch if retries are left.
 func (d *driver) clientTimeout(r *request) error {
-	if err := d.f.Timeout(r.op); err != nil {
+	if _, err := d.take(r.s.part, r.op, spec.Return, true); err != nil {
 		return err
 	}
 	r.returned = true
@@ -268,7 +343,9 @@ func (d *driver) clientTimeout(r *request) error {
 }
 
 // finish drops a request once it is decided and its client has
-// returned.
+// returned, and retires the partition's finished ops from its spec
+// state now and then, as checker/validate does, so that the state
+// holds what is in flight and what the idempotency windows refer to.
 func (d *driver) finish(r *request) error {
 	if r.step != stepDone || !r.returned {
 		return nil
@@ -280,12 +357,18 @@ func (d *driver) finish(r *request) error {
 	if r.attempt > 0 && !r.timeout {
 		r.s.retrying-- // the chain's last attempt
 	}
+	if pt := r.s.part; len(pt.state.Ops) >= pt.retireAt {
+		pt.state.Retire(nil)
+		pt.retireAt = max(64, 2*len(pt.state.Ops))
+	}
 	p := d.prods[r.s.prod]
 	p.outstanding--
 	return d.maybeBump(p)
 }
 
-// maybeBump bumps p's epoch once it wants to and has nothing outstanding.
+// maybeBump bumps p's epoch once it wants to and has nothing
+// outstanding: a client-side step every partition's state takes,
+// recorded once.
 func (d *driver) maybeBump(p *producer) error {
 	if !p.bumping || p.outstanding > 0 {
 		return nil
@@ -297,5 +380,11 @@ func (d *driver) maybeBump(p *producer) error {
 			st.nextSeq = 0
 		}
 	}
-	return d.f.BumpEpoch(p.pid, p.epoch)
+	a := spec.Action{Name: spec.BumpEpoch, PID: p.pid, Epoch: p.epoch}
+	for _, pt := range d.parts {
+		if err := d.apply(pt, a); err != nil {
+			return err
+		}
+	}
+	return d.record(a, "")
 }
