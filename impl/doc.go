@@ -32,12 +32,6 @@
 // [Frontend.Partitions] and [Frontend.Log] are the read-only view of
 // the state, and [Frontend.Describe] renders it as text.
 //
-// The frontend's memory is bounded by what is live: an owner that runs
-// long calls [Frontend.Forget] for finished ops, and with
-// [Config.EndOnly] the partitions keep their logs' end offsets only (the
-// idempotency rules need nothing more), for owners that read the
-// recorded history rather than the log, such as internal/gen.
-//
 // The pieces are usable alone: [Queue] and [Ticket] are the producer
 // queue, [Producers] the idempotency rules ([spec.Classify]), [Log] a
 // partition log with Kafka's offsets (a batch takes one offset per record

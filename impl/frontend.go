@@ -60,14 +60,7 @@ type Config struct {
 	// Clock returns the time of the next event; it must not decrease. Nil
 	// uses a logical clock that counts events (0, 1, 2, ...).
 	Clock func() int64
-	// EndOnly keeps of each partition's log its end offset only, not its
-	// batches: the idempotency rules need nothing else, and the
-	// frontend's memory then stays bounded by the requests in flight and
-	// the producers' windows however long it runs. [Frontend.Log]
-	// returns nil. For owners that read the recorded history and never
-	// the log, such as a generator of long histories.
-	EndOnly bool
-	_       struct{}
+	_     struct{}
 }
 
 // Request is one replicate call.
@@ -188,7 +181,6 @@ type operation struct {
 // anything, so a history is never silently incomplete.
 type Frontend struct {
 	order     TicketOrder
-	endOnly   bool
 	rec       Recorder
 	clock     func() int64
 	now       int64
@@ -211,7 +203,7 @@ func NewFrontend(cfg Config, dp DataPlane) (*Frontend, error) {
 	if dp == nil {
 		return nil, errors.New("impl: nil data plane")
 	}
-	f := &Frontend{order: order, endOnly: cfg.EndOnly, rec: cfg.Recorder, clock: cfg.Clock,
+	f := &Frontend{order: order, rec: cfg.Recorder, clock: cfg.Clock,
 		dp: dp, parts: make(map[string]*partition), ops: make(map[int64]*operation),
 		waiting: make(map[int64]*operation)}
 	return f, nil
@@ -261,7 +253,6 @@ func (f *Frontend) partition(name string) *partition {
 	p, ok := f.parts[name]
 	if !ok {
 		p = &partition{name: name, queue: NewQueue(1), producers: NewProducers()}
-		p.log.endOnly = f.endOnly
 		f.parts[name] = p
 		f.partNames = append(f.partNames, name)
 		sort.Strings(f.partNames)
@@ -602,7 +593,7 @@ func (f *Frontend) Partitions() []PartitionStatus {
 	return out
 }
 
-// Log returns a copy of partition's log (nil with [Config.EndOnly]).
+// Log returns a copy of partition's log.
 func (f *Frontend) Log(partition string) []Entry {
 	p, ok := f.parts[partition]
 	if !ok {

@@ -25,7 +25,6 @@ type Entry struct {
 type Log struct {
 	entries []Entry
 	next    int64
-	endOnly bool // keep the end offset only ([Config.EndOnly])
 }
 
 // Append adds a batch and returns its base offset: the log's end offset
@@ -33,15 +32,12 @@ type Log struct {
 // count.
 func (l *Log) Append(op, term int64, b Batch) int64 {
 	off := l.next
-	if !l.endOnly {
-		l.entries = append(l.entries, Entry{Offset: off, Op: op, Term: term, Batch: b})
-	}
+	l.entries = append(l.entries, Entry{Offset: off, Op: op, Term: term, Batch: b})
 	l.next = off + spec.RecordCount(b.First, b.Last)
 	return off
 }
 
-// Len returns the number of batches in the log (0 for a frontend's log
-// with [Config.EndOnly], which keeps its end offset only).
+// Len returns the number of batches in the log.
 func (l *Log) Len() int { return len(l.entries) }
 
 // End returns the log's end offset: the base offset the next batch takes.
