@@ -70,8 +70,11 @@ type request struct {
 // driver is the workload: it decides which producer sends what and when
 // the data plane's work completes, and leaves the write path (tickets,
 // the idempotency rules, the log's offsets) to the spec: every step is
-// one the spec enables, taken with [spec.State.Apply] and recorded as
-// the history event of the same name ([history.FromAction]).
+// taken with [spec.State.Apply], which refuses what the write path does
+// not allow, and recorded as the history event of the same name
+// ([history.FromAction]); a Decide and a normal Return are the ones the
+// spec enables ([spec.AppendOpEnabled]), so their decision, offset and
+// result are the spec's.
 type driver struct {
 	o       Options
 	rng     *rand.Rand
@@ -185,13 +188,25 @@ func (d *driver) step(p *partition, a spec.Action) error {
 	return d.record(a, p.name)
 }
 
-// take takes the step of name that the spec enables for op in p (with
-// result unknown for a client's timeout, otherwise the step's success)
-// and returns it.
-func (d *driver) take(p *partition, op int64, name spec.Name, unknown bool) (spec.Action, error) {
+// opStep applies and records op's step of name, which succeeds (result
+// ok for the steps that have one). The spec's Apply checks that it is
+// allowed.
+func (d *driver) opStep(p *partition, op int64, name spec.Name) error {
+	a := spec.Action{Name: name, Op: op}
+	switch name {
+	case spec.StageWriteDone, spec.UploadDone, spec.FenceEpoch:
+		a.Result = spec.OK
+	}
+	return d.step(p, a)
+}
+
+// take takes the step of name that the spec enables for op in p (not a
+// client's timeout) and returns it: the spec computes rm_stm's decision
+// and offset for a Decide and the result a Return owes.
+func (d *driver) take(p *partition, op int64, name spec.Name) (spec.Action, error) {
 	d.acts = spec.AppendOpEnabled(d.acts[:0], d.cfg, &p.state, op)
 	for _, a := range d.acts {
-		if a.Name == name && (a.Result == spec.Unknown) == unknown {
+		if a.Name == name && a.Result != spec.Unknown {
 			return a, d.step(p, a)
 		}
 	}
@@ -241,10 +256,10 @@ func (d *driver) call(st *stream, first, last int32, attempt int, timeout bool) 
 	if err := d.step(st.part, a); err != nil {
 		return err
 	}
-	if _, err := d.take(st.part, op, spec.ReserveTicket, false); err != nil {
+	if err := d.opStep(st.part, op, spec.ReserveTicket); err != nil {
 		return err
 	}
-	if _, err := d.take(st.part, op, spec.StageWriteStart, false); err != nil {
+	if err := d.opStep(st.part, op, spec.StageWriteStart); err != nil {
 		return err
 	}
 	r := &request{op: op, s: st, first: first, last: last, attempt: attempt, timeout: timeout}
@@ -270,12 +285,10 @@ func (d *driver) advance(r *request) error {
 	switch r.step {
 	case stepStage:
 		r.step++
-		_, err := d.take(pt, r.op, spec.StageWriteDone, false)
-		return err
+		return d.opStep(pt, r.op, spec.StageWriteDone)
 	case stepUpload:
 		r.step++
-		_, err := d.take(pt, r.op, spec.UploadDone, false)
-		return err
+		return d.opStep(pt, r.op, spec.UploadDone)
 	case stepRedeem:
 		if head := r.s.queue[0]; head != r {
 			return d.advance(head)
@@ -295,19 +308,28 @@ func (d *driver) advance(r *request) error {
 // has timed out, the Return.
 func (d *driver) redeem(r *request) error {
 	pt := r.s.part
-	for _, n := range []spec.Name{spec.RedeemTicket, spec.FenceEpoch, spec.Decide, spec.ReleaseTicket} {
-		a, err := d.take(pt, r.op, n, false)
-		if err != nil {
-			return err
-		}
-		if n == spec.Decide && !a.Decision.HasOffset() {
-			return fmt.Errorf("gen: internal error: partition %s: %s", pt.name, a)
-		}
+	if err := d.opStep(pt, r.op, spec.RedeemTicket); err != nil {
+		return err
+	}
+	if err := d.opStep(pt, r.op, spec.FenceEpoch); err != nil {
+		return err
+	}
+	a, err := d.take(pt, r.op, spec.Decide)
+	if err != nil {
+		return err
+	}
+	if !a.Decision.HasOffset() {
+		// The workload sends in sequence: every batch is appended or a
+		// duplicate.
+		return fmt.Errorf("gen: internal error: partition %s: %s", pt.name, a)
+	}
+	if err := d.opStep(pt, r.op, spec.ReleaseTicket); err != nil {
+		return err
 	}
 	r.step = stepDone
 	r.s.queue = r.s.queue[1:]
 	if !r.returned {
-		a, err := d.take(pt, r.op, spec.Return, false)
+		a, err := d.take(pt, r.op, spec.Return)
 		if err != nil {
 			return err
 		}
@@ -323,7 +345,7 @@ func (d *driver) redeem(r *request) error {
 // clientTimeout records the client's timeout on r (Return unknown) and
 // retries the batch if retries are left.
 func (d *driver) clientTimeout(r *request) error {
-	if _, err := d.take(r.s.part, r.op, spec.Return, true); err != nil {
+	if err := d.step(r.s.part, spec.Action{Name: spec.Return, Op: r.op, Result: spec.Unknown}); err != nil {
 		return err
 	}
 	r.returned = true
