@@ -165,8 +165,8 @@ type Stats struct {
 	Ops    int64 // Replicate calls (operations)
 }
 
-// Generate drives the workload that o describes through impl's write
-// path and records every event to rec, in time order; with
+// Generate drives the spec's step function with the workload that o
+// describes and records every step to rec as an event, in time order; with
 // [Options.Inject] set, the events pass through the bug's [Mutator] on
 // their way. It stops at the first error of rec.
 func Generate(o Options, rec Recorder) (Stats, error) {
