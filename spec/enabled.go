@@ -58,6 +58,26 @@ func AppendEnabled(out []Action, cfg Config, s *State) []Action {
 	return out
 }
 
+// AppendOpEnabled appends the actions of operation op among those
+// [Enabled] returns for s, in the same order, and returns the extended
+// slice; nothing when op is not in s. A driver that chooses which
+// operation moves next (internal/gen's workload) asks for that
+// operation's steps alone instead of every action of the state.
+func AppendOpEnabled(out []Action, cfg Config, s *State, op int64) []Action {
+	if s.Sync != 0 {
+		if op != s.Sync {
+			return out
+		}
+		o := &s.Ops[s.op(s.Sync)]
+		return append(out, Action{Name: syncNext(cfg, o), Op: o.ID})
+	}
+	i := s.op(op)
+	if i < 0 {
+		return out
+	}
+	return s.opActions(cfg, &s.Ops[i], out)
+}
+
 // opActions appends the actions of one operation.
 func (s *State) opActions(cfg Config, o *Op, out []Action) []Action {
 	id := o.ID

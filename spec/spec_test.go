@@ -3,6 +3,7 @@ package spec
 import (
 	"bytes"
 	"math/rand/v2"
+	"slices"
 	"testing"
 
 	"github.com/idemcheck/idemcheck/internal/testflag"
@@ -43,6 +44,7 @@ func testEnabledSteps(t *testing.T, seed int64) {
 				if len(acts) == 0 {
 					break
 				}
+				checkOpEnabled(t, cfg, &s, acts)
 				a := acts[rng.IntN(len(acts))]
 				before := s.AppendBinary(nil)
 				n, err := Step(cfg, s, a)
@@ -73,6 +75,29 @@ func testEnabledSteps(t *testing.T, seed int64) {
 				}
 				s = n
 			}
+		}
+	}
+}
+
+// checkOpEnabled checks that AppendOpEnabled gives, for every op of s
+// and an op that is not there, the actions of acts (Enabled's) for that
+// op, in the same order.
+func checkOpEnabled(t *testing.T, cfg Config, s *State, acts []Action) {
+	t.Helper()
+	ids := []int64{s.LastOp + 1}
+	for _, o := range s.Ops {
+		ids = append(ids, o.ID)
+	}
+	for _, id := range ids {
+		var want []Action
+		for _, a := range acts {
+			if a.Op == id && a.Name != Replicate && a.Name != EvictProducer && a.Name != BumpEpoch && a.Name != ChangeTerm {
+				want = append(want, a)
+			}
+		}
+		got := AppendOpEnabled(nil, cfg, s, id)
+		if !slices.Equal(got, want) {
+			t.Fatalf("AppendOpEnabled(op %d) = %v, want %v\n%s", id, got, want, s)
 		}
 	}
 }

@@ -3,7 +3,6 @@ package spec
 import (
 	"encoding/binary"
 	"fmt"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -212,9 +211,28 @@ func cloneSlice[T any](s []T) []T {
 	return append(make([]T, 0, len(s)), s...)
 }
 
+// lowerBound returns the index of the first element of xs, sorted by
+// key, whose key is at least v (len(xs) if none). It is sort.Search
+// without the indirect call per probe: lookups are the hot path of a
+// long replay or generation.
+func lowerBound[T any](xs []T, v int64, key func(*T) int64) int {
+	lo, hi := 0, len(xs)
+	for lo < hi {
+		m := int(uint(lo+hi) >> 1)
+		if key(&xs[m]) < v {
+			lo = m + 1
+		} else {
+			hi = m
+		}
+	}
+	return lo
+}
+
+func producerID(p *Producer) int64 { return p.PID }
+
 // op returns the index of op id in s.Ops, or -1.
 func (s *State) op(id int64) int {
-	i := sort.Search(len(s.Ops), func(i int) bool { return s.Ops[i].ID >= id })
+	i := lowerBound(s.Ops, id, func(o *Op) int64 { return o.ID })
 	if i < len(s.Ops) && s.Ops[i].ID == id {
 		return i
 	}
@@ -223,7 +241,11 @@ func (s *State) op(id int64) int {
 
 // producer returns the index of pid in s.Producers, or -1.
 func (s *State) producer(pid int64) int {
-	i := sort.Search(len(s.Producers), func(i int) bool { return s.Producers[i].PID >= pid })
+	// Producer ids are usually 1, 2, ...: try pid's own place first.
+	if i := int(pid - 1); pid > 0 && i < len(s.Producers) && s.Producers[i].PID == pid {
+		return i
+	}
+	i := lowerBound(s.Producers, pid, producerID)
 	if i < len(s.Producers) && s.Producers[i].PID == pid {
 		return i
 	}
@@ -232,7 +254,7 @@ func (s *State) producer(pid int64) int {
 
 // addProducer inserts an unknown producer pid and returns its index.
 func (s *State) addProducer(pid int64) int {
-	i := sort.Search(len(s.Producers), func(i int) bool { return s.Producers[i].PID >= pid })
+	i := lowerBound(s.Producers, pid, producerID)
 	s.Producers = append(s.Producers, Producer{})
 	copy(s.Producers[i+1:], s.Producers[i:])
 	s.Producers[i] = Producer{PID: pid}
@@ -241,7 +263,7 @@ func (s *State) addProducer(pid int64) int {
 
 // entry returns the index of the log entry at offset, or -1.
 func (s *State) entry(offset int64) int {
-	i := sort.Search(len(s.Log), func(i int) bool { return s.Log[i].Offset >= offset })
+	i := lowerBound(s.Log, offset, func(e *Entry) int64 { return e.Offset })
 	if i < len(s.Log) && s.Log[i].Offset == offset {
 		return i
 	}

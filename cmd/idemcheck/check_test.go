@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -319,7 +320,12 @@ func TestCheckHTMLSize(t *testing.T) {
 	// --html-full refuses past checker.MaxFullOps operations, before
 	// reading the input again.
 	tooBig := genFile(t, dir, "too-big.jsonl", gen.Options{Seed: 5, Partitions: 2, Producers: 4, Batches: 1500, UnknownRate: 0.05, Retries: 1, Inject: gen.GapAccept})
-	if code, _, errs := runCLI(t, nil, "check", "--no-shrink", "--html-full", "--html", filepath.Join(dir, "no.html"), tooBig); code != exitUsage || !strings.Contains(errs, "a full picture of 12567 operations (at most 10000)") {
+	hb, err := history.ReadFile(tooBig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	msg := fmt.Sprintf("a full picture of %d operations (at most %d)", len(checker.Operations(hb)), checker.MaxFullOps)
+	if code, _, errs := runCLI(t, nil, "check", "--no-shrink", "--html-full", "--html", filepath.Join(dir, "no.html"), tooBig); code != exitUsage || !strings.Contains(errs, msg) {
 		t.Errorf("--html-full past the limit: exit %d, stderr %q", code, errs)
 	}
 	in := genFile(t, dir, "big.jsonl", gen.Options{Seed: 5, Partitions: 2, Producers: 4, Batches: 1000, UnknownRate: 0.05, Retries: 1, Inject: gen.GapAccept})

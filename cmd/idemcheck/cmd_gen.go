@@ -26,8 +26,11 @@ func genUsage(fs *flag.FlagSet) func() {
 
 Generates a seeded synthetic history (JSON Lines, or YAML when --out ends
 in .yaml) on stdout or in --out. The default engine (internal/gen) is fast
-and streams, so it makes histories of millions of operations; it follows
-the fixed write path and can inject one catalogue bug (--inject %s).
+and streams, so it makes histories of millions of operations: its own
+workload drives the spec's step function (the fixed write path). It can
+inject one catalogue bug (--inject %s): the bug's
+episode, on producer ids the traffic does not use, is put in front of
+the correct history.
 --impl runs the reference implementation's random workload instead
 (slower, more realistic: failed stages and uploads, client timeouts and
 retries; no --inject, but --ticket-order after-stage gives the pre-fix

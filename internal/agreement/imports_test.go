@@ -9,6 +9,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -21,9 +22,11 @@ const moduleRoot = "../.."
 // importRule is one of the rules of README.md's "Layout": the packages
 // under from (a path relative to the module: "checker" is checker and
 // checker/...) may import only packages under one of allow (when only is
-// set: none at all when allow is empty), and no package under one of
-// forbid. A rule with production set holds for production files only;
-// the others hold for test files too. A package may always import
+// set: none at all when allow is empty), and depend on no package under
+// one of forbid, neither by an import nor through other packages (the
+// production imports of what they import, as go list -deps -test
+// counts them: [dependsBreaches]). A rule with production set holds for
+// production files only; the others hold for test files too. A package may always import
 // itself (external tests do), and a test file internal/testflag.
 type importRule struct {
 	from       string
@@ -177,6 +180,86 @@ func breaches(imports []fileImport, rules []importRule) []string {
 				if under(fi.imp, f) {
 					out = append(out, fmt.Sprintf("%s:%d imports %q: %s must not import %s%s: %s",
 						fi.file, fi.line, fi.imp, r.from, f, scope(r), r.reason))
+				}
+			}
+		}
+	}
+	return out
+}
+
+// dependsBreaches returns one line per package that depends on a
+// package a rule forbids through another package: the rules' forbid
+// lists hold for the package's dependencies, not only its imports, the
+// way go list -deps -test sees them (a package's own imports, its test
+// files' too unless the rule is for production files, and from there
+// the production imports of each package reached). Direct imports are
+// [breaches]' to report; each line here gives the chain, file and line
+// of every link, and the rule's reason. Packages under the rule's from
+// are not walked through: each is checked for itself.
+func dependsBreaches(imports []fileImport, rules []importRule) []string {
+	imports = sortedImports(imports)
+	prod := map[string][]fileImport{} // production imports by package
+	var pkgs []string
+	seenPkg := map[string]bool{}
+	for _, fi := range imports {
+		if !fi.test && fi.imp != fi.pkg {
+			prod[fi.pkg] = append(prod[fi.pkg], fi)
+		}
+		if !seenPkg[fi.pkg] {
+			seenPkg[fi.pkg] = true
+			pkgs = append(pkgs, fi.pkg)
+		}
+	}
+	sort.Strings(pkgs)
+	var out []string
+	for _, r := range rules {
+		if len(r.forbid) == 0 {
+			continue
+		}
+		for _, p := range pkgs {
+			if !under(p, r.from) {
+				continue
+			}
+			// Breadth first from p's imports, so the chain reported is
+			// a shortest one; via[q] is the import that first reached q.
+			via := map[string]fileImport{}
+			var queue []string
+			for _, fi := range imports {
+				if fi.pkg != p || fi.imp == p || fi.imp == testflagPkg || r.production && fi.test || under(fi.imp, r.from) {
+					continue
+				}
+				if _, ok := via[fi.imp]; !ok {
+					via[fi.imp] = fi
+					queue = append(queue, fi.imp)
+				}
+			}
+			reported := map[string]bool{}
+			for len(queue) > 0 {
+				q := queue[0]
+				queue = queue[1:]
+				if underAny(q, r.forbid) {
+					continue // reported where it was reached, or a direct import
+				}
+				for _, fi := range prod[q] {
+					if _, ok := via[fi.imp]; ok || under(fi.imp, r.from) {
+						continue
+					}
+					via[fi.imp] = fi
+					queue = append(queue, fi.imp)
+					for _, f := range r.forbid {
+						if !under(fi.imp, f) || reported[f] {
+							continue
+						}
+						reported[f] = true
+						var chain []string
+						for x := fi.imp; x != p; x = via[x].pkg {
+							l := via[x]
+							chain = append(chain, fmt.Sprintf("%s (%s:%d)", l.imp, l.file, l.line))
+						}
+						slices.Reverse(chain)
+						out = append(out, fmt.Sprintf("%s depends on %q through %s: %s must not depend on %s%s: %s",
+							p, fi.imp, strings.Join(chain, " -> "), r.from, f, scope(r), r.reason))
+					}
 				}
 			}
 		}
@@ -367,6 +450,9 @@ func layoutDrift(rows map[string]layoutRow, imports []fileImport, pkgs map[strin
 	for _, b := range breaches(fromTable, rules) {
 		out = append(out, "the table breaks a rule: "+b)
 	}
+	for _, b := range dependsBreaches(fromTable, rules) {
+		out = append(out, "the table breaks a rule: "+b)
+	}
 	return out
 }
 
@@ -399,6 +485,9 @@ func TestImportRules(t *testing.T) {
 	for _, b := range breaches(imports, importRules) {
 		t.Error(b)
 	}
+	for _, b := range dependsBreaches(imports, importRules) {
+		t.Error(b)
+	}
 	rows, err := readLayout(filepath.Join(moduleRoot, "README.md"))
 	if err != nil {
 		t.Fatal(err)
@@ -411,7 +500,9 @@ func TestImportRules(t *testing.T) {
 // TestImportRulesCatchBreach shows that the checks can fail: an import of
 // checker by an impl test file, the kind of edge the rules are there to
 // stop, a production import of history by internal/mc and of
-// internal/testflag by spec are reported with their file and line, and
+// internal/testflag by spec are reported with their file and line, so
+// are a dependency of checker's tests on impl and of impl on checker
+// through other packages, with the chain, and
 // so are an import the table does not list, a listed import no file
 // makes and a row that allows a forbidden edge.
 func TestImportRulesCatchBreach(t *testing.T) {
@@ -431,6 +522,32 @@ func TestImportRulesCatchBreach(t *testing.T) {
 	for i := range want {
 		if !strings.HasPrefix(got[i], want[i]) {
 			t.Errorf("breach %d = %q, want it to start with %q", i, got[i], want[i])
+		}
+	}
+
+	// Through other packages: a checker test imports internal/gen, which
+	// imports impl; impl imports internal/x, which imports checker. A
+	// test-only import of impl by internal/gen is no dependency of
+	// checker's (go list -deps -test does not follow it either).
+	deps := []fileImport{
+		{file: "checker/a_test.go", pkg: "checker", imp: "internal/gen", line: 4, test: true},
+		{file: "internal/gen/drive.go", pkg: "internal/gen", imp: "impl", line: 8},
+		{file: "impl/b.go", pkg: "impl", imp: "internal/x", line: 5},
+		{file: "internal/x/c.go", pkg: "internal/x", imp: "checker", line: 6},
+		{file: "checker/validate/d_test.go", pkg: "checker/validate", imp: "internal/y", line: 3, test: true},
+		{file: "internal/y/e_test.go", pkg: "internal/y", imp: "impl", line: 2, test: true},
+	}
+	got = dependsBreaches(deps, importRules)
+	want = []string{
+		`checker depends on "impl" through internal/gen (checker/a_test.go:4) -> impl (internal/gen/drive.go:8): checker must not depend on impl (tests included)`,
+		`impl depends on "checker" through internal/x (impl/b.go:5) -> checker (internal/x/c.go:6): impl must not depend on checker (tests included)`,
+	}
+	if len(got) != len(want) {
+		t.Fatalf("dependsBreaches = %q, want %d, of %q", got, len(want), want)
+	}
+	for i := range want {
+		if !strings.HasPrefix(got[i], want[i]) {
+			t.Errorf("dependsBreaches %d = %q, want it to start with %q", i, got[i], want[i])
 		}
 	}
 

@@ -6,23 +6,23 @@ import (
 	"github.com/idemcheck/idemcheck/history"
 )
 
-// script records a hand-written sequence of events, keeping the first
-// error.
+// script writes a bug's episode: a hand-written sequence of events on
+// p0, one time step each, with op ids from 1.
 type script struct {
-	s   *sim
-	err error
+	evs    []history.Event
+	nextOp int64
+	pid    int64 // the episode's producer
 }
 
 func (sc *script) e(ev history.Event) {
-	if sc.err == nil {
-		sc.err = sc.s.emit(ev)
-	}
+	ev.Time = int64(len(sc.evs))
+	sc.evs = append(sc.evs, ev)
 }
 
 // call records a Replicate of pid on p0 in epoch 0 and returns its op.
 func (sc *script) call(pid int64, first, last int32) int64 {
-	op := sc.s.nextOp
-	sc.s.nextOp++
+	sc.nextOp++
+	op := sc.nextOp
 	sc.e(history.Event{Kind: history.Replicate, Op: op, Client: pid, Partition: partName(0), PID: pid, First: first, Last: last})
 	return op
 }
@@ -69,9 +69,9 @@ func (sc *script) fixed(pid int64, first, last int32, d history.Decision, off in
 // ordering with b's stage_write resolving first, so b reserves, redeems
 // and is decided before a.
 func (sc *script) overtake(a, b [2]int32, decB history.Decision, offB int64, decA history.Decision, offA int64) (opA, opB int64) {
-	opA = sc.call(1, a[0], a[1])
+	opA = sc.call(sc.pid, a[0], a[1])
 	sc.k(history.StageWriteStart, opA)
-	opB = sc.call(1, b[0], b[1])
+	opB = sc.call(sc.pid, b[0], b[1])
 	sc.k(history.StageWriteStart, opB)
 	sc.ok(history.StageWriteDone, opB)
 	sc.k(history.ReserveTicket, opB)
@@ -90,38 +90,33 @@ func (sc *script) overtake(a, b [2]int32, decB history.Decision, offB int64, dec
 	return opA, opB
 }
 
-// episode records the injected bug's scripted episode on p0 for producer
-// 1 (and, for lost-ack, a producer id no other traffic uses) and leaves
-// the simulation state as the episode left the broker.
-func (s *sim) episode() error {
-	sc := &script{s: s}
-	st := s.streams[0] // p0, producer 1
-	o := s.offsets[0]
-	switch s.o.Inject {
+// episode returns the events of bug's episode for producer pid (and, for
+// lost-ack, pid+1) on p0, from time 0 and op 1, and the end offset of
+// p0's log after it.
+func episode(bug Bug, pid int64) ([]history.Event, int64, error) {
+	sc := &script{pid: pid}
+	var end int64
+	switch bug {
 	case ReorderUnknown:
-		opA, opB := sc.overtake([2]int32{0, 1}, [2]int32{2, 2}, history.AppendUnknown, o, history.OutOfOrder, 0)
-		sc.retOK(opB, o)
+		// B = [2,2] overtakes A = [0,1]: B is appended through the
+		// unknown-producer path, A is out of order.
+		opA, opB := sc.overtake([2]int32{0, 1}, [2]int32{2, 2}, history.AppendUnknown, 0, history.OutOfOrder, 0)
+		sc.retOK(opB, 0)
 		sc.retErr(opA, history.OutOfOrderSequenceNumber)
-		s.record(st, 0, 2, 2, o)
-		s.offsets[0] = o + 1
-		st.nextSeq, st.sent = 3, 2
+		end = 1
 	case ReorderKnown:
-		// [0,0] at o, [1,2] at o+1 (two records: o+1 and o+2), [3,3] at o+3.
-		sc.fixed(1, 0, 0, history.Append, o)
-		opA, opB := sc.overtake([2]int32{1, 2}, [2]int32{3, 3}, history.OutOfOrder, 0, history.Append, o+1)
+		// [0,0] at 0, [1,2] at 1 (two records: 1 and 2), [3,3] at 3.
+		sc.fixed(pid, 0, 0, history.Append, 0)
+		opA, opB := sc.overtake([2]int32{1, 2}, [2]int32{3, 3}, history.OutOfOrder, 0, history.Append, 1)
 		sc.retErr(opB, history.OutOfOrderSequenceNumber)
-		sc.retOK(opA, o+1)
-		sc.fixed(1, 3, 3, history.Append, o+3)
-		s.record(st, 0, 0, 0, o)
-		s.record(st, 0, 1, 2, o+1)
-		s.record(st, 0, 3, 3, o+3)
-		s.offsets[0] = o + 4
-		st.nextSeq, st.sent = 4, 3
+		sc.retOK(opA, 1)
+		sc.fixed(pid, 3, 3, history.Append, 3)
+		end = 4
 	case DuplicateAppend:
-		a := sc.call(1, 0, 0)
+		a := sc.call(pid, 0, 0)
 		sc.k(history.ReserveTicket, a)
 		sc.k(history.StageWriteStart, a)
-		b := sc.call(1, 0, 0)
+		b := sc.call(pid, 0, 0)
 		sc.k(history.ReserveTicket, b)
 		sc.k(history.StageWriteStart, b)
 		for _, op := range []int64{b, a} {
@@ -131,37 +126,26 @@ func (s *sim) episode() error {
 		for i, op := range []int64{a, b} {
 			sc.k(history.RedeemTicket, op)
 			sc.ok(history.FenceEpoch, op)
-			sc.decide(op, history.Append, o+int64(i))
+			sc.decide(op, history.Append, int64(i))
 			sc.k(history.ReleaseTicket, op)
 		}
-		sc.retOK(a, o)
-		sc.retOK(b, o+1)
-		s.record(st, 0, 0, 0, o)
-		s.offsets[0] = o + 2
-		st.nextSeq, st.sent = 1, 1
+		sc.retOK(a, 0)
+		sc.retOK(b, 1)
+		end = 2
 	case LostAck:
-		other := int64(s.o.Producers + 1)
-		sc.fixed(1, 0, 0, history.Append, o)
-		sc.fixed(other, 0, 0, history.Append, o)
-		s.record(st, 0, 0, 0, o)
-		s.offsets[0] = o + 1
-		st.nextSeq, st.sent = 1, 1
+		sc.fixed(pid, 0, 0, history.Append, 0)
+		sc.fixed(pid+1, 0, 0, history.Append, 0)
+		end = 1
 	case NonmonotonicOffset:
-		sc.fixed(1, 0, 0, history.Append, o+1)
-		sc.fixed(1, 1, 1, history.Append, o)
-		s.record(st, 0, 0, 0, o+1)
-		s.record(st, 0, 1, 1, o)
-		s.offsets[0] = o + 2
-		st.nextSeq, st.sent = 2, 2
+		sc.fixed(pid, 0, 0, history.Append, 1)
+		sc.fixed(pid, 1, 1, history.Append, 0)
+		end = 2
 	case GapAccept:
-		sc.fixed(1, 0, 0, history.Append, o)
-		sc.fixed(1, 2, 2, history.Append, o+1)
-		s.record(st, 0, 0, 0, o)
-		s.record(st, 0, 2, 2, o+1)
-		s.offsets[0] = o + 2
-		st.nextSeq, st.sent = 3, 2
+		sc.fixed(pid, 0, 0, history.Append, 0)
+		sc.fixed(pid, 2, 2, history.Append, 1)
+		end = 2
 	default:
-		return fmt.Errorf("gen: no episode for bug %q", s.o.Inject)
+		return nil, 0, fmt.Errorf("gen: no episode for bug %q", bug)
 	}
-	return sc.err
+	return sc.evs, end, nil
 }

@@ -136,6 +136,9 @@ func TestGenerateValid(t *testing.T) {
 		{Partitions: 1, Producers: 2, Batches: 200, InFlight: 5, UnknownRate: 0.2, Retries: 2, EpochBumps: 3},
 		{Partitions: 1, Producers: 1, Batches: 30, InFlight: 1, StartSeq: math.MaxInt32 - 5},
 		{Partitions: 1, Producers: 1, Batches: 30, InFlight: 3, StartSeq: 7},
+		// Every option at once: epoch bumps reach every partition's
+		// state, after a wrap or before it.
+		{Partitions: 3, Producers: 3, Batches: 60, InFlight: 4, UnknownRate: 0.2, Retries: 2, EpochBumps: 2, StartSeq: math.MaxInt32 - 40},
 	}
 	for i, o := range tests {
 		t.Run(fmt.Sprint(i), func(t *testing.T) {
