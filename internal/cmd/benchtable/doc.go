@@ -16,7 +16,9 @@
 // It generates the histories with internal/gen (seeded, so every run
 // measures the same files), builds cmd/idemcheck, and runs each measured
 // step in a child process (itself with -child, or idemcheck) so that the
-// wall time, CPU time and peak RSS (getrusage of the child) are the
+// wall time, CPU time and peak RSS (by GNU time where installed: the
+// getrusage of a child Go started also counts the parent's resident set
+// from before the exec) are the
 // step's own. The plain-porcupine row runs the checker's test binary
 // (go test -c ./checker, then its TestPlainSearchFile with
 // -plain.history: the plain search is no mode of the checker's API), the

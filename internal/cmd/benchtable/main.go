@@ -142,6 +142,18 @@ func runChild(name, cpuprof string, args []string) int {
 	return 0
 }
 
+// gnuTime is the path of GNU time, or "" where it is not installed.
+var gnuTime = func() string {
+	p, err := exec.LookPath("/usr/bin/time")
+	if err != nil {
+		return ""
+	}
+	if out, err := exec.Command(p, "-f", "%M", "true").CombinedOutput(); err != nil || len(strings.TrimSpace(string(out))) == 0 {
+		return "" // not GNU time
+	}
+	return p
+}()
+
 // measurement is one child process run.
 type measurement struct {
 	wall   time.Duration
@@ -163,7 +175,23 @@ func measure(timeout time.Duration, name string, args ...string) measurement {
 		ctx, cancel = context.WithTimeout(ctx, timeout)
 		defer cancel()
 	}
-	cmd := exec.CommandContext(ctx, name, args...)
+	// The peak RSS comes from GNU time where it is installed: Go starts
+	// a child with vfork, and on Linux the rusage of such a child counts
+	// the parent's resident set from before the exec, so getrusage would
+	// report at least benchtable's own peak. GNU time forks a copy of
+	// itself, whose peak is time's small one.
+	cmdName, cmdArgs := name, args
+	rssFile := ""
+	if gnuTime != "" {
+		f, err := os.CreateTemp("", "benchtable-rss-*")
+		if err == nil {
+			f.Close()
+			rssFile = f.Name()
+			defer os.Remove(rssFile)
+			cmdName, cmdArgs = gnuTime, append([]string{"-f", "%M", "-o", rssFile, name}, args...)
+		}
+	}
+	cmd := exec.CommandContext(ctx, cmdName, cmdArgs...)
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
@@ -173,6 +201,18 @@ func measure(timeout time.Duration, name string, args ...string) measurement {
 		m.cpu = ps.UserTime() + ps.SystemTime()
 		if ru, ok := ps.SysUsage().(*syscall.Rusage); ok {
 			m.rssMB = float64(ru.Maxrss) / 1024
+		}
+	}
+	if rssFile != "" {
+		if b, err := os.ReadFile(rssFile); err == nil {
+			// The last line: GNU time first writes "Command exited
+			// with non-zero status N" when the step fails.
+			lines := strings.Fields(string(b))
+			if len(lines) > 0 {
+				if kb, err := strconv.ParseFloat(lines[len(lines)-1], 64); err == nil {
+					m.rssMB = kb / 1024
+				}
+			}
 		}
 	}
 	if ctx.Err() != nil {

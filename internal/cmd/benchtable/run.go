@@ -71,7 +71,7 @@ func run(c config) error {
 	t.p("")
 	t.p("%%GOALS%%")
 	t.p("")
-	t.p("Histories come from `idemcheck gen` (internal/gen, seed 1): one partition, %d producers, in-flight 5, %g%% unknown outcomes (client timeouts), one retry; the batches per producer set the size. Every history is JSON Lines with the internal events of the fixed write path, about 10 events and 650 bytes per operation. Each step runs in a child process: *wall* is its elapsed time, *CPU* its user+system time, *RSS* its peak resident set (getrusage). `BT` below is `go run ./internal/cmd/benchtable`; `BT -child STEP FILE` runs one measured step by hand.", c.producers, c.unknown*100)
+	t.p("Histories come from `idemcheck gen` (internal/gen, seed 1): one partition, %d producers, in-flight 5, %g%% unknown outcomes (client timeouts), one retry; the batches per producer set the size. Every history is JSON Lines with the internal events of the fixed write path, about 10 events and 650 bytes per operation. Each step runs in a child process: *wall* is its elapsed time, *CPU* its user+system time, *RSS* its peak resident set (%s). `BT` below is `go run ./internal/cmd/benchtable`; `BT -child STEP FILE` runs one measured step by hand.", c.producers, c.unknown*100, rssSource())
 	t.p("")
 
 	// Row 1.
@@ -388,4 +388,12 @@ func whiteboxRow(t *table) {
 			t.p("```")
 		}
 	}
+}
+
+// rssSource says where the peak RSS figures come from.
+func rssSource() string {
+	if gnuTime != "" {
+		return "measured by GNU time; a Go-started child's own getrusage would also count benchtable's resident set from before the exec"
+	}
+	return "getrusage of the child, GNU time not being installed; on Linux this also counts benchtable's resident set from before the exec, so small figures are upper bounds"
 }
