@@ -147,6 +147,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 		res.Violation = v
 		if v != nil {
 			res.Left = int64(frontier.len())
+			res.Liveness = stoppedLiveness(liveness, v.Invariant)
 		}
 		res.Duration = time.Since(start)
 		progress(res.Diameter, true)
@@ -160,6 +161,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 	var chunks []chunk
 	for depth := 0; frontier.len() > 0; depth++ {
 		if err := ctx.Err(); err != nil {
+			res.Liveness = stoppedLiveness(liveness, "")
 			return res, err
 		}
 		// Split the level into chunks that the workers take in turn;
@@ -207,6 +209,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 		wg.Wait()
 		for i := range chunks {
 			if chunks[i].err != nil {
+				res.Liveness = stoppedLiveness(liveness, "")
 				return res, chunks[i].err
 			}
 			res.Generated += chunks[i].generated
@@ -257,12 +260,30 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 			}
 		}
 		if opts.MaxDistinct > 0 && res.Distinct > opts.MaxDistinct {
+			res.Liveness = stoppedLiveness(liveness, "")
 			return res, fmt.Errorf("mc: more than %d distinct states", opts.MaxDistinct)
 		}
 		frontier, next = next, frontier
 		progress(depth+1, false)
 	}
 	return finish(nil)
+}
+
+// stoppedLiveness is [Result.Liveness] for a search that did not
+// exhaust the state space: it stopped at a violation of the invariant or
+// property named broken, or ("" ) for another reason (a limit, ctx's
+// end, an error). The liveness check is then not complete, whatever the
+// config asks.
+func stoppedLiveness(asked bool, broken string) string {
+	switch {
+	case !asked:
+		return "not checked (no PROPERTY EveryCallReturns in the config)"
+	case broken == spec.EveryCallReturns:
+		return "violated (see the trace)"
+	case broken != "":
+		return "not checked to the end: the search stopped at the violation of " + broken + " before exhausting the state space"
+	}
+	return "not checked to the end: the search stopped before exhausting the state space"
 }
 
 // smallLevel is the number of states below which a level is expanded

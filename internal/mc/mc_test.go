@@ -244,3 +244,23 @@ func TestParseConfigErrors(t *testing.T) {
 		t.Errorf("good config: %v", err)
 	}
 }
+
+// TestLivenessNotClaimedWhenStopped checks that a search stopped early
+// (a safety violation, a limit) does not report EveryCallReturns as
+// checked, and that a violated EveryCallReturns says so.
+func TestLivenessNotClaimedWhenStopped(t *testing.T) {
+	res := run(t, "MCBroker_prefix_1x2.cfg", Options{})
+	if strings.HasPrefix(res.Liveness, "checked") || !strings.Contains(res.Liveness, "stopped at the violation of DecideInCallOrder") {
+		t.Errorf("safety violation: liveness %q", res.Liveness)
+	}
+	if res := run(t, "MCBroker_bug_leak.cfg", Options{}); !strings.HasPrefix(res.Liveness, "violated") {
+		t.Errorf("EveryCallReturns violated: liveness %q", res.Liveness)
+	}
+	res, err := Run(context.Background(), load(t, "MCBroker_fixed_2x2.cfg"), Options{MaxDistinct: 10})
+	if err == nil || strings.HasPrefix(res.Liveness, "checked") {
+		t.Errorf("stopped at a limit: err %v, liveness %q", err, res.Liveness)
+	}
+	if res := run(t, "MCBroker_fixed_1x3.cfg", Options{}); !strings.HasPrefix(res.Liveness, "checked") {
+		t.Errorf("exhausted: liveness %q", res.Liveness)
+	}
+}
