@@ -19,6 +19,9 @@ type Options struct {
 	// "before-stage" (the fix; the default when empty), "after-stage"
 	// (pre-fix) or [FromHeader].
 	TicketOrder string
+	// Coverage, when not nil, counts the spec branches ([spec.Branch])
+	// of the events the spec allows (up to the first it does not).
+	Coverage *spec.Coverage
 
 	_ struct{}
 }
@@ -91,6 +94,10 @@ type validator struct {
 	seen  [16]bool        // kinds seen so far, by index in history.Kinds()
 	// internal is whether an internal event has been seen.
 	internal bool
+	// cov counts the branches taken (nil: not counted); branches is
+	// scratch for one event's.
+	cov      *spec.Coverage
+	branches []spec.Branch
 }
 
 // see notes that an event of kind k has been read.
@@ -130,6 +137,7 @@ func Reader(r history.Reader, opts Options) error {
 		cfg:  spec.Config{TicketOrder: order},
 		byID: map[string]int{},
 		ops:  map[int64]int32{},
+		cov:  opts.Coverage,
 	}
 	index := 0
 	for {
@@ -259,6 +267,9 @@ func (v *validator) event(e history.Event, line int) error {
 
 func (v *validator) apply(p *partition, a spec.Action, e history.Event, line int) error {
 	before := p.state.Viol
+	if v.cov != nil {
+		v.branches = p.state.AppendBranches(v.branches[:0], v.cfg, a)
+	}
 	if err := p.state.Apply(v.cfg, a); err != nil {
 		var se *spec.StepError
 		if errors.As(err, &se) {
@@ -269,6 +280,11 @@ func (v *validator) apply(p *partition, a spec.Action, e history.Event, line int
 			return &Error{Line: line, Event: e, Expected: se.Expected, State: state, wanted: se.Want}
 		}
 		return &Error{Line: line, Event: e, Expected: err.Error()}
+	}
+	if v.cov != nil {
+		for _, b := range v.branches {
+			v.cov.Inc(b)
+		}
 	}
 	if p.state.Viol == before {
 		return nil

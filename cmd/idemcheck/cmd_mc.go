@@ -2,9 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"time"
 
 	"github.com/idemcheck/idemcheck/history"
@@ -48,6 +50,8 @@ func runMC(ctx context.Context, env *cmdEnv, args []string) int {
 	quiet := fs.Bool("quiet", false, "no progress lines")
 	maxStates := fs.Int64("max-states", 0, "stop after this many distinct states (0: no limit)")
 	timeout := fs.Duration("timeout", 0, "stop after this long (0: no limit)")
+	coverage := fs.Bool("coverage", false, "also report how many generated transitions took each branch of the spec (spec.Branch), as TLC's -coverage")
+	asJSON := fs.Bool("json", false, "print the outcome (verdict, counts, violation, liveness, coverage) as one JSON object on stdout instead of the report")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: idemcheck mc [flags] CONFIG.cfg
 
@@ -56,7 +60,10 @@ and switches of a TLC .cfg file: breadth-first over every reachable state,
 checking the invariants and properties the file names. On a violation it
 prints the shortest trace and can save it as a history (--trace) and as a
 Mermaid sequence diagram (--diagram). The counts of states equal TLC's on
-the same file.
+the same file. --coverage also counts the spec branches (actions, the
+classes of the idempotency rule, failures, release reasons, ...) of every
+transition generated and names those never taken; --json prints the
+outcome as one JSON object.
 
 Example:
   idemcheck mc --trace cex.jsonl spec/tla/MCBroker_prefix_1x2.cfg
@@ -85,12 +92,22 @@ flags:`)
 		ctx, cancel = context.WithTimeout(ctx, *timeout)
 		defer cancel()
 	}
-	opts := mc.Options{Workers: *workers, ProgressEvery: *every, MaxDistinct: *maxStates}
+	opts := mc.Options{Workers: *workers, ProgressEvery: *every, MaxDistinct: *maxStates, Coverage: *coverage}
 	if !*quiet {
 		opts.Progress = env.stderr
 	}
 	res, err := mc.Run(ctx, cfg, opts)
-	res.Report(env.stdout)
+	if *asJSON {
+		if jerr := writeMCJSON(env.stdout, res, err); jerr != nil {
+			fmt.Fprintf(env.stderr, "idemcheck mc: %v\n", jerr)
+			return exitUsage
+		}
+	} else {
+		res.Report(env.stdout)
+		if res.Coverage != nil {
+			newCoverageReport(res.Coverage).write(env.stdout, fmt.Sprintf("%d transitions generated", res.Generated))
+		}
+	}
 	if err != nil {
 		fmt.Fprintf(env.stderr, "idemcheck mc: search stopped before the state space was exhausted: %v\n", err)
 		if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) || res.Violation == nil {
@@ -109,9 +126,47 @@ flags:`)
 		}
 		fmt.Fprintf(env.stdout, "Counterexample written as a history to %s (check it: idemcheck check %s)\n", *traceOut, *traceOut)
 	}
-	if *diagram {
+	if *diagram && !*asJSON {
 		fmt.Fprintln(env.stdout)
 		fmt.Fprintln(env.stdout, sequenceDiagram(h))
 	}
 	return exitViolation
+}
+
+// mcReport is what "mc --json" prints.
+type mcReport struct {
+	Model string `json:"model"`
+	// Verdict is "Ok" (no violation in the whole state space),
+	// "Illegal" (a violation) or "Undecided" (stopped before the end:
+	// Stopped says why).
+	Verdict   string `json:"verdict"`
+	Violation string `json:"violation,omitempty"`
+	Message   string `json:"message,omitempty"`
+	Steps     int    `json:"steps,omitempty"`
+	Distinct  int64  `json:"distinct"`
+	Generated int64  `json:"generated"`
+	// Depth is TLC's "depth of the complete state graph search".
+	Depth    int             `json:"depth"`
+	Left     int64           `json:"left"`
+	Liveness string          `json:"liveness"`
+	Stopped  string          `json:"stopped,omitempty"`
+	Coverage *coverageReport `json:"coverage,omitempty"`
+}
+
+// writeMCJSON writes the outcome of a run as one JSON object.
+func writeMCJSON(w io.Writer, res mc.Result, runErr error) error {
+	r := mcReport{Model: res.Config.Name, Verdict: "Ok", Distinct: res.Distinct, Generated: res.Generated,
+		Depth: res.Diameter + 1, Left: res.Left, Liveness: res.Liveness}
+	if v := res.Violation; v != nil {
+		r.Verdict, r.Violation, r.Message, r.Steps = "Illegal", v.Invariant, v.Message, len(v.Steps)
+	}
+	if runErr != nil && res.Violation == nil {
+		r.Verdict, r.Stopped = "Undecided", runErr.Error()
+	}
+	if res.Coverage != nil {
+		r.Coverage = newCoverageReport(res.Coverage)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
 }

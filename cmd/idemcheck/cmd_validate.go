@@ -9,6 +9,7 @@ import (
 
 	"github.com/idemcheck/idemcheck/checker/validate"
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 // runValidate implements "idemcheck validate": it replays the internal
@@ -18,9 +19,10 @@ func runValidate(ctx context.Context, env *cmdEnv, args []string) int {
 	fs := flag.NewFlagSet("validate", flag.ContinueOnError)
 	fs.SetOutput(env.stderr)
 	var order string
-	var asJSON bool
+	var asJSON, coverage bool
 	fs.StringVar(&order, "ticket-order", "", "ticket ordering to validate against: before-stage (the fix) or after-stage (pre-fix); default: the file header's, else before-stage")
 	fs.BoolVar(&asJSON, "json", false, "print the report as one JSON object on stdout")
+	fs.BoolVar(&coverage, "coverage", false, "also report how many times each branch of the spec (spec.Branch: actions and the cases of their rules) was taken, and which never were")
 	fs.Usage = func() {
 		fmt.Fprintln(fs.Output(), `usage: idemcheck validate [flags] FILE
 
@@ -31,11 +33,15 @@ the spec expected there and the state that mattered. A pre-fix history
 (ticket reserved after stage_write) is rejected at its ticket event even
 when its client-visible outcome was fine. "-" reads stdin. A history
 without internal events (calls and returns only) has nothing to validate:
-idemcheck check judges it.
+idemcheck check judges it. --coverage also prints which branches of the
+spec (actions, the classes of the idempotency rule, failures, release
+reasons, ...) the events took and how often, up to the first event the
+spec does not allow.
 
 Example:
   idemcheck gen --impl --ticket-order after-stage > h.jsonl
   idemcheck validate h.jsonl
+  idemcheck validate --coverage traces/seed-unknown-bad.jsonl
 
 Exit codes: 0 the spec allows every event; 1 it does not; 2 unusable
 input or usage, and a history that cannot be validated (no internal
@@ -61,7 +67,11 @@ flags:`)
 		fmt.Fprintf(env.stderr, "idemcheck validate: --ticket-order %q is not before-stage or after-stage\n", order)
 		return exitUsage
 	}
-	rep, code := validateOne(ctx, env, files[0], order)
+	var cov *spec.Coverage
+	if coverage {
+		cov = &spec.Coverage{}
+	}
+	rep, code := validateOne(ctx, env, files[0], order, cov)
 	if asJSON {
 		enc := json.NewEncoder(env.stdout)
 		enc.SetIndent("", "  ")
@@ -89,6 +99,9 @@ flags:`)
 			fmt.Fprintf(env.stdout, "  state:    %s\n", v.State)
 		}
 	}
+	if rep.Coverage != nil && !asJSON {
+		rep.Coverage.write(env.stdout, fmt.Sprintf("%d events of %s", rep.Events, rep.File))
+	}
 	return code
 }
 
@@ -102,6 +115,8 @@ type validateReport struct {
 	Events      int64               `json:"events"`
 	Violation   *validatedViolation `json:"violation,omitempty"`
 	Error       string              `json:"error,omitempty"`
+	// Coverage counts the spec branches the events took (--coverage).
+	Coverage *coverageReport `json:"coverage,omitempty"`
 }
 
 // validatedViolation is the first event the spec does not allow.
@@ -114,7 +129,9 @@ type validatedViolation struct {
 }
 
 // validateOne validates one input and returns its report and exit code.
-func validateOne(ctx context.Context, env *cmdEnv, name, order string) (validateReport, int) {
+// With cov not nil it counts the spec branches taken and puts them in
+// the report (but for unusable input).
+func validateOne(ctx context.Context, env *cmdEnv, name, order string, cov *spec.Coverage) (validateReport, int) {
 	rep := validateReport{File: name, Verdict: "Unusable"}
 	unusable := func(err error) (validateReport, int) {
 		rep.Error = err.Error()
@@ -138,8 +155,11 @@ func validateOne(ctx context.Context, env *cmdEnv, name, order string) (validate
 	}
 	rep.TicketOrder = order
 	cr := &countingReader{Reader: rd}
-	err = validate.Reader(cr, validate.Options{TicketOrder: order})
+	err = validate.Reader(cr, validate.Options{TicketOrder: order, Coverage: cov})
 	rep.Events = cr.n
+	if cov != nil {
+		rep.Coverage = newCoverageReport(cov)
+	}
 	if err == nil && ctx.Err() != nil {
 		err = ctx.Err()
 	}

@@ -31,6 +31,10 @@ func TestMC(t *testing.T) {
 			[]string{"is violated", "Decide op=1 out_of_order", "sequenceDiagram", "Counterexample written"}},
 		{"counterexample is Illegal", []string{"check", "--no-shrink", trace}, exitViolation,
 			[]string{"DecideInCallOrder"}},
+		{"coverage", []string{"mc", "--quiet", "--coverage", "../../spec/tla/MCBroker_fixed_1x3.cfg"}, exitOK,
+			[]string{"Coverage of the spec's branches (453 transitions generated)", "Decide/next ", "branches never taken: "}},
+		{"json", []string{"mc", "--quiet", "--json", "--coverage", "../../spec/tla/MCBroker_prefix_1x2.cfg"}, exitViolation,
+			[]string{`"verdict": "Illegal"`, `"violation": "DecideInCallOrder"`, `"distinct": 87`, `"liveness": "not checked to the end`, `"name": "Decide/skip",`}},
 		{"missing config", []string{"mc", filepath.Join(dir, "nope.cfg")}, exitUsage, nil},
 		{"no args", []string{"mc"}, exitUsage, nil},
 	} {

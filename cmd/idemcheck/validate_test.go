@@ -37,6 +37,9 @@ func TestValidate(t *testing.T) {
 		{[]string{"../../traces/eviction-after-lost-timeout-ok.jsonl"}, exitUsage, nil, "eviction-after-lost-timeout-ok.jsonl: nothing to validate: the history has no internal events"},
 		{[]string{"--json", "../../traces/seed-unknown-bad.jsonl"}, exitViolation, []string{`"verdict": "Illegal"`, `"line": 9`, `"invariant": "TicketOrderIsCallOrder"`}, ""},
 		{[]string{"--json", "../../traces/seed-unknown-ok.jsonl"}, exitOK, []string{`"verdict": "Ok"`, `"ticket_order": "before-stage"`}, ""},
+		{[]string{"--coverage", "../../traces/seed-unknown-ok.jsonl"}, exitOK, []string{"every event is allowed", "Coverage of the spec's branches",
+			"Decide/first                   1", "branches never taken: "}, ""},
+		{[]string{"--coverage", "--json", "../../traces/seed-unknown-ok.jsonl"}, exitOK, []string{`"coverage": {`, `"name": "Decide/first",`, `"missed": [`}, ""},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -27,6 +27,11 @@ type Options struct {
 	// MaxDistinct stops the search with an error once this many distinct
 	// states are found (0: no limit).
 	MaxDistinct int64
+	// Coverage counts the spec branches ([spec.Branch]) of every
+	// transition generated, as TLC's -coverage counts actions; the
+	// counts are in [Result.Coverage]. It costs a little speed and does
+	// not change the counts of states.
+	Coverage bool
 
 	_ struct{}
 }
@@ -51,6 +56,10 @@ type Result struct {
 	Liveness string
 	// Config is the model that was checked.
 	Config Config
+	// Coverage counts the branches of the transitions generated (nil
+	// unless [Options.Coverage]); a search stopped early counts those of
+	// the levels it expanded.
+	Coverage *spec.Coverage
 }
 
 // Violation is a broken invariant or property with its shortest trace.
@@ -123,7 +132,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 	if liveness {
 		res.Liveness = "checked: every state with an open call has an enabled fair action, and every step increases the progress measure (so fair behaviours end in states without open calls)"
 	}
-	e := &expander{cfg: cfg, order: order, liveness: liveness}
+	e := &expander{cfg: cfg, order: order, liveness: liveness, coverage: opts.Coverage}
 
 	init := spec.Init(cfg.Spec)
 	var buf []byte
@@ -143,7 +152,18 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 		fmt.Fprintf(opts.Progress, "mc: depth %d: %d states generated, %d distinct states found, %d states left on queue (%.0f states/s)\n",
 			depth, res.Generated, res.Distinct, frontier.len(), float64(res.Generated)/max(el, 1e-9))
 	}
+	scratch := make([]worker, workers)
+	collect := func() {
+		if !opts.Coverage {
+			return
+		}
+		res.Coverage = &spec.Coverage{}
+		for i := range scratch {
+			res.Coverage.Merge(&scratch[i].cov)
+		}
+	}
 	finish := func(v *Violation) (Result, error) {
+		collect()
 		res.Violation = v
 		if v != nil {
 			res.Left = int64(frontier.len())
@@ -157,11 +177,11 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 		return finish(buildViolation(cfg, order[bi].Name, []uint64{initFP}))
 	}
 
-	scratch := make([]worker, workers)
 	var chunks []chunk
 	for depth := 0; frontier.len() > 0; depth++ {
 		if err := ctx.Err(); err != nil {
 			res.Liveness = stoppedLiveness(liveness, "")
+			collect()
 			return res, err
 		}
 		// Split the level into chunks that the workers take in turn;
@@ -210,6 +230,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 		for i := range chunks {
 			if chunks[i].err != nil {
 				res.Liveness = stoppedLiveness(liveness, "")
+				collect()
 				return res, chunks[i].err
 			}
 			res.Generated += chunks[i].generated
@@ -261,6 +282,7 @@ func Run(ctx context.Context, cfg Config, opts Options) (Result, error) {
 		}
 		if opts.MaxDistinct > 0 && res.Distinct > opts.MaxDistinct {
 			res.Liveness = stoppedLiveness(liveness, "")
+			collect()
 			return res, fmt.Errorf("mc: more than %d distinct states", opts.MaxDistinct)
 		}
 		frontier, next = next, frontier
@@ -337,6 +359,7 @@ type chunk struct {
 type worker struct {
 	cur, next spec.State
 	acts      []spec.Action
+	cov       spec.Coverage
 }
 
 // expander computes successors.
@@ -344,6 +367,7 @@ type expander struct {
 	cfg      Config
 	order    []spec.Invariant
 	liveness bool
+	coverage bool
 }
 
 // broken returns the index in e.order of the first invariant s breaks,
@@ -380,6 +404,9 @@ func (e *expander) expand(w *worker, frontier *level, seen *seenSet, c *chunk) {
 		}
 		for _, a := range w.acts {
 			c.generated++
+			if e.coverage {
+				w.cov.Add(cfg, &w.cur, a)
+			}
 			w.next.CopyFrom(&w.cur)
 			if err := w.next.Apply(cfg, a); err != nil {
 				c.err = fmt.Errorf("mc: the spec enables %s but Step refuses it: %w", a, err)

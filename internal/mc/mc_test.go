@@ -264,3 +264,35 @@ func TestLivenessNotClaimedWhenStopped(t *testing.T) {
 		t.Errorf("exhausted: liveness %q", res.Liveness)
 	}
 }
+
+// TestCoverage checks the branch counts of a run: they do not change
+// the state counts, do not depend on the number of workers, and sum per
+// action to at least the transitions generated (each transition takes
+// one primary branch).
+func TestCoverage(t *testing.T) {
+	plain := run(t, "MCBroker_fixed_env_1x2.cfg", Options{})
+	one := run(t, "MCBroker_fixed_env_1x2.cfg", Options{Coverage: true, Workers: 1})
+	many := run(t, "MCBroker_fixed_env_1x2.cfg", Options{Coverage: true, Workers: 4})
+	if plain.Coverage != nil {
+		t.Error("coverage counted without Options.Coverage")
+	}
+	if one.Distinct != plain.Distinct || one.Generated != plain.Generated {
+		t.Errorf("coverage changed the counts: %d/%d, want %d/%d", one.Distinct, one.Generated, plain.Distinct, plain.Generated)
+	}
+	var primary int64
+	for _, b := range spec.AllBranches() {
+		if one.Coverage.Count(b) != many.Coverage.Count(b) {
+			t.Errorf("%s: %d with 1 worker, %d with 4", b, one.Coverage.Count(b), many.Coverage.Count(b))
+		}
+		if !b.Side() {
+			primary += one.Coverage.Count(b)
+		}
+	}
+	// Generated counts the initial state too.
+	if primary != one.Generated-1 {
+		t.Errorf("primary branches sum to %d, want %d transitions", primary, one.Generated-1)
+	}
+	if one.Coverage.Count(spec.BranchDecideNewEpoch) == 0 || one.Coverage.Count(spec.BranchDecideDuplicate) == 0 {
+		t.Error("the epoch-bump config never takes Decide/new-epoch or Decide/duplicate")
+	}
+}
