@@ -66,6 +66,11 @@ func TestVerdicts(t *testing.T) {
 		{"MCBroker_evict_dup.cfg", spec.NoDuplicateAppend, "eviction, then the retry of an appended batch", 108, 200, 19},
 		{"MCBroker_bug_dupoffset.cfg", spec.AckedInLog, "a duplicate answered with the wrong offset", 1562, 4037, 29},
 		{"MCBroker_bug_leak.cfg", spec.EveryCallReturns, "a failed request keeps its ticket", 69, 102, 12},
+		{"MCBroker_fixed_fence_term.cfg", "", "the fix with a known producer, fence failures, a term change, timeouts and a retry", 12772, 32229, 31},
+		{"MCBroker_fixed_window1.cfg", "", "the fix with Window = 1: the window's truncation runs (the window-overflow finding goes unnoticed)", 1583, 4067, 30},
+		{"MCBroker_fencefail.cfg", spec.NoSpuriousOutOfOrder, "a failed fence frees the ticket", 287, 440, 26},
+		{"MCBroker_termchange.cfg", spec.NoSpuriousOutOfOrder, "a term change after the fence frees the ticket", 303, 472, 27},
+		{"MCBroker_prefix_epoch.cfg", spec.AckedInLog, "pre-fix with an epoch bump: an old-epoch batch acked as a duplicate", 360, 583, 20},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {
@@ -96,6 +101,9 @@ func TestVerdicts(t *testing.T) {
 				}
 			}
 		})
+	}
+	if t.Failed() {
+		return
 	}
 	for _, iv := range spec.Invariants() {
 		if !covered[iv.Name] {
