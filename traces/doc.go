@@ -26,8 +26,8 @@
 // test in internal/agreement found between the checker and the exact
 // reference in internal/refcheck).
 //
-// coverage_test.go replays every file with internal events through
-// checker/validate and asserts that together they take every branch of
+// internal/agreement's TestCorpusCoverage replays every file with
+// internal events through checker/validate and asserts that together they take every branch of
 // the spec (spec.Branch), but for the few it lists with the reason no
 // history can take them; seq-wrap-internal-ok, stage-fail-ok,
 // term-change-fenced-ok and duplicate-inflight-ok were written by hand

@@ -154,7 +154,8 @@ func numberDefs(src string) map[string]int64 {
 }
 
 // TestTLAConstants checks that the numbers Broker.tla names are spec's:
-// the window size (and the Window every model config gives it), and
+// the window size (and the Window every model config gives it, but
+// for the configs named for a smaller window), and
 // each Kafka error code, defined under the Go constant's name; and that
 // no error code is written as a bare number where a call's outcome is
 // stated.
@@ -200,7 +201,9 @@ func TestTLAConstants(t *testing.T) {
 			t.Errorf("%s does not assign Window", c)
 			continue
 		}
-		if n, _ := strconv.Atoi(m[1]); n != spec.WindowSize {
+		// A config written to exercise the window's truncation (its name
+		// says window) may give it a smaller size.
+		if n, _ := strconv.Atoi(m[1]); n != spec.WindowSize && !(strings.Contains(filepath.Base(c), "window") && n < spec.WindowSize) {
 			t.Errorf("%s: Window = %d, spec.WindowSize = %d", c, n, spec.WindowSize)
 		}
 	}

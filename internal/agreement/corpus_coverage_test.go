@@ -1,4 +1,4 @@
-package traces_test
+package agreement
 
 import (
 	"errors"
@@ -18,7 +18,7 @@ var unreachedBranches = map[spec.Branch]string{
 	spec.BranchReturnLeakedTicket:    "an injected bug (leak-ticket): the spec without bugs refuses a Return before the ReleaseTicket",
 }
 
-// TestCorpusCoverage replays every corpus file with internal events
+// TestCorpusCoverage replays every traces/ file with internal events
 // through validate (ticket order from its header; a bad file up to its
 // first event the spec does not allow) and checks that together they
 // take every branch of the spec but those in unreachedBranches, which
@@ -26,8 +26,8 @@ var unreachedBranches = map[spec.Branch]string{
 func TestCorpusCoverage(t *testing.T) {
 	var total spec.Coverage
 	files := 0
-	for _, f := range corpusFiles(t) {
-		h, _ := readTrace(t, f)
+	_, hs := corpus(t)
+	for _, h := range hs {
 		var c spec.Coverage
 		err := validate.History(h, validate.Options{TicketOrder: validate.FromHeader, Coverage: &c})
 		if errors.Is(err, validate.ErrNothingToValidate) {
