@@ -34,4 +34,11 @@
 // [State.CopyFrom] let it compute successors without allocating.
 // [State.Retire] lets a long replay drop what is over while keeping what
 // the idempotency windows still refer to.
+//
+// [Branch] names every branch of the spec (an action and the cases of
+// its rule: the classes of [Classify], failures, why a ticket is
+// released, window truncation, the sequence wrap, …), and
+// [State.AppendBranches] says which an action takes without changing
+// the state; a [Coverage] counts them for `idemcheck mc --coverage` and
+// `idemcheck validate --coverage`.
 package spec

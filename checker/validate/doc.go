@@ -15,4 +15,7 @@
 // that a retry answered as a duplicate of a long-finished request is
 // still checked against the log), not with the length of the history;
 // the common path allocates nothing per event.
+//
+// [Options.Coverage] counts the spec branches ([spec.Branch]) the
+// allowed events take, for `idemcheck validate --coverage`.
 package validate
