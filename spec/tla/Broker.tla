@@ -141,7 +141,9 @@ Decision(o) ==
          [] ~rm[op.pid].known /\ op.first > 0 -> "append_unknown"
          [] DupIdx(o) # {} -> "duplicate"
          [] w = << >> -> IF op.first = 0 THEN "append" ELSE "out_of_order"
-         [] w[Len(w)].last + 1 = op.first \/ (w[Len(w)].last = MaxInt32 /\ op.first = 0) -> "append"
+         \* (the wrap first: TLC's integers stop at MaxInt32, so last + 1 is
+         \* evaluated only below it)
+         [] IF w[Len(w)].last = MaxInt32 THEN op.first = 0 ELSE w[Len(w)].last + 1 = op.first -> "append"
          [] OTHER -> "out_of_order"
 
 DecisionOffset(o) ==
@@ -186,7 +188,7 @@ AppendFlags(o) ==
        ELSE IF op.epoch < h.epoch THEN {"ContiguousAppends"}
        ELSE IF h.maxLast = MaxInt32 /\ op.first = 0 THEN {}
        ELSE IF Overlaps(h, op.first, op.last) THEN {"NoDuplicateAppend"}
-       ELSE IF op.first # h.maxLast + 1 THEN {"ContiguousAppends"}
+       ELSE IF h.maxLast = MaxInt32 \/ op.first # h.maxLast + 1 THEN {"ContiguousAppends"}
        ELSE {}
 
 RECURSIVE Absorb(_, _)
