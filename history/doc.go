@@ -19,6 +19,12 @@
 // These kind names are also the action names of spec/tla/Broker.tla and of
 // the Go spec.
 //
+// [LogBatch] is an observation, not a step: one record batch of a
+// partition's log as a reader saw it (a consumer's Fetch response, the
+// broker's log at the end of a run). It belongs to no operation and may
+// come anywhere in a history, for example all at the end; the same batch
+// may be observed more than once.
+//
 // # JSON Lines schema (format "idemcheck/v1")
 //
 // A file is an optional header line, then one event object per line.
@@ -60,6 +66,8 @@
 //	EvictProducer    partition, pid
 //	BumpEpoch        pid, epoch (the new epoch)
 //	ChangeTerm       partition, term
+//	LogBatch         partition, offset (the batch's base offset), pid, epoch,
+//	                 first, last (no op)
 //
 // Offsets are Kafka's, one per record. The offset of an ok Return and of
 // a Decide that appends (append, append_unknown) is the batch's base
@@ -82,7 +90,8 @@
 // given in call order, so a duplicate id is an id that does not
 // increase); a Return closes an operation that is open; an internal event
 // names an operation already called (it may come after that operation's
-// Return: a timed-out request goes on inside the broker).
+// Return: a timed-out request goes on inside the broker). A LogBatch is
+// checked on its own fields only.
 //
 // # YAML schema
 //

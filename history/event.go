@@ -51,9 +51,26 @@ const (
 	ChangeTerm = spec.ChangeTerm
 )
 
-// Kinds lists every event kind in the order of the write path
-// ([spec.Names]).
+// Observation kinds: what a reader of the log saw, not a step of the
+// write path ([spec.Observations]).
+const (
+	// LogBatch is one record batch of a partition's log as a reader saw
+	// it (a consumer's Fetch response, or the broker's log): its base
+	// offset and its producer id, epoch and sequence range. It belongs to
+	// no operation.
+	LogBatch = spec.LogBatch
+)
+
+// Kinds lists every write-path event kind in the order of the write path
+// ([spec.Names]); the observation kinds are [Observations].
 func Kinds() []Kind { return spec.Names() }
+
+// Observations lists the observation kinds ([spec.Observations]).
+func Observations() []Kind { return spec.Observations() }
+
+// KnownKind reports whether k is a write-path kind or an observation
+// kind: a kind a history may hold.
+func KnownKind(k Kind) bool { return k.Valid() || k.Observation() }
 
 // Result is the outcome of a [Return] or of an internal asynchronous step
 // ([StageWriteDone], [UploadDone], [FenceEpoch]): [spec.Result].
@@ -133,7 +150,8 @@ type Event struct {
 	// that appends: the batch [first,last] of the operation's Replicate
 	// occupies spec.RecordCount(first, last) consecutive offsets from it.
 	// On a duplicate Decide (and the ok Return after it) it is the
-	// original batch's base offset.
+	// original batch's base offset. On a LogBatch it is the base offset
+	// the reader saw the batch at.
 	Offset   int64
 	Error    ErrorCode
 	Decision Decision
@@ -169,6 +187,9 @@ func (e Event) String() string {
 		return fmt.Sprintf("BumpEpoch pid=%d epoch=%d t=%d", e.PID, e.Epoch, e.Time)
 	case ChangeTerm:
 		return fmt.Sprintf("ChangeTerm partition=%q term=%d t=%d", e.Partition, e.Term, e.Time)
+	case LogBatch:
+		return fmt.Sprintf("LogBatch partition=%q offset=%d pid=%d epoch=%d seq=[%d,%d] t=%d",
+			e.Partition, e.Offset, e.PID, e.Epoch, e.First, e.Last, e.Time)
 	}
 	return fmt.Sprintf("%s op=%d t=%d", e.Kind, e.Op, e.Time)
 }

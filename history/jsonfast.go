@@ -274,6 +274,8 @@ func kindOf(b []byte) (Kind, bool) {
 		return BumpEpoch, true
 	case "ChangeTerm":
 		return ChangeTerm, true
+	case "LogBatch":
+		return LogBatch, true
 	}
 	return "", false
 }
@@ -305,6 +307,8 @@ func wantBits(k Kind, r Result, d Decision) uint16 {
 		return fKind | fTime | fPID | fEpoch
 	case ChangeTerm:
 		return fKind | fTime | fPartition | fTerm
+	case LogBatch:
+		return fKind | fTime | fPartition | fOffset | fPID | fEpoch | fFirst | fLast
 	}
 	return base
 }

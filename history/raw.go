@@ -67,6 +67,7 @@ var (
 	opFields        = []string{"kind", "t", "op"}
 	replicateFields = []string{"kind", "t", "op", "client", "partition", "pid", "epoch", "first", "last"}
 	resultFields    = []string{"kind", "t", "op", "result"}
+	logBatchFields  = []string{"kind", "t", "partition", "offset", "pid", "epoch", "first", "last"}
 )
 
 // fieldsOf returns the fields an event of kind k carries, given its
@@ -96,6 +97,8 @@ func fieldsOf(k Kind, r Result, d Decision) []string {
 		return []string{"kind", "t", "pid", "epoch"}
 	case ChangeTerm:
 		return []string{"kind", "t", "partition", "term"}
+	case LogBatch:
+		return logBatchFields
 	}
 	return opFields
 }
@@ -133,7 +136,7 @@ func (r *rawEvent) event() (Event, error) {
 		return Event{}, fieldErr("kind", ErrMissingField, "every event needs a kind")
 	}
 	k := Kind(*r.Kind)
-	if !k.Valid() {
+	if !KnownKind(k) {
 		return Event{}, fieldErr("kind", ErrUnknownKind, "%q (known kinds: %s)", *r.Kind, kindList())
 	}
 	var res Result
@@ -179,7 +182,7 @@ func deref[T any](dst *T, src *T) {
 
 func kindList() string {
 	var b strings.Builder
-	for i, k := range Kinds() {
+	for i, k := range append(Kinds(), Observations()...) {
 		if i > 0 {
 			b.WriteString(", ")
 		}

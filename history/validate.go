@@ -95,7 +95,7 @@ func (s *Stream) Check(e Event) error {
 // CheckFields checks one event on its own: its kind is known and it has
 // the fields its kind needs, with values in range.
 func CheckFields(e Event) error {
-	if !e.Kind.Valid() {
+	if !KnownKind(e.Kind) {
 		return fieldErr("kind", ErrUnknownKind, "%q", string(e.Kind))
 	}
 	if e.Time < 0 {
@@ -176,6 +176,25 @@ func CheckFields(e Event) error {
 		}
 		if e.Epoch < 0 {
 			return fieldErr("epoch", ErrBadValue, "negative epoch %d", e.Epoch)
+		}
+	case LogBatch:
+		if e.Partition == "" {
+			return fieldErr("partition", ErrMissingField, "a LogBatch needs a partition")
+		}
+		if e.Offset < 0 {
+			return fieldErr("offset", ErrBadValue, "negative offset %d", e.Offset)
+		}
+		if e.PID < 0 {
+			return fieldErr("pid", ErrBadValue, "negative producer id %d", e.PID)
+		}
+		if e.Epoch < 0 {
+			return fieldErr("epoch", ErrBadValue, "negative epoch %d", e.Epoch)
+		}
+		if e.First < 0 {
+			return fieldErr("first", ErrBadValue, "negative sequence %d", e.First)
+		}
+		if e.First > e.Last {
+			return fieldErr("first", ErrBadValue, "first %d > last %d", e.First, e.Last)
 		}
 	case ChangeTerm:
 		if e.Partition == "" {

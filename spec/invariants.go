@@ -87,3 +87,33 @@ func violNames(bits uint8) []string {
 	}
 	return out
 }
+
+// Read-side property names: what the checker verifies about the log that
+// a history's [LogBatch] observations show, per partition. They are not
+// invariants of the TLA+ spec (the spec's log is exact; these judge a log
+// read back from a real broker), but they share the vocabulary of the
+// checker's violations.
+const (
+	LostWrite          = "LostWrite"
+	DuplicateInLog     = "DuplicateInLog"
+	LogInSequence      = "LogInSequence"
+	LogOffsetsDisjoint = "LogOffsetsDisjoint"
+)
+
+// ReadProperty is a named property of the log as read back: a violation
+// name of the checker's read check.
+type ReadProperty struct {
+	Name string
+	// Doc states the property in one sentence.
+	Doc string
+}
+
+// ReadProperties returns the read-side properties in a fixed order.
+func ReadProperties() []ReadProperty {
+	return []ReadProperty{
+		{LostWrite, "Every batch acknowledged with an offset that lies within the part of the log that was read is in the log at that offset, with its producer id, epoch and sequences."},
+		{DuplicateInLog, "No sequence number of a producer's epoch is in the log twice."},
+		{LogInSequence, "Within an epoch a producer's batches are in the log in sequence order, epochs never go back, and no sequence is missing before a later batch that was acknowledged."},
+		{LogOffsetsDisjoint, "The batches read from the log occupy disjoint offset ranges, one offset per record."},
+	}
+}

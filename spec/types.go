@@ -37,6 +37,23 @@ func Names() []Name {
 		EvictProducer, BumpEpoch, ChangeTerm}
 }
 
+// LogBatch is an observation, not an action: one record batch as a
+// reader of the partition's log sees it (a consumer's Fetch response, or
+// the broker's own log dumped at the end of a run): its base offset and
+// its producer id, epoch and sequence range. Observations change no
+// state; they are not steps of Broker.tla, so they are not in [Names]
+// (whose set the TLA+ parity tests tie to Broker.tla's Next) and
+// [Name.Valid] is false for them. The checker judges them by the
+// read-side properties ([ReadProperties]).
+const LogBatch Name = "LogBatch"
+
+// Observations lists the observation names: kinds of history events that
+// record what a reader saw rather than a step of the write path.
+func Observations() []Name { return []Name{LogBatch} }
+
+// Observation reports whether n is one of [Observations].
+func (n Name) Observation() bool { return n == LogBatch }
+
 // Valid reports whether n is one of [Names].
 func (n Name) Valid() bool {
 	switch n {
