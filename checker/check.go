@@ -84,6 +84,11 @@ type Result struct {
 	// Violations lists every violation found: at most one per part, plus
 	// the partition-level AckedInLog clashes across producers.
 	Violations []*Violation
+	// Reads holds the read check's counts per producer of every partition
+	// whose log the history observed (LogBatch events), sorted by
+	// partition and then pid; empty when the history has none (see
+	// logread.go).
+	Reads []ReadCount
 	// Err is a problem with the input (wrapping [ErrNoOperations] or
 	// [ErrInvalidHistory]), or for [CheckReader] the reader's error;
 	// Verdict is then Unknown.
@@ -156,7 +161,11 @@ func checkSearch(h history.History, opts Options) Result {
 	parts, breaches := split(h, opts)
 	res := Result{Parts: make([]PartResult, len(parts))}
 	inParallel(opts, len(parts), func(i int) { res.Parts[i] = checkPart(parts[i], opts, true) })
-	finishResult(&res, breaches)
+	rc := newReadCheck(true)
+	for i := range h.Events {
+		rc.add(&h.Events[i])
+	}
+	finishResult(&res, breaches, rc.finish())
 	return res
 }
 
@@ -183,7 +192,9 @@ func inParallel(opts Options, n int, f func(i int)) {
 
 // finishResult collects the parts' violations, adds the partition-level
 // clashes cross and sets the verdict.
-func finishResult(res *Result, cross []*Violation) {
+func finishResult(res *Result, cross []*Violation, reads readOutcome) {
+	cross = append(cross, reads.viols...)
+	res.Reads = reads.counts
 	unknown := false
 	for i := range res.Parts {
 		pr := &res.Parts[i]
@@ -206,7 +217,7 @@ func finishResult(res *Result, cross []*Violation) {
 	switch {
 	case len(res.Violations) > 0:
 		res.Verdict = Illegal
-	case unknown:
+	case unknown || reads.unknown:
 		res.Verdict = Unknown
 	default:
 		res.Verdict = Ok

@@ -76,6 +76,25 @@
 // verdict and the violation's name depend only on the history and the
 // options.
 //
+// # The read check
+//
+// A history may also hold LogBatch events: what a reader of a partition's
+// log saw (a consumer's Fetch responses, or the broker's log). For every
+// partition with such observations, the read check (logread.go) verifies
+// that every acked batch within the offsets read is in the log at its
+// acked offset with its producer id, epoch and sequences (LostWrite), that
+// no producer's sequence is in the log twice (DuplicateInLog), that a
+// producer's batches are in sequence order within an epoch with no
+// sequence missing before a later acked batch (LogInSequence: the hole's
+// senders and the acked batch after it are named) and that the batches'
+// offsets do not overlap (LogOffsetsDisjoint); [Result.Reads] counts, per
+// producer, the batches acked, in the log, lost and duplicated, like
+// Jepsen's Kafka workload. A partition without observations is checked as
+// before. The read check keeps a compact record per operation and per
+// batch observed of each partition (at most 65536 operations per
+// partition in the bounded mode; a partition with more and with
+// observations makes the verdict Unknown unless KeepAll is set).
+//
 // # The engine
 //
 // [Check] and [CheckReader] are one engine, the streaming check

@@ -23,6 +23,15 @@ const (
 	AckedInLog           = spec.AckedInLog
 )
 
+// The read check's violation names: the spec's read-side properties
+// (see logread.go).
+const (
+	LostWrite          = spec.LostWrite
+	DuplicateInLog     = spec.DuplicateInLog
+	LogInSequence      = spec.LogInSequence
+	LogOffsetsDisjoint = spec.LogOffsetsDisjoint
+)
+
 // outcome classifies a Return for the model.
 type outcome uint8
 

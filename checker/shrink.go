@@ -203,7 +203,9 @@ func subHistory(h history.History, ids []int64) history.History {
 			k = keep(e.Op)
 		case e.Kind == history.EvictProducer:
 			k = producers[partKey{e.Partition, e.PID}]
-		case e.Kind == history.ChangeTerm:
+		case e.Kind == history.ChangeTerm || e.Kind == history.LogBatch:
+			// (A witness keeps its partitions' observations: they are
+			// few, and a read-side violation needs them.)
 			k = parts[e.Partition]
 		case e.Kind == history.BumpEpoch:
 			k = pids[e.PID]
@@ -349,7 +351,7 @@ func readKept(r history.Reader, keyList []partKey, vs []*Violation) (history.His
 			k = kept[e.Op]
 		case e.Kind == history.EvictProducer:
 			k = keys[partKey{e.Partition, e.PID}]
-		case e.Kind == history.ChangeTerm:
+		case e.Kind == history.ChangeTerm || e.Kind == history.LogBatch:
 			k = partitions[e.Partition]
 		case e.Kind == history.BumpEpoch:
 			k = pids[e.PID]

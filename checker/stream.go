@@ -176,6 +176,8 @@ type streamer struct {
 	open      map[int64]opRef
 	evictions map[partKey][]int64
 	calls     int
+	// reads is the read check (logread.go).
+	reads *readCheck
 	// now is the time of the latest event; waiting are the parts in
 	// state waiting.
 	now     int64
@@ -219,6 +221,7 @@ func newStreamer(opts Options) *streamer {
 		parts:     make(map[partKey]*sPart),
 		open:      make(map[int64]opRef),
 		evictions: make(map[partKey][]int64),
+		reads:     newReadCheck(mode == keepAll),
 	}
 }
 
@@ -237,6 +240,7 @@ func (st *streamer) add(e *history.Event) {
 			}
 		}
 	}
+	st.reads.add(e)
 	switch e.Kind {
 	case history.Replicate:
 		st.calls++
@@ -473,7 +477,7 @@ func (st *streamer) finish(opts Options) Result {
 		res.Parts[i] = checkPart(full, opts, false)
 		res.Parts[i].Ops = p.opCount() // (full lacks the records dropped)
 	})
-	finishResult(&res, st.breaches())
+	finishResult(&res, st.breaches(), st.reads.finish())
 	return res
 }
 
@@ -542,7 +546,7 @@ func CheckReader(r history.Reader, opts Options) Result {
 				break
 			}
 			switch e.Kind {
-			case history.Replicate, history.Return, history.EvictProducer:
+			case history.Replicate, history.Return, history.EvictProducer, history.LogBatch:
 			default:
 				// The replay needs only these (the other events' times
 				// would only let it commit a little earlier).

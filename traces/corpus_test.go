@@ -166,7 +166,8 @@ func FuzzCheck(f *testing.F) {
 		f.Add(b)
 	}
 	names := map[string]bool{checker.DecideInCallOrder: true, checker.NoSpuriousOutOfOrder: true,
-		checker.ContiguousAppends: true, checker.NoDuplicateAppend: true, checker.AckedInLog: true}
+		checker.ContiguousAppends: true, checker.NoDuplicateAppend: true, checker.AckedInLog: true,
+		checker.LostWrite: true, checker.DuplicateInLog: true, checker.LogInSequence: true, checker.LogOffsetsDisjoint: true}
 	f.Fuzz(func(t *testing.T, data []byte) {
 		h, err := history.Decode(strings.NewReader(string(data)), "fuzz")
 		if err != nil {

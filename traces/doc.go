@@ -35,5 +35,11 @@
 // between the fence and the decision, a duplicate of a request in
 // flight).
 //
+// The read side (issue 14), by hand: read-lost-write-*, read-duplicate-*
+// and read-hole-* hold LogBatch events, what a reader of the partition's
+// log saw, and are judged by the checker's read check (LostWrite,
+// DuplicateInLog, LogInSequence): the bad files' acks are consistent, so
+// only the log read back shows the lost, duplicated or missing batch.
+//
 // The package holds no code: it exists for its files and tests.
 package traces

@@ -1,0 +1,210 @@
+package checker
+
+import (
+	"bytes"
+	"testing"
+
+	"github.com/idemcheck/idemcheck/history"
+	"github.com/stretchr/testify/require"
+)
+
+// readHist builds a history of one partition "p0": calls and their
+// returns, then LogBatch observations.
+type readHist struct {
+	h   history.History
+	now int64
+	op  int64
+}
+
+func (b *readHist) tick() int64 { b.now++; return b.now }
+
+// call adds a Replicate and its Return: ok at off when off >= 0, else
+// failed with OUT_OF_ORDER_SEQUENCE_NUMBER when off == -1, else unknown.
+func (b *readHist) call(pid int64, epoch int16, first, last int32, off int64) {
+	b.op++
+	b.h.Events = append(b.h.Events, history.Event{Kind: history.Replicate, Time: b.tick(), Op: b.op, Client: pid,
+		Partition: "p0", PID: pid, Epoch: epoch, First: first, Last: last})
+	ret := history.Event{Kind: history.Return, Time: b.tick(), Op: b.op}
+	switch {
+	case off >= 0:
+		ret.Result, ret.Offset = history.OK, off
+	case off == -1:
+		ret.Result, ret.Error = history.Failed, history.OutOfOrderSequenceNumber
+	default:
+		ret.Result = history.Unknown
+	}
+	b.h.Events = append(b.h.Events, ret)
+}
+
+func (b *readHist) log(off, pid int64, epoch int16, first, last int32) {
+	b.h.Events = append(b.h.Events, history.Event{Kind: history.LogBatch, Time: b.tick(), Partition: "p0",
+		Offset: off, PID: pid, Epoch: epoch, First: first, Last: last})
+}
+
+// readViolations returns the read-side violations of the result.
+func readViolations(res Result) []*Violation {
+	var out []*Violation
+	for _, v := range res.Violations {
+		switch v.Name {
+		case LostWrite, DuplicateInLog, LogInSequence, LogOffsetsDisjoint:
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func TestReadCheck(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		build func(b *readHist)
+		// want is the violation name ("" for none) and words its
+		// explanation must hold.
+		want   string
+		words  []string
+		counts ReadCount
+	}{
+		{name: "ok", build: func(b *readHist) {
+			b.call(1, 0, 0, 1, 0)
+			b.call(1, 0, 2, 2, 2)
+			b.log(0, 1, 0, 0, 1)
+			b.log(2, 1, 0, 2, 2)
+			b.log(2, 1, 0, 2, 2) // read twice: one batch
+		}, counts: ReadCount{Acked: 2, InLog: 2}},
+		{name: "ok/unread acked batch is not judged", build: func(b *readHist) {
+			b.call(1, 0, 0, 0, 0)
+			b.call(1, 0, 1, 1, 1)
+			b.log(1, 1, 0, 1, 1)
+		}, counts: ReadCount{Acked: 2, InLog: 1, Unread: 1}},
+		{name: "lost write", build: func(b *readHist) {
+			b.call(1, 0, 0, 0, 0)
+			b.call(1, 0, 1, 1, 1)
+			b.call(1, 0, 2, 2, 2)
+			b.log(0, 1, 0, 0, 0)
+			b.log(2, 1, 0, 2, 2)
+		}, want: "LostWrite", words: []string{"op 2", "acked at offset 1", "nothing at offset 1"},
+			counts: ReadCount{Acked: 3, InLog: 2, Lost: 1}},
+		{name: "lost write/overwritten", build: func(b *readHist) {
+			b.call(1, 0, 0, 0, 0)
+			b.call(2, 0, 0, 0, 1)
+			b.log(0, 1, 0, 0, 0)
+			b.log(1, 3, 0, 0, 0)
+		}, want: "LostWrite", words: []string{"op 2", "another batch", "pid=3"}},
+		{name: "duplicate", build: func(b *readHist) {
+			b.call(1, 0, 0, 0, 0)
+			b.call(1, 0, 1, 1, -2)
+			b.call(1, 0, 1, 1, 2) // a retry appended again
+			b.log(0, 1, 0, 0, 0)
+			b.log(1, 1, 0, 1, 1)
+			b.log(2, 1, 0, 1, 1)
+		}, want: "DuplicateInLog", words: []string{"in the log twice", "offset 1", "offset 2", "op 2", "op 3"},
+			counts: ReadCount{Acked: 2, InLog: 3, Duplicated: 1}},
+		{name: "hole", build: func(b *readHist) {
+			b.call(1, 0, 0, 0, 0)
+			b.call(1, 0, 1, 1, -1) // rejected as out of order
+			b.call(1, 0, 2, 2, 1)
+			b.log(0, 1, 0, 0, 0)
+			b.log(1, 1, 0, 2, 2)
+		}, want: "LogInSequence", words: []string{"hole", "sequences [1,1]", "op 3", "op 2", "OUT_OF_ORDER_SEQUENCE_NUMBER"},
+			counts: ReadCount{Acked: 2, InLog: 2}},
+		{name: "gap before an unacked batch is no violation", build: func(b *readHist) {
+			b.call(1, 0, 0, 0, 0)
+			b.call(1, 0, 1, 1, -1)
+			b.call(1, 0, 2, 2, -2)
+			b.log(0, 1, 0, 0, 0)
+			b.log(1, 1, 0, 2, 2)
+		}, counts: ReadCount{Acked: 1, InLog: 2}},
+		{name: "reorder", build: func(b *readHist) {
+			b.call(1, 0, 0, 0, -2)
+			b.call(1, 0, 1, 1, -2)
+			b.log(0, 1, 0, 1, 1)
+			b.log(1, 1, 0, 0, 0)
+		}, want: "LogInSequence", words: []string{"out of sequence order", "offset 1", "offset 0"}},
+		{name: "epoch goes back", build: func(b *readHist) {
+			b.call(1, 1, 0, 0, -2)
+			b.call(1, 0, 5, 5, -2)
+			b.log(0, 1, 1, 0, 0)
+			b.log(1, 1, 0, 5, 5)
+		}, want: "LogInSequence", words: []string{"epoch goes back"}},
+		{name: "overlapping offsets", build: func(b *readHist) {
+			b.call(1, 0, 0, 2, -2)
+			b.call(2, 0, 0, 0, -2)
+			b.log(0, 1, 0, 0, 2)
+			b.log(2, 2, 0, 0, 0)
+		}, want: "LogOffsetsDisjoint", words: []string{"two batches over one offset", "offsets 0..2"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			b := &readHist{h: history.History{Header: history.Header{Format: history.FormatV1}}}
+			tc.build(b)
+			for _, mode := range []struct {
+				name string
+				opts Options
+			}{{"bounded", Options{}}, {"keepall", Options{KeepAll: true}}, {"search", Options{NoCallOrder: true}}} {
+				res := Check(b.h, mode.opts)
+				require.NoError(t, res.Err)
+				vs := readViolations(res)
+				if tc.want == "" {
+					require.Empty(t, vs, "%s: %v", mode.name, vs)
+				} else {
+					require.NotEmpty(t, vs, mode.name)
+					require.Equal(t, tc.want, vs[0].Name, "%s: %v", mode.name, vs)
+					require.Equal(t, Illegal, res.Verdict)
+					for _, w := range tc.words {
+						require.Contains(t, vs[0].Error(), w, mode.name)
+					}
+				}
+				require.NotEmpty(t, res.Reads)
+				if tc.counts != (ReadCount{}) {
+					c := tc.counts
+					c.Partition, c.PID = "p0", 1
+					require.Equal(t, c, res.Reads[0], mode.name)
+				}
+			}
+			var buf bytes.Buffer
+			require.NoError(t, history.EncodeJSONL(&buf, b.h))
+			rd, err := history.NewReader(&buf, "h.jsonl")
+			require.NoError(t, err)
+			rr := CheckReader(rd, Options{})
+			want := Check(b.h, Options{})
+			require.Equal(t, want.Reads, rr.Reads)
+			require.Equal(t, want.Verdict, rr.Verdict)
+		})
+	}
+}
+
+// TestReadCheckNoObservations: a history without LogBatch events has no
+// read counts.
+func TestReadCheckNoObservations(t *testing.T) {
+	b := &readHist{h: history.History{Header: history.Header{Format: history.FormatV1}}}
+	b.call(1, 0, 0, 0, 0)
+	res := Check(b.h, Options{})
+	require.Equal(t, Ok, res.Verdict)
+	require.Empty(t, res.Reads)
+}
+
+
+// TestReadCheckShrink: the witness of a lost write keeps the
+// observations and the acked batch, not the other producer's calls.
+func TestReadCheckShrink(t *testing.T) {
+	b := &readHist{h: history.History{Header: history.Header{Format: history.FormatV1}}}
+	b.call(1, 0, 0, 0, 0)
+	for i := int32(0); i < 5; i++ {
+		b.call(2, 0, i, i, -2)
+	}
+	b.call(1, 0, 1, 1, 1)
+	b.call(1, 0, 2, 2, 2)
+	b.log(0, 1, 0, 0, 0)
+	b.log(2, 1, 0, 2, 2)
+	res := Check(b.h, Options{})
+	require.Equal(t, "LostWrite", res.Violations[0].Name, "%v", res.Violations)
+	w := Shrink(b.h, Options{})
+	require.Equal(t, "LostWrite", Check(w, Options{}).Violations[0].Name)
+	kinds := map[history.Kind]int{}
+	for _, e := range w.Events {
+		kinds[e.Kind]++
+		if e.Kind == history.Replicate {
+			require.Equal(t, int64(1), e.PID, "the other producer is not needed")
+		}
+	}
+	require.Equal(t, 2, kinds[history.LogBatch])
+	require.LessOrEqual(t, kinds[history.Replicate], 2)
+}
