@@ -181,7 +181,6 @@ func TestReadCheckNoObservations(t *testing.T) {
 	require.Empty(t, res.Reads)
 }
 
-
 // TestReadCheckShrink: the witness of a lost write keeps the
 // observations and the acked batch, not the other producer's calls.
 func TestReadCheckShrink(t *testing.T) {
