@@ -44,6 +44,7 @@ type fileReport struct {
 	Ops        int               `json:"ops"`
 	Parts      []partReport      `json:"parts,omitempty"`
 	Violations []violationReport `json:"violations,omitempty"`
+	Reads      []readReport      `json:"reads,omitempty"`
 	Undecided  []string          `json:"undecided,omitempty"`
 	Witness    *witnessReport    `json:"witness,omitempty"`
 	HTML       string            `json:"html,omitempty"`
@@ -59,6 +60,19 @@ type partReport struct {
 	// Reason says, for an undecided (Unknown) part, which limit it hit
 	// ([checker.PartResult.Reason]).
 	Reason string `json:"reason,omitempty"`
+}
+
+// readReport is the read check's tally of one producer on one partition
+// whose log the history observed (checker.ReadCount).
+type readReport struct {
+	Partition  string `json:"partition"`
+	PID        int64  `json:"pid"`
+	Acked      int    `json:"acked"`
+	InLog      int    `json:"in_log"`
+	Lost       int    `json:"lost"`
+	Duplicated int    `json:"duplicated"`
+	Unread     int    `json:"unread"`
+	Reason     string `json:"reason,omitempty"`
 }
 
 type violationReport struct {
@@ -458,6 +472,13 @@ func checkOne(ctx context.Context, env *cmdEnv, name string, f checkFlags, htmlP
 		}
 		rep.Violations = append(rep.Violations, vr)
 	}
+	for _, c := range res.Reads {
+		rep.Reads = append(rep.Reads, readReport{Partition: c.Partition, PID: c.PID, Acked: c.Acked, InLog: c.InLog,
+			Lost: c.Lost, Duplicated: c.Duplicated, Unread: c.Unread, Reason: c.Reason})
+		if c.Reason != "" {
+			rep.Undecided = append(rep.Undecided, fmt.Sprintf("partition %q read check", c.Partition))
+		}
+	}
 	var wh history.History
 	if res.Verdict == checker.Illegal && !f.noShrink {
 		wh = checker.Shrink(h, opts)
@@ -554,6 +575,14 @@ func printHuman(w io.Writer, rep fileReport, res checker.Result) {
 			reason = "no reason given"
 		}
 		fmt.Fprintf(w, "  undecided: partition %q pid %d: %s; this is not a pass\n", p.Partition, p.PID, reason)
+	}
+	for _, c := range rep.Reads {
+		if c.Reason != "" {
+			fmt.Fprintf(w, "  undecided: partition %q: %s; this is not a pass\n", c.Partition, c.Reason)
+			continue
+		}
+		fmt.Fprintf(w, "  read back: partition %q pid %d: %d acked, %d in log, %d lost, %d duplicated, %d unread\n",
+			c.Partition, c.PID, c.Acked, c.InLog, c.Lost, c.Duplicated, c.Unread)
 	}
 	for _, v := range res.Violations {
 		fmt.Fprintf(w, "  violation %s on partition %q, producer %d:\n", v.Name, v.Partition, v.PID)

@@ -105,8 +105,8 @@ flags:`)
 	st := rep.Decoder
 	fmt.Fprintf(env.stderr, "idemcheck import: %d packets (%d to or from port %d), %d connections (%d without their start), %d retransmitted bytes dropped, %d bytes missing\n",
 		rep.Packets, rep.Kafka, *port, rep.Conns, rep.MidStream, rep.OverlapBytes, st.MissingBytes)
-	fmt.Fprintf(env.stderr, "idemcheck import: %d operations (%d unknown), %d non-idempotent batches skipped, %d traffic problems\n",
-		st.Operations, st.Unknown, st.Skipped, st.Problems)
+	fmt.Fprintf(env.stderr, "idemcheck import: %d operations (%d unknown), %d non-idempotent batches skipped, %d batches read back (Fetch), %d traffic problems\n",
+		st.Operations, st.Unknown, st.Skipped, st.LogBatches, st.Problems)
 	if rec.err != nil {
 		fmt.Fprintf(env.stderr, "idemcheck import: the history is incomplete: %v\n", rec.err)
 		return exitUsage

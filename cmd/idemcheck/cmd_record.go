@@ -147,8 +147,8 @@ flags:`)
 		code = exitUsage
 	}
 	st := p.Stats()
-	fmt.Fprintf(env.stderr, "idemcheck record: %d connections, %d operations (%d unknown), %d non-idempotent batches skipped, %d traffic problems; wrote %s\n",
-		st.Conns, st.Operations, st.Unknown, st.Skipped, st.Problems, *out)
+	fmt.Fprintf(env.stderr, "idemcheck record: %d connections, %d operations (%d unknown), %d non-idempotent batches skipped, %d batches read back (Fetch), %d traffic problems; wrote %s\n",
+		st.Conns, st.Operations, st.Unknown, st.Skipped, st.LogBatches, st.Problems, *out)
 	if rec.err != nil {
 		fmt.Fprintf(env.stderr, "idemcheck record: the history is incomplete: %v\n", rec.err)
 		code = exitUsage

@@ -81,7 +81,7 @@ func badInputs() []badInput {
 			show: `{"kind":"Replicate",...,"partition":"xxx…(2000 bytes)",...}`,
 			want: `idemcheck check: name.jsonl:1: field "partition": bad value: name of 2000 bytes (at most 1024)`},
 		{class: "unknown event kind", file: "kind.jsonl", input: []byte(`{"kind":"Produce","t":0,"op":1}` + "\n"),
-			want: `idemcheck check: kind.jsonl:1: field "kind": unknown event kind: "Produce" (known kinds: Replicate, ReserveTicket, StageWriteStart, StageWriteDone, UploadDone, RedeemTicket, FenceEpoch, Decide, ReleaseTicket, Return, EvictProducer, BumpEpoch, ChangeTerm)`},
+			want: `idemcheck check: kind.jsonl:1: field "kind": unknown event kind: "Produce" (known kinds: Replicate, ReserveTicket, StageWriteStart, StageWriteDone, UploadDone, RedeemTicket, FenceEpoch, Decide, ReleaseTicket, Return, EvictProducer, BumpEpoch, ChangeTerm, LogBatch)`},
 		{class: "missing field", file: "missing.jsonl", input: []byte(`{"kind":"Replicate","t":0,"op":1,"partition":"p0","pid":1,"epoch":0,"first":0}` + "\n"),
 			want: `idemcheck check: missing.jsonl:1: field "last": missing field: a Replicate needs "last"`},
 		{class: "missing kind", file: "nokind.jsonl", input: []byte(`{"t":0,"op":1}` + "\n"),

@@ -11,6 +11,10 @@ const batchHeaderBytes = 61
 
 // Batch is the header of one record batch of a Produce request.
 type Batch struct {
+	// BaseOffset is the offset of the batch's first record (0 in a
+	// Produce request: the broker assigns it; the log offset in a Fetch
+	// response).
+	BaseOffset int64
 	// Magic is the message format: 2 for record batches; 0 and 1 are the
 	// old message sets, which carry no producer id.
 	Magic int8
@@ -26,6 +30,9 @@ type Batch struct {
 	NumRecords int32
 	// Transactional is the transactional attribute bit.
 	Transactional bool
+	// Control is the control attribute bit: a transaction marker, not
+	// data.
+	Control bool
 }
 
 // Idempotent reports whether the batch takes part in idempotent
@@ -64,7 +71,7 @@ func Batches(records []byte) ([]Batch, error) {
 			return out, fmt.Errorf("%w: batch length %d with %d bytes left at byte %d", ErrBatch, length, len(records)-12, at)
 		}
 		total := 12 + int(length)
-		b := Batch{Magic: int8(records[16]), ProducerID: -1, FirstSequence: -1}
+		b := Batch{BaseOffset: int64(binary.BigEndian.Uint64(records)), Magic: int8(records[16]), ProducerID: -1, FirstSequence: -1}
 		if b.Magic == 2 {
 			if total < batchHeaderBytes {
 				return out, fmt.Errorf("%w: v2 batch of %d bytes at byte %d", ErrBatch, total, at)
@@ -72,6 +79,7 @@ func Batches(records []byte) ([]Batch, error) {
 			h := records[:total]
 			attrs := int16(binary.BigEndian.Uint16(h[21:]))
 			b.Transactional = attrs&0x10 != 0
+			b.Control = attrs&0x20 != 0
 			b.LastOffsetDelta = int32(binary.BigEndian.Uint32(h[23:]))
 			b.ProducerID = int64(binary.BigEndian.Uint64(h[43:]))
 			b.ProducerEpoch = int16(binary.BigEndian.Uint16(h[51:]))

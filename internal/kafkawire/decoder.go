@@ -89,6 +89,9 @@ type Stats struct {
 	Unknown int
 	// BumpEpochs counts InitProducerId responses recorded as BumpEpoch.
 	BumpEpochs int
+	// LogBatches counts the idempotent batches of Fetch responses
+	// recorded as LogBatch observations.
+	LogBatches int
 	// Problems counts reported problems; SkippedBytes the bytes passed
 	// over while searching for a frame, and MissingBytes the bytes
 	// reported missing by [Conn.Gap].
@@ -641,6 +644,13 @@ func (c *Conn) response(frame []byte, off int64, ts int64) {
 			d.problem(Problem{Conn: c.name, Dir: Responses, Offset: off,
 				Err: fmt.Errorf("%w: InitProducerId v%d answers producer id %d epoch %d; no BumpEpoch recorded", ErrBody, p.version, resp.ProducerID, resp.ProducerEpoch)})
 		}
+	case keyFetch:
+		resp := kmsg.FetchResponse{Version: p.version}
+		if err := resp.ReadFrom(body); err != nil {
+			bad(err)
+			return
+		}
+		c.fetchResponse(p, &resp, off, ts)
 	case keyMetadata:
 		resp := kmsg.MetadataResponse{Version: p.version}
 		if err := resp.ReadFrom(body); err != nil {
@@ -690,6 +700,37 @@ func (c *Conn) produceResponse(p *pending, resp *kmsg.ProduceResponse, off int64
 		c.record(Responses, off, e)
 	}
 	p.ops = nil
+}
+
+// fetchResponse records a LogBatch per idempotent data batch of a Fetch
+// response: what the consumer was shown of the log. A broker may end a
+// partition's records with a partial batch (it cuts at the fetch's byte
+// limit); that tail is not a problem and is left out, as are
+// non-idempotent batches and transaction markers.
+func (c *Conn) fetchResponse(p *pending, resp *kmsg.FetchResponse, off int64, ts int64) {
+	d := c.d
+	for _, rt := range resp.Topics {
+		_, name := c.topicOf(p.version, rt.Topic, rt.TopicID)
+		for _, rp := range rt.Partitions {
+			if rp.ErrorCode != 0 {
+				continue
+			}
+			batches, _ := Batches(rp.RecordBatches) // (a partial last batch ends the list)
+			for _, b := range batches {
+				if !b.Idempotent() || b.Control || b.BaseOffset < 0 {
+					continue
+				}
+				last, ok := b.LastSequence()
+				if !ok {
+					continue
+				}
+				d.stats.LogBatches++
+				c.record(Responses, off, history.Event{Kind: history.LogBatch, Time: ts,
+					Partition: name + "/" + strconv.Itoa(int(rp.Partition)), Offset: b.BaseOffset,
+					PID: b.ProducerID, Epoch: b.ProducerEpoch, First: b.FirstSequence, Last: last})
+			}
+		}
+	}
 }
 
 // settleUnknown records an unknown Return for every operation of p.

@@ -8,7 +8,7 @@
 // request by correlation id, per connection. Bodies are decoded with
 // franz-go's kmsg.
 //
-// Only three API keys matter for a history:
+// Four API keys matter for a history:
 //
 //   - Produce: every idempotent record batch (producer id >= 0, base
 //     sequence >= 0, magic 2) of a request becomes one operation: a
@@ -21,6 +21,14 @@
 //     interpreted.
 //   - InitProducerId: a successful response becomes a
 //     [history.BumpEpoch] with the producer id and epoch it hands out.
+//   - Fetch: every idempotent data batch of a response (the record batch
+//     headers: base offset, producer id, epoch, base sequence and last
+//     offset delta; record values are not decoded) becomes a
+//     [history.LogBatch], what the consumer was shown of the partition's
+//     log. Non-idempotent batches, transaction markers and the partial
+//     batch a broker may end a partition's records with are left out.
+//     Versions v4 to v12 (topic names, non-flexible up to v11) and v13+
+//     (topic ids, named through Metadata) are decoded alike.
 //   - Metadata: topic ids of v10+ responses name the topics of Produce
 //     v13+ requests, which carry ids instead of names.
 //

@@ -43,6 +43,7 @@ var (
 // API keys this package decodes.
 const (
 	keyProduce        int16 = 0
+	keyFetch          int16 = 1
 	keyMetadata       int16 = 3
 	keyApiVersions    int16 = 18
 	keyInitProducerID int16 = 22
