@@ -215,6 +215,7 @@ type readJudge struct {
 	named  map[string]bool // name + pid already reported
 	counts map[int64]*ReadCount
 	acked  map[batchKey][]int // indexes of acked ops of a batch
+	lo     int64              // the lowest offset read
 }
 
 func (j *readJudge) count(pid int64) *ReadCount {
@@ -272,9 +273,17 @@ func (j *readJudge) ackedAt(l logEntry) int {
 	return -1
 }
 
+// maxNamed is how many operations an explanation names of a list (the
+// retries of one rejected batch may be many).
+const maxNamed = 3
+
 func describeOps(ops []readOp, idx []int) string {
 	s := ""
 	for k, i := range idx {
+		if k == maxNamed {
+			s += fmt.Sprintf(" and %d more", len(idx)-maxNamed)
+			break
+		}
 		if k > 0 {
 			s += ", "
 		}
@@ -296,6 +305,7 @@ func (p *readPart) judge() ([]*Violation, []ReadCount) {
 		return cmp.Or(cmp.Compare(a.pid, b.pid), cmp.Compare(a.epoch, b.epoch), cmp.Compare(a.first, b.first), cmp.Compare(a.last, b.last))
 	})
 	lo, hi := log[0].off, int64(0)
+	j.lo = lo
 	for _, l := range log {
 		hi = max(hi, l.end())
 		j.count(l.pid).InLog++
@@ -450,6 +460,7 @@ func (j *readJudge) producer(pid int64, log []logEntry) {
 	// Order and holes, in offset order.
 	type gap struct {
 		before, after logEntry
+		start         bool // no batch before: the hole is [0, after.first-1]
 	}
 	var (
 		maxEpoch int16 = -1
@@ -465,30 +476,43 @@ func (j *readJudge) producer(pid int64, log []logEntry) {
 			j.report(spec.LogInSequence, pid, append(j.opsOf(pid, l.epoch, l.first, l.last), j.opsOf(pid, prev.epoch, prev.first, prev.last)...),
 				"producer %d's epoch goes back in the log: %s comes after %s", pid, l, prev)
 		}
-		if !has || l.epoch != prev.epoch {
+		fresh := !has || l.epoch != prev.epoch
+		if fresh {
 			maxEpoch = max(maxEpoch, l.epoch)
 			prev, has, pending = l, true, nil
-			continue
+			// The log was read from its start (offset 0) and the epoch's
+			// first batch there does not start at sequence 0: the
+			// sequences before it are a hole if the history sent them.
+			if j.lo == 0 && l.first > 0 && len(j.opsOf(pid, l.epoch, 0, l.first-1)) > 0 {
+				pending = &gap{after: l, start: true}
+			}
 		}
 		switch {
+		case fresh:
 		case l.first <= prev.last:
 			j.report(spec.LogInSequence, pid, append(j.opsOf(pid, prev.epoch, prev.first, prev.last), j.opsOf(pid, l.epoch, l.first, l.last)...),
 				"producer %d epoch %d's batches are out of sequence order in the log: %s comes after %s", pid, l.epoch, l, prev)
 		case l.first > prev.last+1 && pending == nil:
-			pending = &gap{prev, l}
+			pending = &gap{before: prev, after: l}
 		}
 		if pending != nil {
 			if a := j.ackedAt(l); a >= 0 {
 				g := pending
 				missFirst, missLast := g.before.last+1, g.after.first-1
+				where := fmt.Sprintf("between %s and %s", g.before, g.after)
+				if g.start {
+					missFirst = 0
+					where = fmt.Sprintf("before %s, the epoch's first batch in the log read from offset 0", g.after)
+				}
 				senders := j.opsOf(pid, l.epoch, missFirst, missLast)
 				sent := "no operation of the history sent them"
 				if len(senders) > 0 {
 					sent = "they were sent by " + describeOps(j.p.ops, senders)
 				}
+				senders = senders[:min(len(senders), maxNamed)]
 				j.report(spec.LogInSequence, pid, append(senders, a),
-					"hole in the log: sequences [%d,%d] of producer %d epoch %d are missing between %s and %s, yet op %d (seq [%d,%d]) was acked at offset %d after them, which needs every earlier sequence of its epoch in the log; %s",
-					missFirst, missLast, pid, l.epoch, g.before, g.after, j.p.ops[a].op, l.first, l.last, l.off, sent)
+					"hole in the log: sequences [%d,%d] of producer %d epoch %d are missing %s, yet op %d (seq [%d,%d]) was acked at offset %d after them, which needs every earlier sequence of its epoch in the log; %s",
+					missFirst, missLast, pid, l.epoch, where, j.p.ops[a].op, l.first, l.last, l.off, sent)
 				pending = nil
 			}
 		}

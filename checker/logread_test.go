@@ -207,3 +207,27 @@ func TestReadCheckShrink(t *testing.T) {
 	require.Equal(t, 2, kinds[history.LogBatch])
 	require.LessOrEqual(t, kinds[history.Replicate], 2)
 }
+
+// TestReadCheckHoleAtStart: read from offset 0, the epoch's first batch
+// in the log is [1,1], acked, while the history sent [0,0], which was
+// rejected: a hole before the first batch, naming both.
+func TestReadCheckHoleAtStart(t *testing.T) {
+	b := &readHist{h: history.History{Header: history.Header{Format: history.FormatV1}}}
+	b.call(1, 0, 0, 0, -1)
+	b.call(1, 0, 1, 1, 0)
+	b.log(0, 1, 0, 1, 1)
+	res := Check(b.h, Options{})
+	vs := readViolations(res)
+	require.Len(t, vs, 1, "%v", vs)
+	require.Equal(t, LogInSequence, vs[0].Name)
+	require.Contains(t, vs[0].Explanation, "sequences [0,0]")
+	require.Contains(t, vs[0].Explanation, "op 1 (seq [0,0], OUT_OF_ORDER_SEQUENCE_NUMBER)")
+	require.Len(t, vs[0].Ops, 2)
+
+	// Read from offset 5 on, the start is not known: no hole.
+	b = &readHist{h: history.History{Header: history.Header{Format: history.FormatV1}}}
+	b.call(1, 0, 0, 0, -1)
+	b.call(1, 0, 1, 1, 5)
+	b.log(5, 1, 0, 1, 1)
+	require.Empty(t, readViolations(Check(b.h, Options{})))
+}

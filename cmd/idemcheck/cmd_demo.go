@@ -25,8 +25,9 @@ func runDemo(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.SetOutput(env.stderr)
 	out := fs.String("out", "", "directory for the histories and the HTML picture (default: a new private directory under the system's temporary directory)")
 	known := fs.Bool("known", false, "run the variant where the partition already knows the producer (a spurious, retriable OOOSN instead of a lost batch)")
+	readBack := fs.Bool("read-back", false, "end each run with a consumer's read of the log (LogBatch events), so the check also judges the log: lost, duplicated or missing batches")
 	fs.Usage = func() {
-		fmt.Fprintln(fs.Output(), `usage: idemcheck demo [--out DIR] [--known]
+		fmt.Fprintln(fs.Output(), `usage: idemcheck demo [--out DIR] [--known] [--read-back]
 
 Reproduces the seed bug of Redpanda PR #30429 in the reference
 implementation: one producer calls replicate(A) then replicate(B) on one
@@ -71,7 +72,7 @@ flags:`)
 	failed := false
 	for _, order := range []impl.TicketOrder{impl.AfterStage, impl.BeforeStage} {
 		fmt.Fprintln(w)
-		bad, err := demoOne(w, order, *known, dir)
+		bad, err := demoOne(w, order, *known, *readBack, dir)
 		if err != nil {
 			fmt.Fprintf(env.stderr, "idemcheck demo: %v\n", err)
 			return exitUsage
@@ -102,7 +103,7 @@ func demoDir(out string) (string, error) {
 
 // demoOne runs the scenario under one ordering and reports whether the
 // checker found a violation.
-func demoOne(w io.Writer, order impl.TicketOrder, known bool, dir string) (bool, error) {
+func demoOne(w io.Writer, order impl.TicketOrder, known, readBack bool, dir string) (bool, error) {
 	title := "with the fix (ticket reserved before stage_write)"
 	if order == impl.AfterStage {
 		title = "pre-fix (ticket reserved after stage_write resolves)"
@@ -111,6 +112,11 @@ func demoOne(w io.Writer, order impl.TicketOrder, known bool, dir string) (bool,
 	s, err := sim.SeedScenario(order, known)
 	if err != nil {
 		return false, fmt.Errorf("run scenario: %w", err)
+	}
+	if readBack {
+		if err := s.ReadBack(); err != nil {
+			return false, err
+		}
 	}
 	h := s.History()
 	fmt.Fprintln(w, "What the producer saw:")
@@ -164,7 +170,9 @@ func demoOne(w io.Writer, order impl.TicketOrder, known bool, dir string) (bool,
 func clientVisible(h history.History) history.History {
 	out := history.History{Header: h.Header}
 	for _, e := range h.Events {
-		if e.Kind == history.Replicate || e.Kind == history.Return {
+		// (A consumer's read of the log, with --read-back, is client
+		// visible too.)
+		if e.Kind == history.Replicate || e.Kind == history.Return || e.Kind == history.LogBatch {
 			out.Events = append(out.Events, e)
 		}
 	}

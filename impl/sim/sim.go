@@ -145,6 +145,24 @@ func New(cfg Config) (*Sim, error) {
 	return s, nil
 }
 
+// ReadBack records what a consumer reading every partition's log from
+// its start would see: one [history.LogBatch] per batch of each
+// partition's log, in partition and offset order, at the frontend's
+// current time. Call it at the end of a run; the read check of package
+// checker then judges the log against the clients' acks.
+func (s *Sim) ReadBack() error {
+	now := s.f.Now()
+	for _, p := range s.f.Partitions() {
+		for _, e := range s.f.Log(p.Name) {
+			if err := s.log.Record(history.Event{Kind: history.LogBatch, Time: now, Partition: p.Name,
+				Offset: e.Offset, PID: e.PID, Epoch: e.Epoch, First: e.First, Last: e.Last}); err != nil {
+				return fmt.Errorf("sim: read back: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
 // Frontend returns the simulated frontend, for inspection and for steps
 // the Sim has no item for (evictions, term changes, raw requests).
 func (s *Sim) Frontend() *impl.Frontend { return s.f }

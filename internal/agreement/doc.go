@@ -61,5 +61,10 @@
 //     the white-box validator accept the same corpus traces and stop the
 //     others at the same event.
 //
+// TestReadBackSeedScenario reads the reference implementation's log back
+// after the seed scenario (impl/sim's ReadBack) and checks that the
+// checker's read check names the pre-fix hole: the rejected batch and the
+// acked batch that needed it.
+//
 // The package holds no code besides its tests.
 package agreement

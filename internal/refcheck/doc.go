@@ -146,5 +146,7 @@
 // The enumeration is exponential, so [Check] returns [ErrUnsupported] for
 // histories with more than [MaxOps] operations, more than [MaxAmbiguous]
 // ambiguous ones, or a producer with more than [MaxScenarios] explanations
-// to try.
+// to try, and for histories with LogBatch observations (a log read back,
+// which the checker's read check judges; the reference judges the write
+// path only).
 package refcheck

@@ -164,6 +164,8 @@ func (o Options) Check(h history.History) (Result, error) {
 			}
 		case history.EvictProducer:
 			evictions = append(evictions, e)
+		case history.LogBatch:
+			return Result{}, fmt.Errorf("%w: LogBatch observations (the reference judges the write path, not a log read back)", ErrUnsupported)
 		}
 	}
 	if len(ops) > MaxOps {
