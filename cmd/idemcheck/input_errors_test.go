@@ -136,6 +136,8 @@ func badInputs() []badInput {
 		{class: "invalid UTF-8 (YAML)", file: "utf8.yaml", input: []byte("events:\n  - {kind: Replicate, t: 0, op: 1, partition: \"p\xfe\", pid: 1, epoch: 0, first: 0, last: 0}\n"),
 			show: `events:\n  - {kind: Replicate, t: 0, op: 1, partition: "p\xfe", pid: 1, epoch: 0, first: 0, last: 0}`,
 			want: "idemcheck check: utf8.yaml:2: invalid UTF-8"},
+		{class: "LogBatch with an op id (an observation belongs to no operation)", file: "logop.jsonl", input: []byte(replicate0 + `{"kind":"LogBatch","t":1,"op":1,"partition":"p0","offset":0,"pid":1,"epoch":0,"first":0,"last":0}` + "\n"),
+			want: `idemcheck check: logop.jsonl:2: field "op": bad value: a LogBatch does not carry "op" (it carries kind, t, partition, offset, pid, epoch, first, last)`},
 		{class: "no operations (only environment events)", file: "env.jsonl", input: []byte(`{"kind":"EvictProducer","t":0,"partition":"p0","pid":1}` + "\n"),
 			want: "idemcheck check: env.jsonl:1: checker: history has no operations"},
 	}
