@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 // Shrink returns a small sub-history of h that is still Illegal with the
@@ -20,6 +21,11 @@ func Shrink(h history.History, opts Options) history.History {
 		return h
 	}
 	v := res.Violations[0]
+	if !readViolation(v.Name) {
+		// The write path's violations do not read the log read back:
+		// the witness leaves the observations out.
+		h = withoutObservations(h)
+	}
 	base := h
 	still := func(ids []int64) bool {
 		if len(ids) == 0 {
@@ -71,6 +77,27 @@ func Shrink(h history.History, opts Options) history.History {
 	}
 	ids = ddmin(ids, still)
 	return subHistory(base, ids)
+}
+
+// readViolation reports whether name is one of the read check's.
+func readViolation(name string) bool {
+	for _, rp := range spec.ReadProperties() {
+		if rp.Name == name {
+			return true
+		}
+	}
+	return false
+}
+
+// withoutObservations returns h without its LogBatch events.
+func withoutObservations(h history.History) history.History {
+	out := history.History{Header: h.Header, Events: make([]history.Event, 0, len(h.Events))}
+	for _, e := range h.Events {
+		if !e.Kind.Observation() {
+			out.Events = append(out.Events, e)
+		}
+	}
+	return out
 }
 
 // shrinkWindow is how many operations before the first one a violation

@@ -93,7 +93,10 @@ func recordedOps(t *testing.T, path string) (ops, ok int) {
 // ticket order, pipelined requests, producers evicted when idle), each
 // attempt is a new producer that writes one record, pauses until it is
 // evicted, then pipelines a burst, until franz-go reports the data loss
-// the seed bug causes: the history is Illegal.
+// the seed bug causes: the history is Illegal. A franz-go consumer then
+// reads the log back through the proxy; pre-fix, the check names the hole
+// from those Fetch responses: the batch rejected as out of order and the
+// acked batch after it.
 func TestRecordInFrontOfBroker(t *testing.T) {
 	tests := []struct {
 		name     string
@@ -144,6 +147,25 @@ func TestRecordInFrontOfBroker(t *testing.T) {
 				burst(1, 30)
 				cl.Close()
 			}
+			// A consumer reads the log back through the proxy: its Fetch
+			// responses become LogBatch events.
+			cons, err := kgo.NewClient(kgo.SeedBrokers(rb.proxy), kgo.ConsumeTopics("t"),
+				kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.FetchMaxWait(100*time.Millisecond))
+			if err != nil {
+				t.Fatal(err)
+			}
+			read := 0
+			for {
+				pctx, pcancel := context.WithTimeout(ctx, 500*time.Millisecond)
+				fs := cons.PollFetches(pctx)
+				pcancel()
+				n := read
+				fs.EachRecord(func(*kgo.Record) { read++ })
+				if read == n || ctx.Err() != nil {
+					break
+				}
+			}
+			cons.Close()
 			perr, _ := rb.stop()
 			ops, ok := recordedOps(t, rb.out)
 			code, stdout, cerr := runCLI(t, nil, "check", rb.out)
@@ -160,6 +182,23 @@ func TestRecordInFrontOfBroker(t *testing.T) {
 			}
 			if code != tt.want {
 				t.Errorf("check exited %d, want %d:\n%s%s", code, tt.want, stdout, cerr)
+			}
+			// The read check: the consumer's records are in the history,
+			// and pre-fix the log it read has the hole the lost batch left,
+			// named with the acked batch after it.
+			if !strings.Contains(stdout, "read back: ") || read == 0 {
+				t.Errorf("the consumer read %d records; no read-back counts in the check:\n%s", read, stdout)
+			}
+			if tt.want == exitOK && (strings.Contains(stdout, "lost") && !strings.Contains(stdout, " 0 lost") || strings.Contains(stdout, "violation")) {
+				t.Errorf("fix: the read check found something:\n%s", stdout)
+			}
+			if tt.want == exitViolation && !strings.Contains(stdout, "violation LogInSequence") {
+				t.Errorf("pre-fix: no LogInSequence hole named from the read back:\n%s", stdout)
+			}
+			for _, line := range strings.Split(stdout, "\n") {
+				if strings.Contains(line, "read back:") || strings.Contains(line, "hole in the log") {
+					t.Log(strings.TrimSpace(line))
+				}
 			}
 		})
 	}
