@@ -95,8 +95,9 @@ type fileImport struct {
 
 // moduleImports returns every import of a module package by a .go file
 // under root, and the packages (module-relative directories) that hold a
-// .go file, skipping testdata and the directories the go command ignores
-// (names starting with "." or "_").
+// .go file, skipping testdata, the directories the go command ignores
+// (names starting with "." or "_") and nested modules (a directory with
+// its own go.mod, such as beam/, is not part of this module).
 func moduleImports(t *testing.T, root string) ([]fileImport, map[string]bool) {
 	t.Helper()
 	mod := modulePath(t, root)
@@ -110,6 +111,9 @@ func moduleImports(t *testing.T, root string) ([]fileImport, map[string]bool) {
 		name := d.Name()
 		if d.IsDir() {
 			if p != root && (name == "testdata" || name == "vendor" || strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_")) {
+				return filepath.SkipDir
+			}
+			if _, err := os.Stat(filepath.Join(p, "go.mod")); p != root && err == nil {
 				return filepath.SkipDir
 			}
 			return nil

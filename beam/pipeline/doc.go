@@ -1,0 +1,2 @@
+// Package pipeline checks idemcheck histories as an Apache Beam pipeline.
+package pipeline
