@@ -89,6 +89,17 @@ type Result struct {
 	// partition and then pid; empty when the history has none (see
 	// logread.go).
 	Reads []ReadCount
+	// PartitionLevel is how many of Violations, at their end, are the
+	// partition-level clashes across producers (acks.go); the others are
+	// the parts' own, in the order of Parts. A check split by partition
+	// (the beam module's) puts the partitions' results back in the order
+	// of one history's with it: every part's violation, then every
+	// partition-level clash.
+	PartitionLevel int
+	// ReadLevel is how many of the PartitionLevel ones, at the very end,
+	// are the read check's (logread.go); the others are the offset
+	// clashes.
+	ReadLevel int
 	// Err is a problem with the input (wrapping [ErrNoOperations] or
 	// [ErrInvalidHistory]), or for [CheckReader] the reader's error;
 	// Verdict is then Unknown.
@@ -205,6 +216,7 @@ func finishResult(res *Result, cross []*Violation, reads readOutcome) {
 			unknown = true
 		}
 	}
+	res.PartitionLevel, res.ReadLevel = len(cross), len(reads.viols)
 	for _, v := range cross {
 		res.Violations = append(res.Violations, v)
 		for i := range res.Parts {

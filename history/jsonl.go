@@ -354,3 +354,17 @@ func jsonError(err error, within string) error {
 	}
 	return fmt.Errorf("%w: %v", ErrSyntax, err)
 }
+
+// DecodeEventLine decodes one JSON Lines event line on its own: its kind,
+// its fields and their values, but none of the checks that need the
+// events before it (op ids, open operations, times), which a [Reader] or
+// a [Stream] adds. It exists for readers that go on past a bad line and
+// report it, such as the distributed check of the beam module.
+func DecodeEventLine(line []byte) (Event, error) {
+	line = bytes.TrimSpace(line)
+	var fs fastScanner
+	if e, ok := fs.decode(line); ok {
+		return e, nil
+	}
+	return decodeJSONEvent(line)
+}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/idemcheck/idemcheck/checker"
+	"github.com/idemcheck/idemcheck/checker/report"
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/spec"
 )
@@ -34,68 +35,13 @@ type checkFlags struct {
 	rules spec.Rules
 }
 
-// fileReport is what "check --json" prints for one input.
-type fileReport struct {
-	File       string            `json:"file"`
-	Verdict    string            `json:"verdict"`
-	Rules      string            `json:"rules,omitempty"`
-	Error      string            `json:"error,omitempty"`
-	Events     int64             `json:"events"`
-	Ops        int               `json:"ops"`
-	Parts      []partReport      `json:"parts,omitempty"`
-	Violations []violationReport `json:"violations,omitempty"`
-	Reads      []readReport      `json:"reads,omitempty"`
-	Undecided  []string          `json:"undecided,omitempty"`
-	Witness    *witnessReport    `json:"witness,omitempty"`
-	HTML       string            `json:"html,omitempty"`
-	Seconds    float64           `json:"seconds"`
-}
-
-type partReport struct {
-	Partition string `json:"partition"`
-	PID       int64  `json:"pid"`
-	Ops       int    `json:"ops"`
-	Verdict   string `json:"verdict"`
-	Violation string `json:"violation,omitempty"`
-	// Reason says, for an undecided (Unknown) part, which limit it hit
-	// ([checker.PartResult.Reason]).
-	Reason string `json:"reason,omitempty"`
-}
-
-// readReport is the read check's tally of one producer on one partition
-// whose log the history observed (checker.ReadCount).
-type readReport struct {
-	Partition  string `json:"partition"`
-	PID        int64  `json:"pid"`
-	Acked      int    `json:"acked"`
-	InLog      int    `json:"in_log"`
-	Lost       int    `json:"lost"`
-	Duplicated int    `json:"duplicated"`
-	Unread     int    `json:"unread"`
-	Reason     string `json:"reason,omitempty"`
-}
-
-type violationReport struct {
-	Name        string  `json:"name"`
-	Partition   string  `json:"partition"`
-	PID         int64   `json:"pid"`
-	Explanation string  `json:"explanation"`
-	Ops         []int64 `json:"ops"`
-}
-
-type witnessReport struct {
-	Ops    int    `json:"ops"`
-	Events int    `json:"events"`
-	Text   string `json:"text"`
-	File   string `json:"file,omitempty"`
-}
-
-// checkReport is the whole "check --json" output.
-type checkReport struct {
-	Verdict  string       `json:"verdict"`
-	ExitCode int          `json:"exit_code"`
-	Files    []fileReport `json:"files"`
-}
+// The report types of "check --json" live in package report, which
+// the beam module's pipeline shares.
+type (
+	fileReport    = report.File
+	witnessReport = report.Witness
+	checkReport   = report.Check
+)
 
 func checkUsage(fs *flag.FlagSet) func() {
 	return func() {
@@ -243,28 +189,9 @@ func runCheck(ctx context.Context, env *cmdEnv, args []string) int {
 
 // combineCodes picks the exit code of several files: a violation first,
 // then unusable input, then undecided.
-func combineCodes(codes []int) int {
-	for _, want := range []int{exitViolation, exitUsage, exitUndecided} {
-		for _, c := range codes {
-			if c == want {
-				return want
-			}
-		}
-	}
-	return exitOK
-}
+func combineCodes(codes []int) int { return report.Combine(codes) }
 
-func overallVerdict(code int) string {
-	switch code {
-	case exitOK:
-		return string(checker.Ok)
-	case exitViolation:
-		return string(checker.Illegal)
-	case exitUsage:
-		return "Error"
-	}
-	return string(checker.Unknown)
-}
+func overallVerdict(code int) string { return report.Overall(code) }
 
 // openInput opens a named input, "-" being stdin.
 func openInput(env *cmdEnv, name string) (io.Reader, string, func(), error) {
@@ -453,32 +380,8 @@ func checkOne(ctx context.Context, env *cmdEnv, name string, f checkFlags, htmlP
 		fmt.Fprintf(env.stderr, "idemcheck check: %s: %d parts decided in %.1fs (%.0f events/s)\n",
 			display, len(res.Parts), el, float64(n)/max(el, 1e-9))
 	}
+	rep.Fill(report.Parts(res), report.Violations(res), report.Reads(res))
 	rep.Verdict = string(res.Verdict)
-	for _, pr := range res.Parts {
-		rep.Ops += pr.Ops
-		part := partReport{Partition: pr.Partition, PID: pr.PID, Ops: pr.Ops, Verdict: string(pr.Verdict), Reason: pr.Reason}
-		if pr.Violation != nil {
-			part.Violation = pr.Violation.Name
-		}
-		if pr.Verdict == checker.Unknown {
-			rep.Undecided = append(rep.Undecided, fmt.Sprintf("partition %q pid %d", pr.Partition, pr.PID))
-		}
-		rep.Parts = append(rep.Parts, part)
-	}
-	for _, v := range res.Violations {
-		vr := violationReport{Name: v.Name, Partition: v.Partition, PID: v.PID, Explanation: v.Explanation}
-		for _, o := range v.Ops {
-			vr.Ops = append(vr.Ops, o.Op)
-		}
-		rep.Violations = append(rep.Violations, vr)
-	}
-	for _, c := range res.Reads {
-		rep.Reads = append(rep.Reads, readReport{Partition: c.Partition, PID: c.PID, Acked: c.Acked, InLog: c.InLog,
-			Lost: c.Lost, Duplicated: c.Duplicated, Unread: c.Unread, Reason: c.Reason})
-		if c.Reason != "" {
-			rep.Undecided = append(rep.Undecided, fmt.Sprintf("partition %q read check", c.Partition))
-		}
-	}
 	var wh history.History
 	if res.Verdict == checker.Illegal && !f.noShrink {
 		wh = checker.Shrink(h, opts)
