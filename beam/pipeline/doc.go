@@ -1,2 +1,37 @@
-// Package pipeline checks idemcheck histories as an Apache Beam pipeline.
+// Package pipeline checks the histories of a cluster's captures as an
+// Apache Beam pipeline, so that more than one machine reads them: the
+// check splits by partition (each producer's replay and the
+// cross-producer offset check need only that partition's events).
+//
+// The steps, in [Build]:
+//
+//  1. match the input files (a glob; JSON Lines, gzip'd or not) and parse
+//     each with package history, one line at a time: a line that does not
+//     decode, or breaks the file's consistency (history.Stream: op ids,
+//     open operations, times), is a bad line, reported as FILE:LINE in the
+//     report's bad_lines and never dropped silently;
+//  2. key every operation's events by (source, op), a source being one
+//     file (op ids are unique only within a source), and join each
+//     Replicate with its Return and its other events;
+//  3. key by partition and check each partition's history with
+//     [checker.Check] (a history holding only that partition gives that
+//     partition's verdicts, see checker/report's TestMergeCorpus), after
+//     putting its events in time order;
+//  4. write the report of "idemcheck check --json" ([report.Check]) with
+//     [report.Merge], which puts the partitions' results in the order of
+//     one history's check.
+//
+// A partition that a bad line may concern is undecided (Unknown, with the
+// bad line as the reason), never judged on what is left: a lost line
+// could make a correct history look wrong. The partition of a bad line is
+// read from its "partition" field when the line holds one that parses;
+// otherwise every partition of the bad line's file is undecided, the
+// others still decided.
+//
+// The events of one partition are merged from their sources in time
+// order (ties by source and line). When their op ids do not increase in
+// call order (several sources), the partition's operations are numbered
+// again in call order for the check and the report names them by their
+// original op ids, except in the explanations' text, which names the new
+// ones.
 package pipeline
