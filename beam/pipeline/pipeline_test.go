@@ -115,4 +115,3 @@ func TestMain(m *testing.M) {
 	beam.Init()
 	os.Exit(m.Run())
 }
-
