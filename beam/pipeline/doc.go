@@ -10,9 +10,10 @@
 //     decode, or breaks the file's consistency (history.Stream: op ids,
 //     open operations, times), is a bad line, reported as FILE:LINE in the
 //     report's bad_lines and never dropped silently;
-//  2. key every operation's events by (source, op), a source being one
+//  2. key every Replicate and Return by (source, op), a source being one
 //     file (op ids are unique only within a source), and join each
-//     Replicate with its Return and its other events;
+//     Replicate with its Return (the write path's internal events are
+//     counted but not shipped: the black-box check does not read them);
 //  3. key by partition and check each partition's history with
 //     [checker.Check] (a history holding only that partition gives that
 //     partition's verdicts, see checker/report's TestMergeCorpus), after
