@@ -22,11 +22,15 @@ func gen(t *testing.T, bin, dir string, args ...string) string {
 	return path
 }
 
+// byPID sends a producer's events to source pid mod n.
+func byPID(e history.Event, n int) int { return int(e.PID % int64(n)) }
+
 // split writes the history at path as n source files in dir, as n
-// proxies would record it: the operations of a producer go to source
-// pid mod n, each keeping its op id, its events' order and times. It
-// returns the glob of the sources and the number of operations.
-func split(t *testing.T, path, dir string, n int) (string, int) {
+// proxies would record it: the operations of a Replicate or eviction e
+// go to source by(e, n), each keeping its op id, its events' order and
+// times. It returns the glob of the sources and the number of
+// operations.
+func split(t *testing.T, path, dir string, n int, by func(history.Event, int) int) (string, int) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
@@ -61,11 +65,13 @@ func split(t *testing.T, path, dir string, n int) (string, int) {
 		var src int
 		switch e.Kind {
 		case history.Replicate:
-			src = int(e.PID % int64(n))
+			src = by(e, n)
 			opSource[e.Op] = src
 			ops++
-		case history.EvictProducer, history.BumpEpoch:
-			src = int(e.PID % int64(n))
+		case history.EvictProducer:
+			src = by(e, n)
+		case history.BumpEpoch:
+			src = byPID(e, n)
 		case history.ChangeTerm:
 			src = 0
 		default:
@@ -106,7 +112,7 @@ func TestMultiSource(t *testing.T) {
 			if err := os.Mkdir(srcDir, 0o755); err != nil {
 				t.Fatal(err)
 			}
-			glob, ops := split(t, whole, srcDir, 10)
+			glob, ops := split(t, whole, srcDir, 10, byPID)
 			if ops < 100000 {
 				t.Fatalf("%d operations, want at least 100000", ops)
 			}

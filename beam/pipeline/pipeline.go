@@ -10,9 +10,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"regexp"
 	"slices"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/apache/beam/sdks/v2/go/pkg/beam"
@@ -183,7 +185,10 @@ func parseLines(name string, r io.Reader, ops func(string, Rec), parts func(stri
 		first = false
 		e, err := history.DecodeEventLine(t)
 		if err != nil {
-			p, ok := partitionOf(t)
+			p, op, ok := partitionOf(t)
+			if ok && op > 0 {
+				opPart[op] = p // the operation's later events concern p too
+			}
 			badLine(line, err, p, ok)
 			continue
 		}
@@ -230,15 +235,22 @@ func parseLines(name string, r io.Reader, ops func(string, Rec), parts func(stri
 }
 
 // partitionOf reads the partition of a line that is not a valid event,
-// when it is a JSON object with a string field "partition".
-func partitionOf(line []byte) (string, bool) {
+// when it is a JSON object with a string field "partition", and its op
+// id when it has a numeric "op" (0 if not).
+func partitionOf(line []byte) (string, int64, bool) {
 	var v struct {
 		Partition *string `json:"partition"`
 	}
 	if json.Unmarshal(line, &v) != nil || v.Partition == nil {
-		return "", false
+		return "", 0, false
 	}
-	return *v.Partition, true
+	var o struct {
+		Op int64 `json:"op"`
+	}
+	if json.Unmarshal(line, &o) != nil {
+		o.Op = 0
+	}
+	return *v.Partition, o.Op, true
 }
 
 // joinFn puts the events of one operation of one source, its Replicate's
@@ -460,7 +472,8 @@ func Assemble(cfg Config, results func(*PartOut) bool, bads func(*string) bool, 
 		}
 		ps = append(ps, p)
 	}
-	sort.Strings(badLines)
+	place := regexp.MustCompile(`^(.*?):([0-9]+): `)
+	slices.SortFunc(badLines, func(a, b string) int { return compareBad(place, a, b) })
 	file := report.File{File: cfg.Input, Rules: string(rules), BadLines: badLines}
 	for _, in := range ins {
 		file.Events += in.Events
@@ -478,6 +491,18 @@ func Assemble(cfg Config, results func(*PartOut) bool, bads func(*string) bool, 
 		file.Seconds = time.Since(time.Unix(0, cfg.Start)).Seconds()
 	}
 	return report.Check{Verdict: report.Overall(code), ExitCode: code, Files: []report.File{file}}
+}
+
+// compareBad orders bad lines by file, then line number, then text;
+// place matches the FILE:LINE: that starts a bad line's message.
+func compareBad(place *regexp.Regexp, a, b string) int {
+	ma, mb := place.FindStringSubmatch(a), place.FindStringSubmatch(b)
+	if ma == nil || mb == nil || ma[1] != mb[1] {
+		return strings.Compare(a, b)
+	}
+	la, _ := strconv.Atoi(ma[2])
+	lb, _ := strconv.Atoi(mb[2])
+	return cmp.Or(cmp.Compare(la, lb), strings.Compare(a, b))
 }
 
 // writeFile writes b to path in its file system.
