@@ -13,7 +13,9 @@
 //  2. key every Replicate and Return by (source, op), a source being one
 //     file (op ids are unique only within a source), and join each
 //     Replicate with its Return (the write path's internal events are
-//     counted but not shipped: the black-box check does not read them);
+//     counted but not shipped: the black-box check does not read them;
+//     evictions and the log's observed batches go straight to their
+//     partition);
 //  3. key by partition and check each partition's history with
 //     [checker.Check] (a history holding only that partition gives that
 //     partition's verdicts, see checker/report's TestMergeCorpus), after

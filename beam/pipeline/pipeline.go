@@ -12,7 +12,6 @@ import (
 	"io"
 	"regexp"
 	"slices"
-	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -208,10 +207,11 @@ func parseLines(name string, r io.Reader, ops func(string, Rec), parts func(stri
 		case history.Return:
 			delete(opPart, e.Op)
 		}
-		// The black-box check reads only the calls, their returns and
-		// the evictions: the internal events are counted, not shipped.
+		// The black-box check reads only the calls, their returns, the
+		// evictions and the log's observed batches: the internal events
+		// are counted, not shipped.
 		switch e.Kind {
-		case history.EvictProducer:
+		case history.EvictProducer, history.LogBatch:
 			seen[e.Partition] = true
 			parts(e.Partition, Rec{Source: name, Line: int64(line), Kind: string(e.Kind), Partition: partition, Event: history.AppendJSON(nil, e)})
 		case history.Replicate, history.Return:
@@ -352,12 +352,13 @@ func (f *checkFn) ProcessElement(partition string, recs func(*Rec) bool, infos f
 		}
 	}
 	if len(taints) > 0 {
-		sort.Strings(taints)
+		place := regexp.MustCompile(`^(.*?):([0-9]+): `)
+		slices.SortFunc(taints, func(a, b string) int { return compareBad(place, a, b) })
 		reason := "input lost: " + taints[0]
 		if len(taints) > 1 {
 			reason += fmt.Sprintf(" (and %d more bad lines)", len(taints)-1)
 		}
-		rep.Violations, rep.PartitionLevel = nil, 0
+		rep.Violations, rep.PartitionLevel, rep.ReadLevel, rep.Reads = nil, 0, 0, nil
 		for i := range rep.Parts {
 			rep.Parts[i].Verdict, rep.Parts[i].Violation, rep.Parts[i].Reason = string(checker.Unknown), "", reason
 		}
@@ -525,5 +526,5 @@ func writeFile(ctx context.Context, path string, b []byte) error {
 
 // hasOp tells the kinds of events that belong to an operation.
 func hasOp(k history.Kind) bool {
-	return k != history.EvictProducer && k != history.ChangeTerm && k != history.BumpEpoch
+	return k != history.EvictProducer && k != history.ChangeTerm && k != history.BumpEpoch && k != history.LogBatch
 }
