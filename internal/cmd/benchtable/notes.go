@@ -57,4 +57,8 @@ const notes = `## Notes
   window before the operations the violation names, and only then runs
   ddmin, whose every test then checks a few dozen operations instead of
   the file.
+- **The Beam pipeline** (beam/, a module of its own, so benchtable
+  cannot run it) is measured by hand against the single process on the
+  same 1M-operation history, with the arithmetic for 1 TB on N workers:
+  see beam/BENCHMARKS.md.
 `
