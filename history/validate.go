@@ -114,21 +114,7 @@ func CheckFields(e Event) error {
 		if e.Partition == "" {
 			return fieldErr("partition", ErrMissingField, "a Replicate needs a partition")
 		}
-		if e.PID < 0 {
-			return fieldErr("pid", ErrBadValue, "negative producer id %d", e.PID)
-		}
-		if e.Epoch < 0 {
-			return fieldErr("epoch", ErrBadValue, "negative epoch %d", e.Epoch)
-		}
-		if e.First < 0 {
-			return fieldErr("first", ErrBadValue, "negative sequence %d", e.First)
-		}
-		if e.Last < 0 {
-			return fieldErr("last", ErrBadValue, "negative sequence %d", e.Last)
-		}
-		if e.First > e.Last {
-			return fieldErr("first", ErrBadValue, "first %d > last %d", e.First, e.Last)
-		}
+		return checkBatch(e)
 	case Return:
 		switch e.Result {
 		case OK:
@@ -184,18 +170,7 @@ func CheckFields(e Event) error {
 		if e.Offset < 0 {
 			return fieldErr("offset", ErrBadValue, "negative offset %d", e.Offset)
 		}
-		if e.PID < 0 {
-			return fieldErr("pid", ErrBadValue, "negative producer id %d", e.PID)
-		}
-		if e.Epoch < 0 {
-			return fieldErr("epoch", ErrBadValue, "negative epoch %d", e.Epoch)
-		}
-		if e.First < 0 {
-			return fieldErr("first", ErrBadValue, "negative sequence %d", e.First)
-		}
-		if e.First > e.Last {
-			return fieldErr("first", ErrBadValue, "first %d > last %d", e.First, e.Last)
-		}
+		return checkBatch(e)
 	case ChangeTerm:
 		if e.Partition == "" {
 			return fieldErr("partition", ErrMissingField, "a ChangeTerm needs a partition")
@@ -203,6 +178,27 @@ func CheckFields(e Event) error {
 		if e.Term < 0 || e.Term == math.MaxInt64 {
 			return fieldErr("term", ErrBadValue, "term %d out of range", e.Term)
 		}
+	}
+	return nil
+}
+
+// checkBatch checks the fields of a batch that a Replicate and a
+// LogBatch share: its producer id, epoch and sequence range.
+func checkBatch(e Event) error {
+	if e.PID < 0 {
+		return fieldErr("pid", ErrBadValue, "negative producer id %d", e.PID)
+	}
+	if e.Epoch < 0 {
+		return fieldErr("epoch", ErrBadValue, "negative epoch %d", e.Epoch)
+	}
+	if e.First < 0 {
+		return fieldErr("first", ErrBadValue, "negative sequence %d", e.First)
+	}
+	if e.Last < 0 {
+		return fieldErr("last", ErrBadValue, "negative sequence %d", e.Last)
+	}
+	if e.First > e.Last {
+		return fieldErr("first", ErrBadValue, "first %d > last %d", e.First, e.Last)
 	}
 	return nil
 }
