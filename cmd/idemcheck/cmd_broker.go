@@ -53,7 +53,10 @@ once a partition acked its first batch; the Java client from the start) gets
 OUT_OF_ORDER_SEQUENCE_NUMBER for an earlier batch after a later one took the
 unknown-producer path. With franz-go add --evict-idle (say 100ms) and pause
 between bursts, so that the producer is unknown again when it pipelines.
-Stop with Ctrl-C; check the history with 'idemcheck check FILE'.
+Stop with Ctrl-C; check the history with 'idemcheck check FILE'. When it
+stops, the broker appends its log to the history (one LogBatch per batch,
+as a reader from offset 0 would see it), so the check also verifies the
+log against the acks (read back: acked, in log, lost).
 
 Example:
   idemcheck broker --listen 127.0.0.1:9092 --ticket-order after-stage --pipeline --history h.jsonl
@@ -127,6 +130,14 @@ flags:`)
 	fmt.Fprintf(env.stderr, "idemcheck broker: serving on %s, ticket order %s, pipeline %v (Ctrl-C to stop)\n", ln.Addr(), to, *pipeline)
 	serveErr := b.Serve(ctx, ln)
 	code := exitOK
+	if rec != nil {
+		// The log as a reader from offset 0 would see it, so that the
+		// history is read-checked too (ctx is done by now).
+		if err := b.RecordLog(context.Background(), rec); err != nil {
+			fmt.Fprintf(env.stderr, "idemcheck broker: %v\n", err)
+			code = exitUsage
+		}
+	}
 	if err := srv.Close(); err != nil {
 		fmt.Fprintf(env.stderr, "idemcheck broker: the history is incomplete: %v\n", err)
 		code = exitUsage

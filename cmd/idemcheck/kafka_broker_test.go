@@ -48,9 +48,11 @@ func TestBrokerCLI(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var ok, internal int
+	var ok, internal, logged int
 	for _, e := range h.Events {
 		switch {
+		case e.Kind == history.LogBatch:
+			logged++
 		case e.Kind == history.Return && e.Result == history.OK:
 			ok++
 		case e.Kind.Internal():
@@ -60,8 +62,17 @@ func TestBrokerCLI(t *testing.T) {
 	if ok != batches || internal == 0 || h.Header.TicketOrder != "before-stage" {
 		t.Fatalf("got %d ok returns, %d internal events, ticket order %q; want %d, some, before-stage", ok, internal, h.Header.TicketOrder, batches)
 	}
-	if code, _, errs := runCLI(t, nil, "check", out); code != exitOK {
+	// The broker's log at its stop: one LogBatch per appended batch, so
+	// the history is read-checked.
+	if logged != batches {
+		t.Errorf("got %d LogBatch events; want %d, one per appended batch", logged, batches)
+	}
+	code, outs, errs := runCLI(t, nil, "check", out)
+	if code != exitOK {
 		t.Errorf("check exited %d: %s", code, errs)
+	}
+	if want := fmt.Sprintf("%d acked, %d in log, 0 lost, 0 duplicated, 0 unread", batches, batches); !strings.Contains(outs, want) {
+		t.Errorf("check's output lacks the read-back line %q:\n%s", want, outs)
 	}
 }
 

@@ -16,6 +16,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/impl"
 	"github.com/idemcheck/idemcheck/impl/server"
 	"github.com/idemcheck/idemcheck/internal/kafkawire"
@@ -432,6 +433,34 @@ func (b *Broker) refresh(ctx context.Context, name string) error {
 		e := entries[k]
 		p.entries = append(p.entries, e)
 		p.end = e.Offset + spec.RecordCount(e.First, e.Last)
+	}
+	return nil
+}
+
+// RecordLog records the implementation's log as a reader from offset 0
+// would see it: one [history.LogBatch] per batch of each partition, in
+// partition and offset order, at the frontend's current time, through
+// rec (the server's recorder, so that the history holds them after the
+// write path's events). Call it after [Broker.Serve] returns and before
+// the server is closed; the read check of package checker then judges the
+// log against the clients' acks.
+func (b *Broker) RecordLog(ctx context.Context, rec impl.Recorder) error {
+	var err error
+	if rerr := b.srv.Do(ctx, func(f *impl.Frontend) {
+		now := f.Now()
+		for _, p := range f.Partitions() {
+			for _, e := range f.Log(p.Name) {
+				if err = rec.Record(history.Event{Kind: history.LogBatch, Time: now, Partition: p.Name,
+					Offset: e.Offset, PID: e.PID, Epoch: e.Epoch, First: e.First, Last: e.Last}); err != nil {
+					return
+				}
+			}
+		}
+	}); rerr != nil {
+		return fmt.Errorf("kafkabroker: record the log: %w", rerr)
+	}
+	if err != nil {
+		return fmt.Errorf("kafkabroker: record the log: %w", err)
 	}
 	return nil
 }
