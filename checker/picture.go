@@ -2,13 +2,16 @@ package checker
 
 import (
 	"bytes"
+	"cmp"
 	"fmt"
 	"html"
 	"math"
+	"slices"
 	"sort"
 	"strings"
 
 	"github.com/idemcheck/idemcheck/history"
+	"github.com/idemcheck/idemcheck/spec"
 )
 
 // The first screen of a picture. Porcupine's drawing is wide and tells its
@@ -78,6 +81,7 @@ func summaryHTML(h history.History, res Result, opts VisualizeOptions) []byte {
 			html.EscapeString(v.Name), html.EscapeString(v.Partition), v.PID)
 		fmt.Fprintf(&b, `<p class="idemcheck-explanation" style="margin:0 0 6px;max-width:110ch">%s</p>`+"\n", html.EscapeString(v.Explanation))
 		timelineSVG(&b, h, v)
+		logListing(&b, h, v)
 	}
 	for _, p := range res.Parts {
 		if p.Verdict == Unknown {
@@ -234,4 +238,123 @@ func stepLabel(e history.Event) string {
 		}
 	}
 	return string(e.Kind)
+}
+
+// maxLogRows is how many rows the log listing of a read violation shows.
+const maxLogRows = 24
+
+// logRow is one row of a log listing: a batch read, a hole in a
+// producer's sequences or an acked offset where nothing was read.
+type logRow struct {
+	off  int64
+	text string
+	mark bool // involved in the violation
+}
+
+// isReadViolation says whether v is one of the read check's.
+func isReadViolation(v *Violation) bool {
+	for _, rp := range spec.ReadProperties() {
+		if rp.Name == v.Name {
+			return true
+		}
+	}
+	return false
+}
+
+// logListing writes, for a read violation, the log of its partition as
+// read (h's LogBatch events) around the batches involved: one row per
+// batch, offset → pid/epoch/sequences, the holes in an involved
+// producer's sequences and the acked offsets where nothing was read, the
+// involved rows in bold, at most maxLogRows rows ("…" for those left out).
+func logListing(b *bytes.Buffer, h history.History, v *Violation) {
+	if !isReadViolation(v) {
+		return
+	}
+	var log []logEntry
+	for _, e := range h.Events {
+		if e.Kind == history.LogBatch && e.Partition == v.Partition {
+			log = append(log, logEntry{off: e.Offset, pid: e.PID, epoch: e.Epoch, first: e.First, last: e.Last})
+		}
+	}
+	if len(log) == 0 {
+		return
+	}
+	slices.SortFunc(log, compareLog)
+	log = slices.Compact(log)
+	involved := func(l logEntry) bool {
+		for _, o := range v.Ops {
+			if o.PID == l.pid && o.Epoch == l.epoch && o.First <= l.last && o.Last >= l.first {
+				return true
+			}
+		}
+		return false
+	}
+	pids := map[int64]bool{}
+	for _, o := range v.Ops {
+		pids[o.PID] = true
+	}
+	type pe struct {
+		pid   int64
+		epoch int16
+	}
+	next := map[pe]int32{} // the sequence expected next of an involved producer's epoch
+	var rows []logRow
+	for _, l := range log {
+		k := pe{l.pid, l.epoch}
+		if n, ok := next[k]; ok && pids[l.pid] && l.first > n {
+			rows = append(rows, logRow{off: l.off, mark: true,
+				text: fmt.Sprintf("hole: sequences [%d,%d] of pid %d epoch %d missing here", n, l.first-1, l.pid, l.epoch)})
+		}
+		if n, ok := next[k]; !ok || l.last+1 > n {
+			next[k] = l.last + 1
+		}
+		rows = append(rows, logRow{off: l.off, mark: involved(l),
+			text: fmt.Sprintf("offset %d: pid %d epoch %d seq [%d,%d]", l.off, l.pid, l.epoch, l.first, l.last)})
+	}
+	// Acked offsets where nothing was read.
+	for _, o := range v.Ops {
+		if o.Result != history.OK {
+			continue
+		}
+		if _, found := slices.BinarySearchFunc(log, o.Offset, func(l logEntry, off int64) int { return cmp.Compare(l.off, off) }); !found {
+			rows = append(rows, logRow{off: o.Offset, mark: true,
+				text: fmt.Sprintf("offset %d: no batch read here, yet op %d %s was acked here", o.Offset, o.Op, o.batch())})
+		}
+	}
+	slices.SortStableFunc(rows, func(a, b logRow) int { return cmp.Compare(a.off, b.off) })
+	// Keep the involved rows and two on each side, at most maxLogRows.
+	keep := make([]bool, len(rows))
+	n := 0
+	for i, r := range rows {
+		if !r.mark {
+			continue
+		}
+		for j := max(0, i-2); j <= min(len(rows)-1, i+2) && n < maxLogRows; j++ {
+			if !keep[j] {
+				keep[j] = true
+				n++
+			}
+		}
+	}
+	fmt.Fprintf(b, `<div class="idemcheck-log" style="margin:4px 0 10px"><p style="margin:0 0 2px">The log of partition %q as read, around the batches involved (in bold):</p>`+"\n<pre style=\"margin:0;font-size:13px\">", html.EscapeString(v.Partition))
+	skipped := false
+	for i, r := range rows {
+		if !keep[i] {
+			skipped = true
+			continue
+		}
+		if skipped {
+			b.WriteString("…\n")
+			skipped = false
+		}
+		t := html.EscapeString(r.text)
+		if r.mark {
+			t = "<b>" + t + "</b>"
+		}
+		b.WriteString(t + "\n")
+	}
+	if skipped {
+		b.WriteString("…\n")
+	}
+	b.WriteString("</pre></div>\n")
 }

@@ -144,3 +144,45 @@ func okOps(h history.History) []int64 {
 	}
 	return ids
 }
+
+// TestVisualizeReadViolation: the summary of a read violation lists the
+// log around the batches involved: the hole in bold, the batches read
+// around it, and "…" for the rows left out of a long log.
+func TestVisualizeReadViolation(t *testing.T) {
+	b := &readHist{h: history.History{Header: history.Header{Format: history.FormatV1}}}
+	b.call(1, 0, 0, 0, 0)
+	b.call(1, 0, 1, 1, -2) // unknown outcome, not in the log: the hole
+	b.call(1, 0, 2, 2, 2)
+	for i := range int32(60) {
+		b.call(2, 0, i, i, int64(3+i))
+	}
+	b.log(0, 1, 0, 0, 0)
+	b.log(2, 1, 0, 2, 2)
+	for i := range int32(60) {
+		b.log(int64(3+i), 2, 0, i, i)
+	}
+	res := Check(b.h, Options{})
+	if res.Verdict != Illegal || res.Violations[0].Name != LogInSequence {
+		t.Fatalf("got %s %v; want a LogInSequence violation", res.Verdict, res.Violations)
+	}
+	var buf bytes.Buffer
+	if err := Visualize(&buf, b.h, res, VisualizeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	page := buf.String()
+	for _, want := range []string{
+		`class="idemcheck-log"`,
+		"offset 0: pid 1 epoch 0 seq [0,0]",
+		"<b>hole: sequences [1,1] of pid 1 epoch 0 missing here</b>",
+		"<b>offset 2: pid 1 epoch 0 seq [2,2]</b>",
+		"offset 4: pid 2 epoch 0 seq [1,1]",
+		"…\n</pre>",
+	} {
+		if !strings.Contains(page, want) {
+			t.Errorf("picture lacks %q", want)
+		}
+	}
+	if strings.Contains(page, "offset 40: pid 2") {
+		t.Errorf("the log listing is not cut around the batches involved")
+	}
+}
