@@ -67,6 +67,12 @@ type logEntry struct {
 	first, last int32
 }
 
+// compareLog orders log entries by offset, then by batch.
+func compareLog(a, b logEntry) int {
+	return cmp.Or(cmp.Compare(a.off, b.off), cmp.Compare(a.pid, b.pid), cmp.Compare(a.epoch, b.epoch),
+		cmp.Compare(a.first, b.first), cmp.Compare(a.last, b.last))
+}
+
 func (l logEntry) end() int64 { return endOf(l.off, int64(l.last)-int64(l.first)+1) }
 
 func (l logEntry) String() string {
@@ -298,12 +304,7 @@ func describeOps(ops []readOp, idx []int) string {
 func (p *readPart) judge() ([]*Violation, []ReadCount) {
 	j := &readJudge{p: p, named: map[string]bool{}, counts: map[int64]*ReadCount{}, acked: map[batchKey][]int{}}
 	log := slices.Clone(p.log)
-	slices.SortFunc(log, func(a, b logEntry) int {
-		if c := cmp.Compare(a.off, b.off); c != 0 {
-			return c
-		}
-		return cmp.Or(cmp.Compare(a.pid, b.pid), cmp.Compare(a.epoch, b.epoch), cmp.Compare(a.first, b.first), cmp.Compare(a.last, b.last))
-	})
+	slices.SortFunc(log, compareLog)
 	lo, hi := log[0].off, int64(0)
 	j.lo = lo
 	for _, l := range log {
