@@ -79,7 +79,10 @@ func (s *Stream) Check(e Event) error {
 			if !s.started || e.Op > s.maxOp {
 				return fieldErr("op", ErrReturnNoCall, "op %d was never called", e.Op)
 			}
-			return fieldErr("op", ErrReturnNoCall, "op %d has already returned", e.Op)
+			// The stream keeps only the open operations, so it cannot
+			// tell a second Return from one whose Replicate line is
+			// missing (op ids need not be dense): it names both.
+			return fieldErr("op", ErrReturnNoCall, "op %d is not open: it has already returned, or its Replicate event is missing", e.Op)
 		}
 		delete(s.open, e.Op)
 	case e.Kind.Internal():
