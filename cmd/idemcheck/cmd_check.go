@@ -209,14 +209,21 @@ func openInput(env *cmdEnv, name string) (io.Reader, string, func(), error) {
 	return f, name, func() { f.Close() }, nil
 }
 
-// progressReporter prints the reading rate on stderr every second at
-// most.
+// progressReporter prints the rate at which a command reads (check) or
+// writes (gen) events on stderr, every second at most.
 type progressReporter struct {
 	w     io.Writer
 	on    bool
+	cmd   string // "check" or "gen"
+	verbs [2]string
 	name  string
 	start time.Time
 	last  time.Time
+}
+
+func newProgress(w io.Writer, on bool, cmd, name string, verbs [2]string) *progressReporter {
+	now := time.Now()
+	return &progressReporter{w: w, on: on, cmd: cmd, verbs: verbs, name: name, start: now, last: now}
 }
 
 func (p *progressReporter) read(n int64, done bool) {
@@ -233,11 +240,11 @@ func (p *progressReporter) read(n int64, done bool) {
 	if el > 0 {
 		rate = float64(n) / el
 	}
-	state := "reading"
+	state := p.verbs[0]
 	if done {
-		state = "read"
+		state = p.verbs[1]
 	}
-	fmt.Fprintf(p.w, "idemcheck check: %s: %s %d events (%.0f events/s)\n", p.name, state, n, rate)
+	fmt.Fprintf(p.w, "idemcheck %s: %s: %s %d events (%.0f events/s)\n", p.cmd, p.name, state, n, rate)
 }
 
 // progressReader counts the events read through it, reports progress
@@ -336,7 +343,7 @@ func checkOne(ctx context.Context, env *cmdEnv, name string, f checkFlags, htmlP
 		}()
 		r = io.TeeReader(r, spool)
 	}
-	p := &progressReporter{w: env.stderr, on: progress, name: display, start: start, last: start}
+	p := newProgress(env.stderr, progress, "check", display, [2]string{"reading", "read"})
 	rd, err := history.NewReader(r, display)
 	if err != nil {
 		return fail(err)

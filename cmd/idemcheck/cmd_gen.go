@@ -81,6 +81,7 @@ func runGen(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.StringVar(&out, "out", "", "write to `FILE` instead of stdout (.yaml/.yml: YAML)")
 	fs.BoolVar(&useImpl, "impl", false, "use the reference implementation's random workload")
 	fs.StringVar(&ticketOrder, "ticket-order", "before-stage", "with --impl: before-stage (the fix) or after-stage (pre-fix)")
+	progress := fs.Bool("progress", false, "report progress and the final count on stderr even when it is not a terminal")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return exitOK
@@ -126,7 +127,12 @@ func runGen(ctx context.Context, env *cmdEnv, args []string) int {
 	if useImpl {
 		st, err = genImpl(w, o, ticketOrder, yaml)
 	} else {
-		st, err = genFast(w, o, yaml)
+		name := out
+		if name == "" {
+			name = "stdout"
+		}
+		p := newProgress(env.stderr, *progress || env.stderrIsTTY, "gen", name, [2]string{"writing", "wrote"})
+		st, err = genFast(ctx, w, o, yaml, p)
 	}
 	if file != nil {
 		if cerr := file.Close(); err == nil && cerr != nil {
@@ -137,15 +143,16 @@ func runGen(ctx context.Context, env *cmdEnv, args []string) int {
 		fmt.Fprintf(env.stderr, "idemcheck gen: %v\n", err)
 		return exitUsage
 	}
-	if out != "" || env.stderrIsTTY {
+	if out != "" || env.stderrIsTTY || *progress {
 		el := time.Since(start).Seconds()
 		fmt.Fprintf(env.stderr, "idemcheck gen: %d events, %d operations in %.1fs (%.0f ops/s)\n", st.Events, st.Ops, el, float64(st.Ops)/max(el, 1e-9))
 	}
 	return exitOK
 }
 
-// genFast streams internal/gen's history to w.
-func genFast(w io.Writer, o gen.Options, yaml bool) (gen.Stats, error) {
+// genFast streams internal/gen's history to w, reporting progress to p
+// and stopping, with ctx's error, once ctx is done.
+func genFast(ctx context.Context, w io.Writer, o gen.Options, yaml bool, p *progressReporter) (gen.Stats, error) {
 	if yaml {
 		h, err := gen.History(o)
 		if err != nil {
@@ -158,7 +165,7 @@ func genFast(w io.Writer, o gen.Options, yaml bool) (gen.Stats, error) {
 	if err != nil {
 		return gen.Stats{}, err
 	}
-	st, err := gen.Generate(o, jw)
+	st, err := gen.Generate(o, &progressRecorder{Recorder: jw, ctx: ctx, p: p})
 	if err != nil {
 		return st, err
 	}
@@ -166,6 +173,29 @@ func genFast(w io.Writer, o gen.Options, yaml bool) (gen.Stats, error) {
 		return st, err
 	}
 	return st, bw.Flush()
+}
+
+// progressRecorder counts the events written through it, reports
+// progress and stops the generation (with the context's error) once ctx
+// is done: a signal ends a long generation cleanly.
+type progressRecorder struct {
+	gen.Recorder
+	ctx context.Context
+	p   *progressReporter
+	n   int64
+}
+
+func (pr *progressRecorder) Record(e history.Event) error {
+	pr.n++
+	if pr.n&0xfff == 0 {
+		if err := pr.ctx.Err(); err != nil {
+			return fmt.Errorf("stopped after %d events: %w", pr.n, err)
+		}
+	}
+	if pr.n&0xffff == 0 {
+		pr.p.read(pr.n, false)
+	}
+	return pr.Recorder.Record(e)
 }
 
 // genImpl runs the reference implementation's random workload.

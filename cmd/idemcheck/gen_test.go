@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"path/filepath"
 	"strconv"
@@ -97,5 +98,24 @@ func TestGenUsage(t *testing.T) {
 		if code != exitUsage || !strings.Contains(stderr, tc.want) {
 			t.Errorf("%v: exit %d, stderr %q; want %d and %q", tc.args, code, stderr, exitUsage, tc.want)
 		}
+	}
+}
+
+func TestGenProgressAndCancel(t *testing.T) {
+	// --progress reports on stderr even when it is not a terminal: the
+	// final count always (the periodic lines, every 65536 events at most
+	// once a second, depend on the machine's speed and are not
+	// asserted), and a cancelled context stops the generation with an
+	// error instead of writing on.
+	code, _, stderr := runCLI(t, nil, "gen", "--producers", "2", "--batches", "20000", "--progress")
+	if code != exitOK || !strings.Contains(stderr, "idemcheck gen: 400000 events, 40000 operations in ") {
+		t.Errorf("gen --progress: exit %d, stderr %q, want the final count", code, stderr)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	var out, errb bytes.Buffer
+	env := &cmdEnv{stdin: bytes.NewReader(nil), stdout: &out, stderr: &errb}
+	if code := run(ctx, env, []string{"gen", "--producers", "2", "--batches", "20000"}); code == exitOK || !strings.Contains(errb.String(), "stopped after") {
+		t.Errorf("gen with a cancelled context: exit %d, stderr %q, want a stop", code, errb.String())
 	}
 }
