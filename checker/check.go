@@ -172,7 +172,7 @@ func checkSearch(h history.History, opts Options) Result {
 	parts, breaches := split(h, opts)
 	res := Result{Parts: make([]PartResult, len(parts))}
 	inParallel(opts, len(parts), func(i int) { res.Parts[i] = checkPart(parts[i], opts, true) })
-	rc := newReadCheck(true)
+	rc := newReadCheck()
 	for i := range h.Events {
 		rc.add(&h.Events[i])
 	}
@@ -229,7 +229,7 @@ func finishResult(res *Result, cross []*Violation, reads readOutcome) {
 	switch {
 	case len(res.Violations) > 0:
 		res.Verdict = Illegal
-	case unknown || reads.unknown:
+	case unknown:
 		res.Verdict = Unknown
 	default:
 		res.Verdict = Ok

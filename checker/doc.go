@@ -90,10 +90,12 @@
 // offsets do not overlap (LogOffsetsDisjoint); [Result.Reads] counts, per
 // producer, the batches acked, in the log, lost and duplicated, like
 // Jepsen's Kafka workload. A partition without observations is checked as
-// before. The read check keeps a compact record per operation and per
-// batch observed of each partition (at most 65536 operations per
-// partition in the bounded mode; a partition with more and with
-// observations makes the verdict Unknown unless KeepAll is set).
+// before. The read check keeps a compact record (56 bytes) of every
+// operation and of every distinct batch observed, whatever the mode:
+// LogBatch events may come anywhere in a history, so its memory grows
+// with the history and the log (about 56 MB per million operations), and
+// its verdict, violations and counts are the same in the bounded mode and
+// with KeepAll.
 //
 // # The engine
 //

@@ -36,27 +36,24 @@ import (
 // A partition without observations is not read-checked, so a history
 // without LogBatch events is checked as before.
 //
-// Memory: the check keeps a compact record (about 64 bytes) of every
-// operation of a partition and every distinct batch observed. In the
-// bounded mode (the default) it keeps at most readKeep operations per
-// partition; a partition with more operations and with observations is
-// then not read-checked and the verdict is at best Unknown, with a reason
-// that says to check with KeepAll.
+// Memory: the check keeps a compact record (56 bytes) of every operation
+// of every partition and of every distinct batch observed, in both modes:
+// LogBatch events may come anywhere in a history (a consumer's reads
+// between the writes, the broker's log at its end), so every operation
+// may yet be judged. The read check is the same in the bounded mode and
+// with KeepAll, so its verdicts and violations do not depend on the mode;
+// its memory grows with the history (about 56 MB per million operations).
 
-// readKeep is how many operations per partition the bounded check keeps
-// for the read check.
-const readKeep = 1 << 16
-
-// readOp is one operation as the read check remembers it.
+// readOp is one operation as the read check remembers it, in 56 bytes.
 type readOp struct {
 	op          int64
 	call, ret   int64
 	pid         int64
 	off         int64
+	first, last int32
 	epoch       int16
 	code        history.ErrorCode
-	first, last int32
-	res         history.Result
+	res         resCode
 }
 
 // logEntry is one distinct batch observed in a partition's log.
@@ -79,20 +76,47 @@ func (l logEntry) String() string {
 	return fmt.Sprintf("offset %d: pid=%d epoch=%d seq=[%d,%d]", l.off, l.pid, l.epoch, l.first, l.last)
 }
 
-// batchKey names a producer's batch.
-type batchKey struct {
-	pid         int64
-	epoch       int16
-	first, last int32
+// opChunk is how many operations one chunk of an opStore holds.
+const opChunk = 1 << 14
+
+// opStore holds a partition's operations in chunks, so that growing it
+// never copies what it holds (no transient doubling of its memory).
+type opStore struct {
+	chunks [][]readOp
+	n      int
 }
+
+// add appends o and returns its index.
+func (s *opStore) add(o readOp) int {
+	if s.n%opChunk == 0 {
+		s.chunks = append(s.chunks, make([]readOp, 0, opChunk))
+	}
+	c := &s.chunks[len(s.chunks)-1]
+	*c = append(*c, o)
+	s.n++
+	return s.n - 1
+}
+
+// at returns the operation of index i.
+func (s *opStore) at(i int) *readOp { return &s.chunks[i/opChunk][i%opChunk] }
 
 // readPart is the read check's state of one partition.
 type readPart struct {
-	name   string
-	ops    []readOp
-	capped bool
-	seen   map[logEntry]struct{}
-	log    []logEntry
+	name string
+	ops  opStore
+	// log holds the batches observed; the same batch observed again is
+	// dropped when the log is compacted (compactLog).
+	log []logEntry
+	// compacted is the length of log after its last compaction.
+	compacted int
+}
+
+// compactLog sorts the log in offset order and drops repeated
+// observations of one batch.
+func (p *readPart) compactLog() {
+	slices.SortFunc(p.log, compareLog)
+	p.log = slices.Compact(p.log)
+	p.compacted = len(p.log)
 }
 
 // readRef is an open operation: its partition and index there.
@@ -103,19 +127,18 @@ type readRef struct {
 
 // readCheck is the read check of one history.
 type readCheck struct {
-	keepAll bool
-	parts   map[string]*readPart
-	open    map[int64]readRef
+	parts map[string]*readPart
+	open  map[int64]readRef
 }
 
-func newReadCheck(keepAll bool) *readCheck {
-	return &readCheck{keepAll: keepAll, parts: map[string]*readPart{}, open: map[int64]readRef{}}
+func newReadCheck() *readCheck {
+	return &readCheck{parts: map[string]*readPart{}, open: map[int64]readRef{}}
 }
 
 func (rc *readCheck) part(name string) *readPart {
 	p := rc.parts[name]
 	if p == nil {
-		p = &readPart{name: name, seen: map[logEntry]struct{}{}}
+		p = &readPart{name: name}
 		rc.parts[name] = p
 	}
 	return p
@@ -126,32 +149,27 @@ func (rc *readCheck) add(e *history.Event) {
 	switch e.Kind {
 	case history.Replicate:
 		p := rc.part(e.Partition)
-		if !rc.keepAll && len(p.ops) >= readKeep {
-			p.capped = true
-			return
-		}
-		p.ops = append(p.ops, readOp{op: e.Op, call: e.Time, ret: math.MaxInt64, pid: e.PID, epoch: e.Epoch,
-			first: e.First, last: e.Last, res: history.Unknown})
-		rc.open[e.Op] = readRef{p, len(p.ops) - 1}
+		i := p.ops.add(readOp{op: e.Op, call: e.Time, ret: math.MaxInt64, pid: e.PID, epoch: e.Epoch,
+			first: e.First, last: e.Last, res: resUnknown})
+		rc.open[e.Op] = readRef{p, i}
 	case history.Return:
 		ref, ok := rc.open[e.Op]
 		if !ok {
 			return
 		}
 		delete(rc.open, e.Op)
-		o := &ref.p.ops[ref.i]
+		o := ref.p.ops.at(ref.i)
 		switch e.Result {
 		case history.OK:
-			o.res, o.ret, o.off = history.OK, e.Time, e.Offset
+			o.res, o.ret, o.off = resOK, e.Time, e.Offset
 		case history.Failed:
-			o.res, o.ret, o.code = history.Failed, e.Time, e.Error
+			o.res, o.ret, o.code = resFailed, e.Time, e.Error
 		}
 	case history.LogBatch:
 		p := rc.part(e.Partition)
-		l := logEntry{off: e.Offset, pid: e.PID, epoch: e.Epoch, first: e.First, last: e.Last}
-		if _, ok := p.seen[l]; !ok {
-			p.seen[l] = struct{}{}
-			p.log = append(p.log, l)
+		p.log = append(p.log, logEntry{off: e.Offset, pid: e.PID, epoch: e.Epoch, first: e.First, last: e.Last})
+		if len(p.log) >= 2*max(p.compacted, 1024) {
+			p.compactLog()
 		}
 	}
 }
@@ -176,17 +194,12 @@ type ReadCount struct {
 	// Unread is the number of acked batches outside the offsets read,
 	// which the check does not judge.
 	Unread int
-	// Reason says why the partition was not read-checked, if it was not
-	// (the counts are then zero).
-	Reason string
 }
 
 // readOutcome is the result of the read check.
 type readOutcome struct {
 	viols  []*Violation
 	counts []ReadCount
-	// unknown: a partition with observations was not read-checked.
-	unknown bool
 }
 
 // finish judges every partition with observations.
@@ -200,14 +213,7 @@ func (rc *readCheck) finish() readOutcome {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		p := rc.parts[n]
-		if p.capped {
-			out.unknown = true
-			out.counts = append(out.counts, ReadCount{Partition: n, PID: -1,
-				Reason: fmt.Sprintf("read check skipped: more than %d operations on the partition (check with --bounded=false)", readKeep)})
-			continue
-		}
-		v, c := p.judge()
+		v, c := rc.parts[n].judge()
 		out.viols = append(out.viols, v...)
 		out.counts = append(out.counts, c...)
 	}
@@ -220,8 +226,20 @@ type readJudge struct {
 	viols  []*Violation
 	named  map[string]bool // name + pid already reported
 	counts map[int64]*ReadCount
-	acked  map[batchKey][]int // indexes of acked ops of a batch
-	lo     int64              // the lowest offset read
+	// acked holds the indexes of the acked operations in the order of
+	// their entries (compareLog), then of their indexes.
+	acked []int32
+	lo    int64 // the lowest offset read
+}
+
+// entry returns the log entry that o's ack says is in the log.
+func (o *readOp) entry() logEntry {
+	return logEntry{off: o.off, pid: o.pid, epoch: o.epoch, first: o.first, last: o.last}
+}
+
+// reported says whether a violation of that name was reported for pid.
+func (j *readJudge) reported(name string, pid int64) bool {
+	return j.named[fmt.Sprintf("%s/%d", name, pid)]
 }
 
 func (j *readJudge) count(pid int64) *ReadCount {
@@ -234,13 +252,16 @@ func (j *readJudge) count(pid int64) *ReadCount {
 }
 
 // report adds a violation unless one of that name was reported for pid.
-func (j *readJudge) report(name string, pid int64, ops []int, format string, args ...any) {
+// ops gives the operations to name; it is called only when the violation
+// is reported (finding them scans the partition's operations).
+func (j *readJudge) report(name string, pid int64, opsFn func() []int, format string, args ...any) {
 	key := fmt.Sprintf("%s/%d", name, pid)
 	if j.named[key] {
 		return
 	}
 	j.named[key] = true
 	v := &Violation{Name: name, Partition: j.p.name, PID: pid, Explanation: fmt.Sprintf(format, args...)}
+	ops := opsFn()
 	slices.Sort(ops)
 	ops = slices.Compact(ops)
 	for _, i := range ops {
@@ -250,17 +271,17 @@ func (j *readJudge) report(name string, pid int64, ops []int, format string, arg
 }
 
 func (j *readJudge) operation(i int) Operation {
-	o := &j.p.ops[i]
+	o := j.p.ops.at(i)
 	return Operation{Op: o.op, Call: o.call, Return: o.ret, Partition: j.p.name, PID: o.pid, Epoch: o.epoch,
-		First: o.first, Last: o.last, Result: o.res, Offset: o.off, Error: o.code}
+		First: o.first, Last: o.last, Result: o.res.result(), Offset: o.off, Error: o.code}
 }
 
 // opsOf returns the indexes of the operations of pid and epoch whose
 // sequences meet [first,last].
 func (j *readJudge) opsOf(pid int64, epoch int16, first, last int32) []int {
 	var out []int
-	for i := range j.p.ops {
-		o := &j.p.ops[i]
+	for i := range j.p.ops.n {
+		o := j.p.ops.at(i)
 		if o.pid == pid && o.epoch == epoch && o.first <= last && o.last >= first {
 			out = append(out, i)
 		}
@@ -271,19 +292,20 @@ func (j *readJudge) opsOf(pid int64, epoch int16, first, last int32) []int {
 // ackedAt returns the index of an operation acked at l's offset with l's
 // batch, or -1.
 func (j *readJudge) ackedAt(l logEntry) int {
-	for _, i := range j.acked[batchKey{l.pid, l.epoch, l.first, l.last}] {
-		if j.p.ops[i].off == l.off {
-			return i
-		}
+	k, ok := slices.BinarySearchFunc(j.acked, l, func(i int32, l logEntry) int {
+		return compareLog(j.p.ops.at(int(i)).entry(), l)
+	})
+	if !ok {
+		return -1
 	}
-	return -1
+	return int(j.acked[k])
 }
 
 // maxNamed is how many operations an explanation names of a list (the
 // retries of one rejected batch may be many).
 const maxNamed = 3
 
-func describeOps(ops []readOp, idx []int) string {
+func describeOps(ops *opStore, idx []int) string {
 	s := ""
 	for k, i := range idx {
 		if k == maxNamed {
@@ -293,8 +315,8 @@ func describeOps(ops []readOp, idx []int) string {
 		if k > 0 {
 			s += ", "
 		}
-		o := &ops[i]
-		oo := Operation{Result: o.res, Offset: o.off, Error: o.code}
+		o := ops.at(i)
+		oo := Operation{Result: o.res.result(), Offset: o.off, Error: o.code}
 		s += fmt.Sprintf("op %d (seq [%d,%d], %s)", o.op, o.first, o.last, oo.outcome())
 	}
 	return s
@@ -302,9 +324,9 @@ func describeOps(ops []readOp, idx []int) string {
 
 // judge checks one partition's observations against its operations.
 func (p *readPart) judge() ([]*Violation, []ReadCount) {
-	j := &readJudge{p: p, named: map[string]bool{}, counts: map[int64]*ReadCount{}, acked: map[batchKey][]int{}}
-	log := slices.Clone(p.log)
-	slices.SortFunc(log, compareLog)
+	j := &readJudge{p: p, named: map[string]bool{}, counts: map[int64]*ReadCount{}}
+	p.compactLog()
+	log := p.log
 	lo, hi := log[0].off, int64(0)
 	j.lo = lo
 	for _, l := range log {
@@ -312,33 +334,34 @@ func (p *readPart) judge() ([]*Violation, []ReadCount) {
 		j.count(l.pid).InLog++
 	}
 	// Acked batches, each counted once (a duplicate is answered with the
-	// original's offset).
-	type ackKey struct {
-		b   batchKey
-		off int64
+	// original's offset): ackedList holds, in operation order, the first
+	// operation acked with each (batch, offset).
+	for i := range p.ops.n {
+		if p.ops.at(i).res == resOK {
+			j.acked = append(j.acked, int32(i))
+		}
 	}
-	seenAck := map[ackKey]bool{}
+	slices.SortFunc(j.acked, func(a, b int32) int {
+		return cmp.Or(compareLog(p.ops.at(int(a)).entry(), p.ops.at(int(b)).entry()), cmp.Compare(a, b))
+	})
 	var ackedList []int
-	for i := range p.ops {
-		o := &p.ops[i]
-		if o.res != history.OK {
+	for k, i := range j.acked {
+		if k > 0 && p.ops.at(int(j.acked[k-1])).entry() == p.ops.at(int(i)).entry() {
 			continue
 		}
-		k := batchKey{o.pid, o.epoch, o.first, o.last}
-		j.acked[k] = append(j.acked[k], i)
-		if !seenAck[ackKey{k, o.off}] {
-			seenAck[ackKey{k, o.off}] = true
-			ackedList = append(ackedList, i)
-			j.count(o.pid).Acked++
-		}
+		ackedList = append(ackedList, int(i))
+		j.count(p.ops.at(int(i)).pid).Acked++
 	}
+	slices.Sort(ackedList)
 
 	// LogOffsetsDisjoint.
 	top := -1 // the entry with the highest end so far
 	for i, l := range log {
 		if top >= 0 && l.off < log[top].end() {
 			t := log[top]
-			j.report(spec.LogOffsetsDisjoint, l.pid, append(j.opsOf(t.pid, t.epoch, t.first, t.last), j.opsOf(l.pid, l.epoch, l.first, l.last)...),
+			j.report(spec.LogOffsetsDisjoint, l.pid, func() []int {
+				return append(j.opsOf(t.pid, t.epoch, t.first, t.last), j.opsOf(l.pid, l.epoch, l.first, l.last)...)
+			},
 				"the log holds two batches over one offset: %s (offsets %d..%d) and %s", t, t.off, t.end()-1, l)
 		}
 		if top < 0 || l.end() > log[top].end() {
@@ -346,24 +369,10 @@ func (p *readPart) judge() ([]*Violation, []ReadCount) {
 		}
 	}
 
-	// DuplicateInLog and LogInSequence, per producer in offset order.
-	byPID := map[int64][]logEntry{}
-	var pids []int64
-	for _, l := range log {
-		if _, ok := byPID[l.pid]; !ok {
-			pids = append(pids, l.pid)
-		}
-		byPID[l.pid] = append(byPID[l.pid], l)
-	}
-	slices.Sort(pids)
-	for _, pid := range pids {
-		j.producer(pid, byPID[pid])
-	}
-
 	// LostWrite.
 	for _, i := range ackedList {
-		o := &p.ops[i]
-		l := logEntry{off: o.off, pid: o.pid, epoch: o.epoch, first: o.first, last: o.last}
+		o := p.ops.at(i)
+		l := o.entry()
 		c := j.count(o.pid)
 		if o.off < lo || l.end() > hi {
 			c.Unread++
@@ -382,15 +391,18 @@ func (p *readPart) judge() ([]*Violation, []ReadCount) {
 			}
 		}
 		c.Lost++
+		if j.reported(spec.LostWrite, o.pid) {
+			continue // what follows scans the log
+		}
 		what := fmt.Sprintf("the log holds nothing at offset %d (offsets %d..%d were read)", o.off, lo, hi-1)
-		var others []int
+		var other *logEntry
 		switch {
 		case k < len(log) && log[k].off == o.off:
 			what = fmt.Sprintf("the log holds another batch there (%s)", log[k])
-			others = j.opsOf(log[k].pid, log[k].epoch, log[k].first, log[k].last)
+			other = &log[k]
 		case k > 0 && log[k-1].end() > o.off:
 			what = fmt.Sprintf("offset %d is inside another batch (%s)", o.off, log[k-1])
-			others = j.opsOf(log[k-1].pid, log[k-1].epoch, log[k-1].first, log[k-1].last)
+			other = &log[k-1]
 		}
 		for _, m := range log {
 			if m.pid == o.pid && m.epoch == o.epoch && m.first == o.first && m.last == o.last {
@@ -398,9 +410,28 @@ func (p *readPart) judge() ([]*Violation, []ReadCount) {
 				break
 			}
 		}
-		j.report(spec.LostWrite, o.pid, append(others, i),
+		j.report(spec.LostWrite, o.pid, func() []int {
+			if other == nil {
+				return []int{i}
+			}
+			return append(j.opsOf(other.pid, other.epoch, other.first, other.last), i)
+		},
 			"op %d (pid %d epoch %d seq [%d,%d]) was acked at offset %d but %s",
 			o.op, o.pid, o.epoch, o.first, o.last, o.off, what)
+	}
+
+	// DuplicateInLog and LogInSequence, per producer in offset order
+	// (the log sorted by producer in place; the order of the checks does
+	// not change the violations, each reported once per name and
+	// producer and sorted below).
+	slices.SortStableFunc(log, func(a, b logEntry) int { return cmp.Compare(a.pid, b.pid) })
+	for len(log) > 0 {
+		n := 1
+		for n < len(log) && log[n].pid == log[0].pid {
+			n++
+		}
+		j.producer(log[0].pid, log[:n])
+		log = log[n:]
 	}
 
 	out := make([]ReadCount, 0, len(j.counts))
@@ -447,11 +478,15 @@ func (j *readJudge) producer(pid int64, log []logEntry) {
 				dup[later] = true
 				c.Duplicated++
 			}
-			ops := append(j.opsOf(pid, l.epoch, l.first, l.last), j.opsOf(pid, t.epoch, t.first, t.last)...)
-			j.report(spec.DuplicateInLog, pid, ops,
-				"sequences [%d,%d] of producer %d epoch %d are in the log twice: at %s and at %s (sent by %s)",
-				max(l.first, t.first), min(l.last, t.last), pid, l.epoch, earlier, later,
-				describeOps(j.p.ops, j.opsOf(pid, l.epoch, l.first, l.last)))
+			// Naming the senders scans the operations: once.
+			if !j.reported(spec.DuplicateInLog, pid) {
+				j.report(spec.DuplicateInLog, pid, func() []int {
+					return append(j.opsOf(pid, l.epoch, l.first, l.last), j.opsOf(pid, t.epoch, t.first, t.last)...)
+				},
+					"sequences [%d,%d] of producer %d epoch %d are in the log twice: at %s and at %s (sent by %s)",
+					max(l.first, t.first), min(l.last, t.last), pid, l.epoch, earlier, later,
+					describeOps(&j.p.ops, j.opsOf(pid, l.epoch, l.first, l.last)))
+			}
 		}
 		if top < 0 || byFirst[top].epoch != l.epoch || l.last > byFirst[top].last {
 			top = i
@@ -474,8 +509,9 @@ func (j *readJudge) producer(pid int64, log []logEntry) {
 			continue
 		}
 		if has && l.epoch < maxEpoch {
-			j.report(spec.LogInSequence, pid, append(j.opsOf(pid, l.epoch, l.first, l.last), j.opsOf(pid, prev.epoch, prev.first, prev.last)...),
-				"producer %d's epoch goes back in the log: %s comes after %s", pid, l, prev)
+			j.report(spec.LogInSequence, pid, func() []int {
+				return append(j.opsOf(pid, l.epoch, l.first, l.last), j.opsOf(pid, prev.epoch, prev.first, prev.last)...)
+			}, "producer %d's epoch goes back in the log: %s comes after %s", pid, l, prev)
 		}
 		fresh := !has || l.epoch != prev.epoch
 		if fresh {
@@ -484,20 +520,24 @@ func (j *readJudge) producer(pid int64, log []logEntry) {
 			// The log was read from its start (offset 0) and the epoch's
 			// first batch there does not start at sequence 0: the
 			// sequences before it are a hole if the history sent them.
-			if j.lo == 0 && l.first > 0 && len(j.opsOf(pid, l.epoch, 0, l.first-1)) > 0 {
+			if j.lo == 0 && l.first > 0 && !j.reported(spec.LogInSequence, pid) && len(j.opsOf(pid, l.epoch, 0, l.first-1)) > 0 {
 				pending = &gap{after: l, start: true}
 			}
 		}
 		switch {
 		case fresh:
 		case l.first <= prev.last:
-			j.report(spec.LogInSequence, pid, append(j.opsOf(pid, prev.epoch, prev.first, prev.last), j.opsOf(pid, l.epoch, l.first, l.last)...),
+			j.report(spec.LogInSequence, pid, func() []int {
+				return append(j.opsOf(pid, prev.epoch, prev.first, prev.last), j.opsOf(pid, l.epoch, l.first, l.last)...)
+			},
 				"producer %d epoch %d's batches are out of sequence order in the log: %s comes after %s", pid, l.epoch, l, prev)
 		case l.first > prev.last+1 && pending == nil:
 			pending = &gap{before: prev, after: l}
 		}
 		if pending != nil {
-			if a := j.ackedAt(l); a >= 0 {
+			if a := j.ackedAt(l); a >= 0 && j.reported(spec.LogInSequence, pid) {
+				pending = nil // naming the senders scans the operations: once
+			} else if a >= 0 {
 				g := pending
 				missFirst, missLast := g.before.last+1, g.after.first-1
 				where := fmt.Sprintf("between %s and %s", g.before, g.after)
@@ -508,12 +548,12 @@ func (j *readJudge) producer(pid int64, log []logEntry) {
 				senders := j.opsOf(pid, l.epoch, missFirst, missLast)
 				sent := "no operation of the history sent them"
 				if len(senders) > 0 {
-					sent = "they were sent by " + describeOps(j.p.ops, senders)
+					sent = "they were sent by " + describeOps(&j.p.ops, senders)
 				}
 				senders = senders[:min(len(senders), maxNamed)]
-				j.report(spec.LogInSequence, pid, append(senders, a),
+				j.report(spec.LogInSequence, pid, func() []int { return append(senders, a) },
 					"hole in the log: sequences [%d,%d] of producer %d epoch %d are missing %s, yet op %d (seq [%d,%d]) was acked at offset %d after them, which needs every earlier sequence of its epoch in the log; %s",
-					missFirst, missLast, pid, l.epoch, where, j.p.ops[a].op, l.first, l.last, l.off, sent)
+					missFirst, missLast, pid, l.epoch, where, j.p.ops.at(a).op, l.first, l.last, l.off, sent)
 				pending = nil
 			}
 		}

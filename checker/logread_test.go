@@ -231,3 +231,50 @@ func TestReadCheckHoleAtStart(t *testing.T) {
 	b.log(5, 1, 0, 1, 1)
 	require.Empty(t, readViolations(Check(b.h, Options{})))
 }
+
+// TestReadCheckBigPartition: a partition with more operations than the
+// old bounded read check kept (65536) and with LogBatch events is judged,
+// with the same verdict, violations and counts in the bounded mode and
+// with KeepAll, through Check and CheckReader.
+func TestReadCheckBigPartition(t *testing.T) {
+	const n, producers = 70000, 10
+	b := &readHist{h: history.History{Header: history.Header{Format: history.FormatV1}}}
+	for i := range n {
+		pid := int64(i%producers + 1)
+		seq := int32(i / producers)
+		b.call(pid, 0, seq, seq, int64(i))
+	}
+	lost := int64(n - 100) // far beyond 65536 operations
+	for i := range int64(n) {
+		if i != lost {
+			pid := i%producers + 1
+			seq := int32(i / producers)
+			b.log(i, pid, 0, seq, seq)
+		}
+	}
+	var buf bytes.Buffer
+	require.NoError(t, history.EncodeJSONL(&buf, b.h))
+	var results []Result
+	for _, opts := range []Options{{}, {KeepAll: true}} {
+		results = append(results, Check(b.h, opts))
+		rd, err := history.NewReader(bytes.NewReader(buf.Bytes()), "h.jsonl")
+		require.NoError(t, err)
+		results = append(results, CheckReader(rd, opts))
+	}
+	want := results[0]
+	require.NoError(t, want.Err)
+	require.Equal(t, Illegal, want.Verdict)
+	vs := readViolations(want)
+	require.Len(t, vs, 2, "%v", vs)
+	require.Equal(t, LostWrite, vs[0].Name)
+	require.Equal(t, LogInSequence, vs[1].Name)
+	require.Contains(t, vs[0].Explanation, "acked at offset 69900")
+	require.Len(t, want.Reads, producers)
+	require.Equal(t, ReadCount{Partition: "p0", PID: 1, Acked: n / producers, InLog: n/producers - 1, Lost: 1}, want.Reads[0])
+	for i, r := range results[1:] {
+		require.NoError(t, r.Err)
+		require.Equal(t, want.Verdict, r.Verdict, "result %d", i+1)
+		require.Equal(t, want.Violations, r.Violations, "result %d", i+1)
+		require.Equal(t, want.Reads, r.Reads, "result %d", i+1)
+	}
+}

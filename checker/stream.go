@@ -221,7 +221,7 @@ func newStreamer(opts Options) *streamer {
 		parts:     make(map[partKey]*sPart),
 		open:      make(map[int64]opRef),
 		evictions: make(map[partKey][]int64),
-		reads:     newReadCheck(mode == keepAll),
+		reads:     newReadCheck(),
 	}
 }
 

@@ -60,7 +60,6 @@ type Read struct {
 	Lost       int    `json:"lost"`
 	Duplicated int    `json:"duplicated"`
 	Unread     int    `json:"unread"`
-	Reason     string `json:"reason,omitempty"`
 }
 
 // Reads returns the read check's tallies of res, in its order.
@@ -68,7 +67,7 @@ func Reads(res checker.Result) []Read {
 	var out []Read
 	for _, c := range res.Reads {
 		out = append(out, Read{Partition: c.Partition, PID: c.PID, Acked: c.Acked, InLog: c.InLog,
-			Lost: c.Lost, Duplicated: c.Duplicated, Unread: c.Unread, Reason: c.Reason})
+			Lost: c.Lost, Duplicated: c.Duplicated, Unread: c.Unread})
 	}
 	return out
 }
@@ -136,12 +135,6 @@ func (f *File) Fill(parts []Part, violations []Violation, reads []Read) {
 		if p.Verdict == string(checker.Unknown) {
 			unknown = true
 			f.Undecided = append(f.Undecided, fmt.Sprintf("partition %q pid %d", p.Partition, p.PID))
-		}
-	}
-	for _, r := range reads {
-		if r.Reason != "" {
-			unknown = true
-			f.Undecided = append(f.Undecided, fmt.Sprintf("partition %q read check", r.Partition))
 		}
 	}
 	switch {
