@@ -67,6 +67,11 @@ type Options struct {
 	// explanation names all its operations, where the default may
 	// explain a clash of two producers without naming the earlier one.
 	KeepAll bool
+	// TempDir is where the bounded mode's read check keeps the records
+	// of operations past its memory budget (a few MB), for a history
+	// with LogBatch events to be judged like with KeepAll; empty means
+	// os.TempDir(). The file is unlinked as soon as it is made.
+	TempDir string
 	// Rules is the broker dialect whose answers are allowed
 	// ([spec.Redpanda] when empty, or [spec.Kafka]); see docs/CHECKING.md.
 	Rules spec.Rules
@@ -101,8 +106,9 @@ type Result struct {
 	// clashes.
 	ReadLevel int
 	// Err is a problem with the input (wrapping [ErrNoOperations] or
-	// [ErrInvalidHistory]), or for [CheckReader] the reader's error;
-	// Verdict is then Unknown.
+	// [ErrInvalidHistory]), or for [CheckReader] the reader's error or
+	// an I/O error of the read check's spill file; Verdict is then
+	// Unknown.
 	Err error
 }
 
@@ -172,7 +178,7 @@ func checkSearch(h history.History, opts Options) Result {
 	parts, breaches := split(h, opts)
 	res := Result{Parts: make([]PartResult, len(parts))}
 	inParallel(opts, len(parts), func(i int) { res.Parts[i] = checkPart(parts[i], opts, true) })
-	rc := newReadCheck()
+	rc := newReadCheck(false, "")
 	for i := range h.Events {
 		rc.add(&h.Events[i])
 	}
@@ -227,6 +233,8 @@ func finishResult(res *Result, cross []*Violation, reads readOutcome) {
 		}
 	}
 	switch {
+	case reads.err != nil:
+		res.Verdict, res.Err = Unknown, reads.err
 	case len(res.Violations) > 0:
 		res.Verdict = Illegal
 	case unknown:

@@ -92,10 +92,16 @@
 // Jepsen's Kafka workload. A partition without observations is checked as
 // before. The read check keeps a compact record (56 bytes) of every
 // operation and of every distinct batch observed, whatever the mode:
-// LogBatch events may come anywhere in a history, so its memory grows
-// with the history and the log (about 56 MB per million operations), and
-// its verdict, violations and counts are the same in the bounded mode and
-// with KeepAll.
+// LogBatch events may come anywhere in a history, so every operation may
+// yet be judged. In the bounded mode only the newest 65536 records stay
+// in memory (about 3.5 MB); older ones go to a temporary file
+// ([Options.TempDir], unlinked at once) and come back, one partition at
+// a time, only for a partition with observations. So a history without
+// LogBatch events checks in bounded memory, the observations themselves
+// stay in memory (memory grows with the distinct batches read), and the
+// read check's verdict, violations and counts are the same in the
+// bounded mode and with KeepAll. An I/O error of that file is the
+// check's error ([Result.Err]), never a verdict on part of the records.
 //
 // # The engine
 //

@@ -40,9 +40,9 @@ import (
 // of every partition and of every distinct batch observed, in both modes:
 // LogBatch events may come anywhere in a history (a consumer's reads
 // between the writes, the broker's log at its end), so every operation
-// may yet be judged. The read check is the same in the bounded mode and
-// with KeepAll, so its verdicts and violations do not depend on the mode;
-// its memory grows with the history (about 56 MB per million operations).
+// may yet be judged. The bounded mode keeps only a few chunks of records
+// in memory and spills the rest (spill.go), so its verdicts and
+// violations are those of KeepAll.
 
 // readOp is one operation as the read check remembers it, in 56 bytes.
 type readOp struct {
@@ -80,16 +80,27 @@ func (l logEntry) String() string {
 const opChunk = 1 << 14
 
 // opStore holds a partition's operations in chunks, so that growing it
-// never copies what it holds (no transient doubling of its memory).
+// never copies what it holds (no transient doubling of its memory), and
+// so that the bounded mode can move whole chunks to its spill file.
 type opStore struct {
+	// chunks holds the records; a spilled chunk is nil, at offs[c] in
+	// the spill file.
 	chunks [][]readOp
+	offs   []int64
 	n      int
 }
 
-// add appends o and returns its index.
-func (s *opStore) add(o readOp) int {
+// add appends o and returns its index. sp, if not nil, is told of every
+// chunk that fills up.
+func (s *opStore) add(o readOp, sp *spill) int {
 	if s.n%opChunk == 0 {
-		s.chunks = append(s.chunks, make([]readOp, 0, opChunk))
+		if c := len(s.chunks) - 1; c >= 0 && sp != nil {
+			sp.full(s, c)
+		}
+		// A chunk grows by appending up to opChunk records, so a
+		// partition with few operations takes little memory.
+		s.chunks = append(s.chunks, make([]readOp, 0, 16))
+		s.offs = append(s.offs, -1)
 	}
 	c := &s.chunks[len(s.chunks)-1]
 	*c = append(*c, o)
@@ -97,7 +108,8 @@ func (s *opStore) add(o readOp) int {
 	return s.n - 1
 }
 
-// at returns the operation of index i.
+// at returns the operation of index i, which must be in memory: every
+// chunk is once the partition is judged.
 func (s *opStore) at(i int) *readOp { return &s.chunks[i/opChunk][i%opChunk] }
 
 // readPart is the read check's state of one partition.
@@ -129,10 +141,28 @@ type readRef struct {
 type readCheck struct {
 	parts map[string]*readPart
 	open  map[int64]readRef
+	// sp is the spill file of the bounded mode; nil keeps every record
+	// in memory.
+	sp *spill
 }
 
-func newReadCheck() *readCheck {
-	return &readCheck{parts: map[string]*readPart{}, open: map[int64]readRef{}}
+// newReadCheck returns a read check that keeps every record in memory,
+// or, with spill, that spills all but a few chunks of them to a file in
+// dir (os.TempDir() if empty).
+func newReadCheck(spills bool, dir string) *readCheck {
+	rc := &readCheck{parts: map[string]*readPart{}, open: map[int64]readRef{}}
+	if spills {
+		rc.sp = &spill{dir: dir, budget: residentChunks}
+	}
+	return rc
+}
+
+// close releases the spill file, if any. finish calls it; a check that
+// ends without finishing (a reader's error) calls it itself.
+func (rc *readCheck) close() {
+	if rc.sp != nil {
+		rc.sp.close()
+	}
 }
 
 func (rc *readCheck) part(name string) *readPart {
@@ -150,7 +180,7 @@ func (rc *readCheck) add(e *history.Event) {
 	case history.Replicate:
 		p := rc.part(e.Partition)
 		i := p.ops.add(readOp{op: e.Op, call: e.Time, ret: math.MaxInt64, pid: e.PID, epoch: e.Epoch,
-			first: e.First, last: e.Last, res: resUnknown})
+			first: e.First, last: e.Last, res: resUnknown}, rc.sp)
 		rc.open[e.Op] = readRef{p, i}
 	case history.Return:
 		ref, ok := rc.open[e.Op]
@@ -158,12 +188,18 @@ func (rc *readCheck) add(e *history.Event) {
 			return
 		}
 		delete(rc.open, e.Op)
-		o := ref.p.ops.at(ref.i)
-		switch e.Result {
-		case history.OK:
-			o.res, o.ret, o.off = resOK, e.Time, e.Offset
-		case history.Failed:
-			o.res, o.ret, o.code = resFailed, e.Time, e.Error
+		ret := func(o *readOp) {
+			switch e.Result {
+			case history.OK:
+				o.res, o.ret, o.off = resOK, e.Time, e.Offset
+			case history.Failed:
+				o.res, o.ret, o.code = resFailed, e.Time, e.Error
+			}
+		}
+		if rc.sp != nil {
+			rc.sp.update(&ref.p.ops, ref.i, ret)
+		} else {
+			ret(ref.p.ops.at(ref.i))
 		}
 	case history.LogBatch:
 		p := rc.part(e.Partition)
@@ -200,10 +236,16 @@ type ReadCount struct {
 type readOutcome struct {
 	viols  []*Violation
 	counts []ReadCount
+	// err is an I/O error of the spill file: the read check could not
+	// judge, and the check's verdict is then Unknown.
+	err error
 }
 
-// finish judges every partition with observations.
+// finish judges every partition with observations, one at a time: a
+// partition's spilled records come back into memory for its judging and
+// go once it is judged.
 func (rc *readCheck) finish() readOutcome {
+	defer rc.close()
 	var out readOutcome
 	names := make([]string, 0, len(rc.parts))
 	for n, p := range rc.parts {
@@ -213,9 +255,19 @@ func (rc *readCheck) finish() readOutcome {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		v, c := rc.parts[n].judge()
+		p := rc.parts[n]
+		if rc.sp != nil {
+			if rc.sp.load(&p.ops); rc.sp.err != nil {
+				return readOutcome{err: rc.sp.err}
+			}
+		}
+		v, c := p.judge()
+		p.ops = opStore{}
 		out.viols = append(out.viols, v...)
 		out.counts = append(out.counts, c...)
+	}
+	if rc.sp != nil && rc.sp.err != nil {
+		return readOutcome{err: rc.sp.err}
 	}
 	return out
 }

@@ -2,6 +2,9 @@ package checker
 
 import (
 	"bytes"
+	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/idemcheck/idemcheck/history"
@@ -237,14 +240,18 @@ func TestReadCheckHoleAtStart(t *testing.T) {
 // with the same verdict, violations and counts in the bounded mode and
 // with KeepAll, through Check and CheckReader.
 func TestReadCheckBigPartition(t *testing.T) {
-	const n, producers = 70000, 10
+	// Past the bounded mode's budget of residentChunks chunks (65536
+	// operations), so that its read check spills; the lost write is
+	// producer 1's, near the end.
+	const n, producers = 115000, 10
+	require.Greater(t, n, (residentChunks+2)*opChunk)
 	b := &readHist{h: history.History{Header: history.Header{Format: history.FormatV1}}}
 	for i := range n {
 		pid := int64(i%producers + 1)
 		seq := int32(i / producers)
 		b.call(pid, 0, seq, seq, int64(i))
 	}
-	lost := int64(n - 100) // far beyond 65536 operations
+	lost := int64(n - 100) // in the last chunk; the first ones spilled
 	for i := range int64(n) {
 		if i != lost {
 			pid := i%producers + 1
@@ -268,7 +275,7 @@ func TestReadCheckBigPartition(t *testing.T) {
 	require.Len(t, vs, 2, "%v", vs)
 	require.Equal(t, LostWrite, vs[0].Name)
 	require.Equal(t, LogInSequence, vs[1].Name)
-	require.Contains(t, vs[0].Explanation, "acked at offset 69900")
+	require.Contains(t, vs[0].Explanation, fmt.Sprintf("acked at offset %d", lost))
 	require.Len(t, want.Reads, producers)
 	require.Equal(t, ReadCount{Partition: "p0", PID: 1, Acked: n / producers, InLog: n/producers - 1, Lost: 1}, want.Reads[0])
 	for i, r := range results[1:] {
@@ -277,4 +284,63 @@ func TestReadCheckBigPartition(t *testing.T) {
 		require.Equal(t, want.Violations, r.Violations, "result %d", i+1)
 		require.Equal(t, want.Reads, r.Reads, "result %d", i+1)
 	}
+}
+
+func TestReadCheckSpill(t *testing.T) {
+	// The spilling read check judges like the one that keeps every
+	// record in memory, also when Returns come long after their calls
+	// (their records are updated in the spill file), and leaves no file
+	// behind.
+	const n, producers = 6 * opChunk, 3
+	b := &readHist{h: history.History{Header: history.Header{Format: history.FormatV1}}}
+	for i := range n {
+		pid := int64(i%producers + 1)
+		seq := int32(i / producers)
+		b.h.Events = append(b.h.Events, history.Event{Kind: history.Replicate, Time: b.tick(), Op: int64(i + 1),
+			Client: pid, Partition: "p0", PID: pid, First: seq, Last: seq})
+	}
+	for i := range n {
+		ret := history.Event{Kind: history.Return, Time: b.tick(), Op: int64(i + 1), Result: history.OK, Offset: int64(i)}
+		if i == 7 { // an early call, spilled before it returns
+			ret.Result, ret.Offset, ret.Error = history.Failed, 0, history.OutOfOrderSequenceNumber
+		}
+		b.h.Events = append(b.h.Events, ret)
+	}
+	for i := range int64(n) {
+		if i != 5 && i != 7 { // 5: a lost write early in the history
+			b.log(i, i%producers+1, 0, int32(i/producers), int32(i/producers))
+		}
+	}
+	dir := t.TempDir()
+	mem, sp := newReadCheck(false, ""), newReadCheck(true, dir)
+	sp.sp.budget = 1
+	for i := range b.h.Events {
+		mem.add(&b.h.Events[i])
+		sp.add(&b.h.Events[i])
+	}
+	require.Positive(t, sp.sp.size, "nothing was spilled")
+	want, got := mem.finish(), sp.finish()
+	require.NoError(t, got.err)
+	require.NotEmpty(t, want.viols)
+	require.Equal(t, want, got)
+	left, err := os.ReadDir(dir)
+	require.NoError(t, err)
+	require.Empty(t, left, "spill file left behind")
+}
+
+func TestReadCheckSpillError(t *testing.T) {
+	// A spill file that cannot be made is an error of the check, with
+	// the verdict Unknown, never a verdict on part of the records.
+	b := &readHist{h: history.History{Header: history.Header{Format: history.FormatV1}}}
+	for i := range (residentChunks + 2) * opChunk {
+		b.call(1, 0, int32(i), int32(i), int64(i))
+	}
+	b.log(0, 1, 0, 0, 0)
+	var buf bytes.Buffer
+	require.NoError(t, history.EncodeJSONL(&buf, b.h))
+	rd, err := history.NewReader(bytes.NewReader(buf.Bytes()), "h.jsonl")
+	require.NoError(t, err)
+	res := CheckReader(rd, Options{TempDir: filepath.Join(t.TempDir(), "missing")})
+	require.Equal(t, Unknown, res.Verdict)
+	require.ErrorContains(t, res.Err, "read check spill file")
 }

@@ -221,7 +221,7 @@ func newStreamer(opts Options) *streamer {
 		parts:     make(map[partKey]*sPart),
 		open:      make(map[int64]opRef),
 		evictions: make(map[partKey][]int64),
-		reads:     newReadCheck(),
+		reads:     newReadCheck(mode == bounded, opts.TempDir),
 	}
 }
 
@@ -578,6 +578,7 @@ func CheckReader(r history.Reader, opts Options) Result {
 		}
 	}
 	if readErr != nil {
+		st.reads.close()
 		return Result{Verdict: Unknown, Err: readErr}
 	}
 	return st.finish(opts)
