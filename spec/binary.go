@@ -109,6 +109,10 @@ func (s *State) UnmarshalBinary(data []byte) error {
 		for k := d.n(); k > 0; k-- {
 			p.AppAbove = append(p.AppAbove, Range{First: d.v(), Last: d.v()})
 		}
+		p.Starts = p.Starts[:0]
+		for k := d.n(); k > 0; k-- {
+			p.Starts = append(p.Starts, EpochStart{Epoch: int16(d.v()), First: int32(d.v())})
+		}
 	}
 	no := d.n()
 	s.Ops = s.Ops[:0]

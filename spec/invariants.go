@@ -23,6 +23,7 @@ const (
 	ContiguousAppends      = "ContiguousAppends"
 	NoDuplicateAppend      = "NoDuplicateAppend"
 	AckedInLog             = "AckedInLog"
+	EpochStartsAtFirstCall = "EpochStartsAtFirstCall"
 )
 
 // EveryCallReturns is the name of the liveness property: every call
@@ -57,6 +58,9 @@ func Invariants() []Invariant {
 		inv(AckedInLog, bitAcked,
 			"Every batch acknowledged with an offset is in the log at that offset (a duplicate is answered with the original's offset).",
 			"was acknowledged with an offset whose log entry is another batch"),
+		inv(EpochStartsAtFirstCall, bitEpochStart,
+			"Every producer's log of an epoch starts at the first sequence it called in that epoch (0, or where its first contact began).",
+			"was the first append of its epoch, but the producer's first call in that epoch began at another sequence"),
 	}
 }
 

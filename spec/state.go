@@ -50,6 +50,7 @@ const (
 	bitContiguous
 	bitDuplicate
 	bitAcked
+	bitEpochStart
 )
 
 // Op is one replicate operation of the partition.
@@ -119,6 +120,17 @@ type Producer struct {
 	AppMaxLast  int64
 	AppPrefix   int64
 	AppAbove    []Range
+	// Starts holds, per epoch the producer called in, the first
+	// sequence of its first call there, sorted by epoch
+	// (EpochStartsAtFirstCall reads it). It is a function of the calls,
+	// kept apart because a long replay retires them.
+	Starts []EpochStart
+}
+
+// EpochStart is the first sequence a producer called in an epoch.
+type EpochStart struct {
+	Epoch int16
+	First int32
 }
 
 // Entry is one appended batch of the log.
@@ -174,6 +186,7 @@ func (s State) Clone() State {
 		p.Reqs = cloneSlice(p.Reqs)
 		p.Queue = cloneSlice(p.Queue)
 		p.AppAbove = cloneSlice(p.AppAbove)
+		p.Starts = cloneSlice(p.Starts)
 		c.Producers[i] = p
 	}
 	c.Ops = cloneSlice(s.Ops)
@@ -193,11 +206,12 @@ func (s *State) CopyFrom(src *State) {
 	prods = prods[:len(src.Producers)]
 	for i := range src.Producers {
 		sp, dp := &src.Producers[i], &prods[i]
-		reqs, queue, above := dp.Reqs, dp.Queue, dp.AppAbove
+		reqs, queue, above, starts := dp.Reqs, dp.Queue, dp.AppAbove, dp.Starts
 		*dp = *sp
 		dp.Reqs = append(reqs[:0], sp.Reqs...)
 		dp.Queue = append(queue[:0], sp.Queue...)
 		dp.AppAbove = append(above[:0], sp.AppAbove...)
+		dp.Starts = append(starts[:0], sp.Starts...)
 	}
 	s.Producers = prods
 	s.Ops = append(ops[:0], src.Ops...)
@@ -405,6 +419,11 @@ func (s *State) AppendBinary(buf []byte) []byte {
 		for _, r := range p.AppAbove {
 			v(r.First)
 			v(r.Last)
+		}
+		v(int64(len(p.Starts)))
+		for _, e := range p.Starts {
+			v(int64(e.Epoch))
+			v(int64(e.First))
 		}
 	}
 	v(int64(len(s.Ops)))

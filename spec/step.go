@@ -367,6 +367,7 @@ func (s *State) applyReplicate(cfg Config, a Action) {
 			}
 		}
 	}
+	p.noteStart(a.Epoch, a.First)
 	s.Ops = append(s.Ops, Op{ID: a.Op, PID: a.PID, Epoch: a.Epoch, First: a.First, Last: a.Last, Phase: PhaseCalled})
 	s.LastOp = a.Op
 	s.Sync = a.Op
@@ -408,6 +409,31 @@ func (s *State) applyDecide(cfg Config, p *Producer, o *Op, a Action) {
 	o.Flags |= p.recordAppend(o)
 }
 
+// noteStart records first as the start of epoch if it is the producer's
+// first call there.
+func (p *Producer) noteStart(epoch int16, first int32) {
+	i := 0
+	for i < len(p.Starts) && p.Starts[i].Epoch < epoch {
+		i++
+	}
+	if i < len(p.Starts) && p.Starts[i].Epoch == epoch {
+		return
+	}
+	p.Starts = append(p.Starts, EpochStart{})
+	copy(p.Starts[i+1:], p.Starts[i:])
+	p.Starts[i] = EpochStart{epoch, first}
+}
+
+// startOf returns the first sequence the producer called in epoch.
+func (p *Producer) startOf(epoch int16) (int32, bool) {
+	for _, e := range p.Starts {
+		if e.Epoch == epoch {
+			return e.First, true
+		}
+	}
+	return 0, false
+}
+
 // nextInSequence reports whether o is the producer's next batch: every
 // sequence before o.First of o's epoch is in the log and o's are not.
 func (p *Producer) nextInSequence(o *Op) bool {
@@ -437,6 +463,13 @@ func (p *Producer) overlaps(f, l int64) bool {
 func (p *Producer) recordAppend(o *Op) uint8 {
 	f, l := int64(o.First), int64(o.Last)
 	var bits uint8
+	if !p.AppHas || o.Epoch > p.AppEpoch {
+		// The epoch's first append (an older epoch's, after a newer
+		// one's, breaks ContiguousAppends below instead).
+		if start, ok := p.startOf(o.Epoch); ok && start != o.First {
+			bits |= bitEpochStart
+		}
+	}
 	wrap := false
 	if p.AppHas {
 		switch {

@@ -199,7 +199,7 @@ StageWriteDone 1 ok
 UploadDone 1 error
 ReleaseTicket 1
 Return 1 error 7`},
-		{name: "a failed upload lets the next batch take the skip path: the retry gets a spurious OOOSN (PR #30937)", script: `
+		{name: "a failed upload lets the next batch take the skip path: the epoch's log starts at [1,1], before the retry gets a spurious OOOSN (PR #30937)", script: `
 Replicate 1 p0 1 0 0 0
 ReserveTicket 1
 StageWriteStart 1
@@ -224,7 +224,7 @@ StageWriteDone 3 ok
 UploadDone 3 ok
 RedeemTicket 3
 FenceEpoch 3 ok
-Decide 3 out_of_order`, line: 25, inv: spec.NoSpuriousOutOfOrder},
+Decide 3 out_of_order`, line: 15, inv: spec.EpochStartsAtFirstCall},
 		{name: "timeout, eviction and a retry append a batch twice (NoDuplicateAppend)", script: `
 Replicate 1 p0 1 0 0 0
 ReserveTicket 1

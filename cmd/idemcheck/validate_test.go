@@ -32,7 +32,7 @@ func TestValidate(t *testing.T) {
 		{[]string{"../../traces/gen-gap-accept-bad.jsonl"}, exitViolation, []string{
 			"gen-gap-accept-bad.jsonl:19: the spec (ticket order before-stage) does not allow this event",
 			"event:    Decide op=2 append offset=1", "but the idempotency rules give out_of_order", "state:    producer[3]"}, ""},
-		{[]string{"../../traces/upload-fail-unknown-ok.jsonl"}, exitViolation, []string{"breaks the spec invariant NoSpuriousOutOfOrder"}, ""},
+		{[]string{"../../traces/upload-fail-unknown-ok.jsonl"}, exitViolation, []string{"upload-fail-unknown-ok.jsonl:16: this event breaks the spec invariant EpochStartsAtFirstCall"}, ""},
 		{[]string{"../../traces/seq-wrap-ok.yaml"}, exitUsage, nil, "seq-wrap-ok.yaml: nothing to validate: the history has no internal events"},
 		{[]string{"../../traces/eviction-after-lost-timeout-ok.jsonl"}, exitUsage, nil, "eviction-after-lost-timeout-ok.jsonl: nothing to validate: the history has no internal events"},
 		{[]string{"--json", "../../traces/seed-unknown-bad.jsonl"}, exitViolation, []string{`"verdict": "Illegal"`, `"line": 9`, `"invariant": "TicketOrderIsCallOrder"`}, ""},

@@ -71,6 +71,7 @@ func TestVerdicts(t *testing.T) {
 		{"MCBroker_fencefail.cfg", spec.NoSpuriousOutOfOrder, "a failed fence frees the ticket", 287, 440, 26},
 		{"MCBroker_termchange.cfg", spec.NoSpuriousOutOfOrder, "a term change after the fence frees the ticket", 303, 472, 27},
 		{"MCBroker_prefix_epoch.cfg", spec.AckedInLog, "pre-fix with an epoch bump: an old-epoch batch acked as a duplicate", 360, 583, 20},
+		{"MCBroker_epochstart.cfg", spec.EpochStartsAtFirstCall, "a failed upload frees the ticket and the next batch starts the epoch's log at sequence 1", 100, 155, 14},
 	}
 	covered := map[string]bool{}
 	for _, tt := range tests {

@@ -460,6 +460,23 @@ AckedInLog ==
                 /\ log[i].pid = ops[o].pid /\ log[i].epoch = ops[o].epoch
                 /\ log[i].first = ops[o].first /\ log[i].last = ops[o].last
 
+\* The first sequence p called in epoch e (a log entry's call exists).
+FirstCallSeq(p, e) ==
+    LET cs == {o \in Ops : ops[o].pid = p /\ ops[o].epoch = e}
+    IN ops[CHOOSE o \in cs : \A x \in cs : o <= x].first
+
+(* EpochStartsAtFirstCall is a predicate over the log and the calls      *)
+(* alone, with no history variable.  The Go twin computes the same       *)
+(* property step by step, from summaries its long replays keep, so TLC   *)
+(* and the Go checker agreeing on it is a check of two independent       *)
+(* formulations.                                                         *)
+
+\* Every producer's log of an epoch starts at the first sequence it called in that epoch (0, or where its first contact began).
+EpochStartsAtFirstCall ==
+    \A i \in DOMAIN log :
+        (\A j \in 1..(i - 1) : log[j].pid # log[i].pid \/ log[j].epoch # log[i].epoch)
+            => log[i].first = FirstCallSeq(log[i].pid, log[i].epoch)
+
 \* Every call eventually returns to its client (under Fairness).
 EveryCallReturns ==
     \A o \in 1..MaxOps : (o \in Ops) ~> (o \in Ops /\ ops[o].returned # "no")
