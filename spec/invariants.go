@@ -17,13 +17,14 @@ type Invariant struct {
 
 // Invariant names.
 const (
-	TicketOrderIsCallOrder = "TicketOrderIsCallOrder"
-	DecideInCallOrder      = "DecideInCallOrder"
-	NoSpuriousOutOfOrder   = "NoSpuriousOutOfOrder"
-	ContiguousAppends      = "ContiguousAppends"
-	NoDuplicateAppend      = "NoDuplicateAppend"
-	AckedInLog             = "AckedInLog"
-	EpochStartsAtFirstCall = "EpochStartsAtFirstCall"
+	TicketOrderIsCallOrder   = "TicketOrderIsCallOrder"
+	DecideInCallOrder        = "DecideInCallOrder"
+	NoSpuriousOutOfOrder     = "NoSpuriousOutOfOrder"
+	ContiguousAppends        = "ContiguousAppends"
+	NoDuplicateAppend        = "NoDuplicateAppend"
+	AckedInLog               = "AckedInLog"
+	EpochStartsAtFirstCall   = "EpochStartsAtFirstCall"
+	LoggedBatchNotOutOfOrder = "LoggedBatchNotOutOfOrder"
 )
 
 // EveryCallReturns is the name of the liveness property: every call
@@ -58,6 +59,9 @@ func Invariants() []Invariant {
 		inv(AckedInLog, bitAcked,
 			"Every batch acknowledged with an offset is in the log at that offset (a duplicate is answered with the original's offset).",
 			"was acknowledged with an offset whose log entry is another batch"),
+		inv(LoggedBatchNotOutOfOrder, bitLoggedOOO,
+			"No batch whose sequences are all in the log is rejected with OUT_OF_ORDER_SEQUENCE_NUMBER.",
+			"was rejected with OUT_OF_ORDER_SEQUENCE_NUMBER although its sequences were in the log"),
 		inv(EpochStartsAtFirstCall, bitEpochStart,
 			"Every producer's log of an epoch starts at the first sequence it called in that epoch (0, or where its first contact began).",
 			"was the first append of its epoch, but the producer's first call in that epoch began at another sequence"),

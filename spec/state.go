@@ -51,6 +51,7 @@ const (
 	bitDuplicate
 	bitAcked
 	bitEpochStart
+	bitLoggedOOO
 )
 
 // Op is one replicate operation of the partition.

@@ -385,6 +385,9 @@ func (s *State) applyDecide(cfg Config, p *Producer, o *Op, a Action) {
 	if dec == OutOfOrder && p.nextInSequence(o) {
 		o.Flags |= bitSpuriousOOO
 	}
+	if dec == OutOfOrder && p.appended(o) {
+		o.Flags |= bitLoggedOOO
+	}
 	// Idempotency state: create, reset on a higher epoch, clear on skip.
 	switch {
 	case !p.Known:
@@ -407,6 +410,35 @@ func (s *State) applyDecide(cfg Config, p *Producer, o *Op, a Action) {
 	s.Log = append(s.Log, Entry{Offset: off, PID: o.PID, Epoch: o.Epoch, First: o.First, Last: o.Last})
 	s.NextOffset = off + RecordCount(o.First, o.Last)
 	o.Flags |= p.recordAppend(o)
+}
+
+// appended reports whether every sequence of o's batch is in the log in
+// o's epoch, as the appended-sequence summary of the latest appended
+// epoch shows (a long replay trims the log itself). An older epoch's
+// sequences are not tracked, and a range that wraps past INT32_MAX
+// counts as not appended, as in Broker.tla's InLog.
+func (p *Producer) appended(o *Op) bool {
+	if !p.AppHas || o.Epoch != p.AppEpoch || o.First > o.Last {
+		return false
+	}
+	for x := int64(o.First); x <= int64(o.Last); {
+		if x < p.AppPrefix {
+			x = p.AppPrefix
+			continue
+		}
+		next := x
+		for _, r := range p.AppAbove {
+			if r.First <= x && x <= r.Last {
+				next = r.Last + 1
+				break
+			}
+		}
+		if next == x {
+			return false
+		}
+		x = next
+	}
+	return true
 }
 
 // noteStart records first as the start of epoch if it is the producer's

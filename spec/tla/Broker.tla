@@ -180,6 +180,16 @@ NextInSequence(o) ==
        ELSE IF op.epoch < h.epoch THEN FALSE
        ELSE op.first = h.prefix /\ ~Overlaps(h, op.first, op.last)
 
+\* Every sequence of o's batch is in the log, in o's epoch (read from the
+\* log itself; the Go twin reads its appended-sequence summary).  A batch
+\* whose range wraps past INT32_MAX counts as not in the log.
+InLog(o) ==
+    LET op == ops[o] IN
+    /\ op.first <= op.last
+    /\ \A s \in op.first..op.last :
+          \E i \in DOMAIN log : /\ log[i].pid = op.pid /\ log[i].epoch = op.epoch
+                              /\ log[i].first <= s /\ s <= log[i].last
+
 \* The invariants an append of o breaks.
 AppendFlags(o) ==
     LET h == hist[ops[o].pid]
@@ -314,6 +324,7 @@ DecideAt(o, off) ==
         flags == ops[o].flags
                  \cup (IF o < hist[p].maxDecide THEN {"DecideInCallOrder"} ELSE {})
                  \cup (IF d = "out_of_order" /\ NextInSequence(o) THEN {"NoSpuriousOutOfOrder"} ELSE {})
+                 \cup (IF d = "out_of_order" /\ InLog(o) THEN {"LoggedBatchNotOutOfOrder"} ELSE {})
                  \cup (IF d \in Appends THEN AppendFlags(o) ELSE {})
         h1 == [hist[p] EXCEPT !.maxDecide = Max(@, o)]
     IN
@@ -450,6 +461,12 @@ ContiguousAppends == ~Broke("ContiguousAppends")
 
 \* No sequence number of a producer's epoch is appended twice.
 NoDuplicateAppend == ~Broke("NoDuplicateAppend")
+
+\* No batch whose sequences are all in the log is rejected with OUT_OF_ORDER_SEQUENCE_NUMBER.
+\* (A flag: the property is about the log at the moment of the decision,
+\* which later appends change; a retry of a rejected batch may be
+\* appended afterwards, legitimately.)
+LoggedBatchNotOutOfOrder == ~Broke("LoggedBatchNotOutOfOrder")
 
 \* Every batch acknowledged with an offset is in the log at that offset (a duplicate gets the original's offset).
 AckedInLog ==
