@@ -157,8 +157,9 @@ func newReadCheck(spills bool, dir string) *readCheck {
 	return rc
 }
 
-// close releases the spill file, if any. finish calls it; a check that
-// ends without finishing (a reader's error) calls it itself.
+// close releases the spill file, if any. finish calls it, and
+// [CheckReader] defers it for the paths that never finish (a reader's
+// error, a panic); closing twice is harmless.
 func (rc *readCheck) close() {
 	if rc.sp != nil {
 		rc.sp.close()
@@ -176,6 +177,13 @@ func (rc *readCheck) part(name string) *readPart {
 
 // add takes in one event.
 func (rc *readCheck) add(e *history.Event) {
+	if rc.sp != nil && rc.sp.err != nil {
+		// The spill file failed: the check ends with that error
+		// whatever follows, so drop the records and keep no more
+		// (memory stays bounded until the end of the input).
+		rc.parts, rc.open = nil, nil
+		return
+	}
 	switch e.Kind {
 	case history.Replicate:
 		p := rc.part(e.Partition)

@@ -344,3 +344,24 @@ func TestReadCheckSpillError(t *testing.T) {
 	require.Equal(t, Unknown, res.Verdict)
 	require.ErrorContains(t, res.Err, "read check spill file")
 }
+
+func TestReadCheckSpillErrorStopsKeeping(t *testing.T) {
+	// Once the spill file has failed, the read check keeps no more
+	// records: the check ends with the error anyway, and its memory must
+	// not grow with the rest of the input.
+	rc := newReadCheck(true, filepath.Join(t.TempDir(), "missing"))
+	defer rc.close()
+	rc.sp.budget = 1
+	b := &readHist{}
+	for i := range 3 * opChunk {
+		b.call(1, 0, int32(i), int32(i), int64(i))
+	}
+	for i := range b.h.Events {
+		rc.add(&b.h.Events[i])
+	}
+	require.Error(t, rc.sp.err)
+	require.Nil(t, rc.parts)
+	require.Nil(t, rc.open)
+	out := rc.finish()
+	require.ErrorContains(t, out.err, "read check spill file")
+}

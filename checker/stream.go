@@ -568,6 +568,9 @@ func CheckReader(r history.Reader, opts Options) Result {
 		}
 	}()
 	st := newStreamer(opts)
+	// The spill file goes on every path, a panic included (finish
+	// closes it too; closing twice is harmless).
+	defer st.reads.close()
 	for b := range batches {
 		for i := range b {
 			st.add(&b[i])
@@ -578,7 +581,6 @@ func CheckReader(r history.Reader, opts Options) Result {
 		}
 	}
 	if readErr != nil {
-		st.reads.close()
 		return Result{Verdict: Unknown, Err: readErr}
 	}
 	return st.finish(opts)
