@@ -101,7 +101,9 @@
 // stay in memory (memory grows with the distinct batches read), and the
 // read check's verdict, violations and counts are the same in the
 // bounded mode and with KeepAll. An I/O error of that file is the
-// check's error ([Result.Err]), never a verdict on part of the records.
+// check's error ([Result.Err]) when the history has LogBatch events,
+// never a verdict on part of the records; without them it does not
+// matter.
 //
 // # The engine
 //

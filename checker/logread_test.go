@@ -356,6 +356,7 @@ func TestReadCheckSpillErrorStopsKeeping(t *testing.T) {
 	for i := range 3 * opChunk {
 		b.call(1, 0, int32(i), int32(i), int64(i))
 	}
+	b.log(0, 1, 0, 0, 0) // an observation: the error matters
 	for i := range b.h.Events {
 		rc.add(&b.h.Events[i])
 	}
@@ -364,4 +365,21 @@ func TestReadCheckSpillErrorStopsKeeping(t *testing.T) {
 	require.Nil(t, rc.open)
 	out := rc.finish()
 	require.ErrorContains(t, out.err, "read check spill file")
+}
+
+func TestReadCheckSpillErrorWithoutObservations(t *testing.T) {
+	// A spill file that cannot be made does not matter to a history
+	// without LogBatch events: nothing is read-checked, so its verdict is
+	// the write check's, as with a writable temporary directory.
+	b := &readHist{h: history.History{Header: history.Header{Format: history.FormatV1}}}
+	for i := range (residentChunks + 2) * opChunk {
+		b.call(1, 0, int32(i), int32(i), int64(i))
+	}
+	var buf bytes.Buffer
+	require.NoError(t, history.EncodeJSONL(&buf, b.h))
+	rd, err := history.NewReader(bytes.NewReader(buf.Bytes()), "h.jsonl")
+	require.NoError(t, err)
+	res := CheckReader(rd, Options{TempDir: filepath.Join(t.TempDir(), "missing")})
+	require.NoError(t, res.Err)
+	require.Equal(t, Ok, res.Verdict)
 }
