@@ -13,16 +13,24 @@
 //  2. key every Replicate and Return by (source, op), a source being one
 //     file (op ids are unique only within a source), and join each
 //     Replicate with its Return (the write path's internal events are
-//     counted but not shipped: the black-box check does not read them;
-//     evictions and the log's observed batches go straight to their
-//     partition);
+//     counted but not shipped: neither the black-box check nor its
+//     shrinking reads them; evictions and the log's observed batches go
+//     straight to their partition);
 //  3. key by partition and check each partition's history with
 //     [checker.Check] (a history holding only that partition gives that
 //     partition's verdicts, see checker/report's TestMergeCorpus), after
-//     putting its events in time order;
+//     putting its events in time order,
+//     and, when it is Illegal, shrinking its first violation to a
+//     minimal witness with [checker.Shrink];
 //  4. write the report of "idemcheck check --json" ([report.Check]) with
 //     [report.Merge], which puts the partitions' results in the order of
-//     one history's check.
+//     one history's check, and the witness of the partition of the
+//     merged first violation: the violation the command shrinks. Shrink
+//     starts from that violation's producer in its partition, a cut the
+//     same from the whole history as from the partition's, so the two
+//     witnesses list the same operations whenever that cut shows the
+//     violation (in every corpus and generated history; see the README;
+//     the pipeline's lists only their client events).
 //
 // A partition that a bad line may concern is undecided (Unknown, with the
 // bad line as the reason), never judged on what is left: a lost line

@@ -119,6 +119,9 @@ func TestMultiSource(t *testing.T) {
 			want := runCLI(t, bin, whole)
 			got := runPipeline(t, glob, "")
 			sameReport(t, c.name, got, want)
+			if c.verdict == "Illegal" && (got.Files[0].Witness == nil || got.Files[0].Witness.Ops == 0) {
+				t.Errorf("an Illegal report without a witness: %+v", got.Files[0].Witness)
+			}
 			if got.Verdict != c.verdict {
 				t.Errorf("verdict %s, want %s", got.Verdict, c.verdict)
 			}

@@ -84,7 +84,12 @@ type Info struct {
 type PartOut struct {
 	Partition string
 	Report    []byte
-	Err       string
+	// Witness is JSON of the [report.Witness] of the partition's first
+	// violation ([checker.Shrink] on the partition's history), when the
+	// partition is Illegal; the writer keeps the one of the report's
+	// first violation.
+	Witness []byte
+	Err     string
 }
 
 // Build adds the pipeline that checks cfg.Input and writes cfg.Output to
@@ -209,7 +214,9 @@ func parseLines(name string, r io.Reader, ops func(string, Rec), parts func(stri
 		}
 		// The black-box check reads only the calls, their returns, the
 		// evictions and the log's observed batches: the internal events
-		// are counted, not shipped.
+		// are counted, not shipped (they would multiply the shuffle
+		// by five on a recorded history, and neither the verdict nor
+		// the witness's operations depend on them).
 		switch e.Kind {
 		case history.EvictProducer, history.LogBatch:
 			seen[e.Partition] = true
@@ -370,7 +377,15 @@ func (f *checkFn) ProcessElement(partition string, recs func(*Rec) bool, infos f
 	if err != nil {
 		return err
 	}
-	emit(PartOut{Partition: partition, Report: b})
+	out := PartOut{Partition: partition, Report: b}
+	if res.Verdict == checker.Illegal && len(taints) == 0 {
+		wh := checker.Shrink(h, checker.Options{Rules: rules})
+		w := report.Witness{Ops: len(checker.Operations(wh)), Events: len(wh.Events), Text: checker.FormatWitness(wh)}
+		if out.Witness, err = json.Marshal(w); err != nil {
+			return err
+		}
+	}
+	emit(out)
 	return nil
 }
 
@@ -460,6 +475,7 @@ func Assemble(cfg Config, results func(*PartOut) bool, bads func(*string) bool, 
 		badLines = append(badLines, rerr.Error())
 	}
 	var ps []report.Partition
+	witnesses := map[string][]byte{}
 	var po PartOut
 	for results(&po) {
 		if po.Err != "" {
@@ -472,6 +488,9 @@ func Assemble(cfg Config, results func(*PartOut) bool, bads func(*string) bool, 
 			continue
 		}
 		ps = append(ps, p)
+		if po.Witness != nil {
+			witnesses[p.Partition] = po.Witness
+		}
 	}
 	place := regexp.MustCompile(`^(.*?):([0-9]+): `)
 	slices.SortFunc(badLines, func(a, b string) int { return compareBad(place, a, b) })
@@ -480,6 +499,16 @@ func Assemble(cfg Config, results func(*PartOut) bool, bads func(*string) bool, 
 		file.Events += in.Events
 	}
 	file.Fill(report.Merge(ps))
+	if file.Verdict == string(checker.Illegal) && len(file.Violations) > 0 {
+		// The command's witness is that of res.Violations[0], the first
+		// of the merged violations: its partition's witness.
+		if b := witnesses[file.Violations[0].Partition]; b != nil {
+			var w report.Witness
+			if err := json.Unmarshal(b, &w); err == nil {
+				file.Witness = &w
+			}
+		}
+	}
 	code := report.Code(file.Verdict)
 	if len(badLines) > 0 {
 		code = report.Combine([]int{code, report.ExitUsage})
