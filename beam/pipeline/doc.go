@@ -45,4 +45,10 @@
 // again in call order for the check and the report names them by their
 // original op ids, except in the explanations' text, which names the new
 // ones.
+//
+// With Config.Validate the pipeline validates instead of checking: the
+// parse step ships the internal events too (BumpEpoch to every partition
+// of its producer in its source), each partition's history goes through
+// checker/validate, and the report is that of "idemcheck validate
+// --json" ([Validation]), with the first failing event in input order.
 package pipeline

@@ -32,6 +32,7 @@ func init() {
 	register.DoFn6x1[context.Context, fileio.ReadableFile, func(string, Rec), func(string, Rec), func(string), func(Info), error](&parseFn{})
 	register.DoFn4x0[string, func(*Rec) bool, func(string, Rec), func(string)](&joinFn{})
 	register.DoFn4x1[string, func(*Rec) bool, func(*Info) bool, func(PartOut), error](&checkFn{})
+	register.DoFn4x1[string, func(*Rec) bool, func(*Info) bool, func(PartOut), error](&validateFn{})
 	register.DoFn5x1[context.Context, []byte, func(*PartOut) bool, func(*string) bool, func(*Info) bool, error](&writeFn{})
 	register.Emitter2[string, Rec]()
 	register.Emitter1[string]()
@@ -57,6 +58,11 @@ type Config struct {
 	// Start is when the check started (Unix nanoseconds), for the
 	// report's "seconds"; 0 leaves it 0.
 	Start int64
+	// Validate runs the white-box validation (checker/validate) of each
+	// partition instead of the black-box check, and writes the report
+	// of "idemcheck validate --json" ([Validation]). The parse step then
+	// ships the write path's internal events too.
+	Validate bool
 }
 
 // Rec is one event of a source, as the pipeline ships it: where it was
@@ -74,9 +80,12 @@ type Rec struct {
 
 // Info is what the parse step learnt of one file as a whole.
 type Info struct {
-	File   string
-	Events int64
-	Rules  string
+	File        string
+	Events      int64
+	Rules       string
+	TicketOrder string
+	// Internal is the number of the write path's internal events.
+	Internal int64
 }
 
 // PartOut is one partition's report, as JSON of a [report.Partition], or
@@ -89,7 +98,10 @@ type PartOut struct {
 	// partition is Illegal; the writer keeps the one of the report's
 	// first violation.
 	Witness []byte
-	Err     string
+	// Validation is JSON of the partition's [PartValidation] (validate
+	// mode).
+	Validation []byte
+	Err        string
 }
 
 // Build adds the pipeline that checks cfg.Input and writes cfg.Output to
@@ -102,11 +114,16 @@ func Build(s beam.Scope, cfg Config) error {
 	}
 	s = s.Scope("idemcheck")
 	files := fileio.ReadMatches(s, fileio.MatchFiles(s, cfg.Input, fileio.MatchEmptyDisallow()), fileio.ReadAutoCompression())
-	outs := beam.ParDoN(s, &parseFn{}, files)
+	outs := beam.ParDoN(s, &parseFn{Internal: cfg.Validate}, files)
 	opEvents, partEvents, badParse, infos := outs[0], outs[1], outs[2], outs[3]
 	joined, badJoin := beam.ParDo2(s, &joinFn{}, beam.GroupByKey(s, opEvents))
 	byPart := beam.GroupByKey(s, beam.Flatten(s, joined, partEvents))
-	results := beam.ParDo(s, &checkFn{Rules: cfg.Rules}, byPart, beam.SideInput{Input: infos})
+	var results beam.PCollection
+	if cfg.Validate {
+		results = beam.ParDo(s, &validateFn{}, byPart, beam.SideInput{Input: infos})
+	} else {
+		results = beam.ParDo(s, &checkFn{Rules: cfg.Rules}, byPart, beam.SideInput{Input: infos})
+	}
 	bad := beam.Flatten(s, badParse, badJoin)
 	beam.ParDo0(s, &writeFn{Config: cfg}, beam.Impulse(s),
 		beam.SideInput{Input: results}, beam.SideInput{Input: bad}, beam.SideInput{Input: infos})
@@ -115,8 +132,11 @@ func Build(s beam.Scope, cfg Config) error {
 
 // parseFn reads one file line by line and emits its operations' events
 // keyed by (source, op), its partition-wide events and taints keyed by
-// partition, its bad lines, and its Info.
-type parseFn struct{}
+// partition, its bad lines, and its Info. With Internal it ships the
+// write path's internal events too (validate mode).
+type parseFn struct {
+	Internal bool
+}
 
 // opKey is the key of an operation of a source.
 func opKey(source string, op int64) string { return source + "\x00" + strconv.FormatInt(op, 10) }
@@ -130,7 +150,7 @@ func (f *parseFn) ProcessElement(ctx context.Context, file fileio.ReadableFile, 
 		return nil
 	}
 	defer rc.Close()
-	info, taints := parseLines(name, rc, ops, parts, bad)
+	info, taints := parseLines(name, rc, f.Internal, ops, parts, bad)
 	for _, t := range taints {
 		parts(t.Partition, t)
 	}
@@ -141,7 +161,7 @@ func (f *parseFn) ProcessElement(ctx context.Context, file fileio.ReadableFile, 
 // parseLines reads the history file r and emits as parseFn says; it
 // returns the file's Info and, when a bad line's partition is not known,
 // a taint of every partition of the file.
-func parseLines(name string, r io.Reader, ops func(string, Rec), parts func(string, Rec), bad func(string)) (Info, []Rec) {
+func parseLines(name string, r io.Reader, internal bool, ops func(string, Rec), parts func(string, Rec), bad func(string)) (Info, []Rec) {
 	info := Info{File: name}
 	br := bufio.NewReaderSize(r, 1<<16)
 	if head, _ := br.Peek(2); bytes.Equal(head, []byte{0x1f, 0x8b}) {
@@ -168,7 +188,9 @@ func parseLines(name string, r io.Reader, ops func(string, Rec), parts func(stri
 			lost = msg
 		}
 	}
-	opPart := map[int64]string{} // open operations' partitions
+	opPart := map[int64]string{}            // open operations' partitions
+	pidParts := map[int64]map[string]bool{} // validate mode: each producer's partitions
+	var bumps []Rec                         // validate mode: BumpEpoch events
 	line, first := 0, true
 	for sc.Scan() {
 		line++
@@ -183,7 +205,7 @@ func parseLines(name string, r io.Reader, ops func(string, Rec), parts func(stri
 				badLine(line, err, "", false)
 				continue
 			}
-			info.Rules = rd.Header().Rules
+			info.Rules, info.TicketOrder = rd.Header().Rules, rd.Header().TicketOrder
 			continue
 		}
 		first = false
@@ -209,6 +231,12 @@ func parseLines(name string, r io.Reader, ops func(string, Rec), parts func(stri
 		case history.Replicate:
 			opPart[e.Op] = e.Partition
 			seen[e.Partition] = true
+			if internal {
+				if pidParts[e.PID] == nil {
+					pidParts[e.PID] = map[string]bool{}
+				}
+				pidParts[e.PID][e.Partition] = true
+			}
 		case history.Return:
 			delete(opPart, e.Op)
 		}
@@ -217,6 +245,23 @@ func parseLines(name string, r io.Reader, ops func(string, Rec), parts func(stri
 		// are counted, not shipped (they would multiply the shuffle
 		// by five on a recorded history, and neither the verdict nor
 		// the witness's operations depend on them).
+		if e.Kind.Internal() {
+			info.Internal++
+		}
+		if internal {
+			switch {
+			case e.Kind.Internal():
+				ops(opKey(name, e.Op), Rec{Source: name, Line: int64(line), Kind: string(e.Kind), Op: e.Op, Partition: partition, Event: history.AppendJSON(nil, e)})
+				continue
+			case e.Kind == history.BumpEpoch:
+				bumps = append(bumps, Rec{Source: name, Line: int64(line), Kind: string(e.Kind), Event: history.AppendJSON(nil, e)})
+				continue
+			case e.Kind == history.ChangeTerm && e.Partition != "":
+				seen[e.Partition] = true
+				parts(e.Partition, Rec{Source: name, Line: int64(line), Kind: string(e.Kind), Partition: partition, Event: history.AppendJSON(nil, e)})
+				continue
+			}
+		}
 		switch e.Kind {
 		case history.EvictProducer, history.LogBatch:
 			seen[e.Partition] = true
@@ -230,6 +275,18 @@ func parseLines(name string, r io.Reader, ops func(string, Rec), parts func(stri
 			err = history.ErrLineTooLong
 		}
 		badLine(line+1, fmt.Errorf("%w (the rest of the file is not read)", err), "", false)
+	}
+	// A BumpEpoch names a producer, no partition: it goes to every
+	// partition the producer called in this source. That is sound for
+	// validation, whose state is per partition: each partition's replay
+	// needs the producer's epoch, and a partition the producer never
+	// called in has no state for it.
+	for _, b := range bumps {
+		e, _ := history.DecodeEventLine(b.Event)
+		for p := range pidParts[e.PID] {
+			b.Partition = p
+			parts(p, b)
+		}
 	}
 	if lost == "" {
 		return info, nil
@@ -394,20 +451,10 @@ func (f *checkFn) ProcessElement(partition string, recs func(*Rec) bool, infos f
 // when their op ids do not increase so; orig gives an op id of h its
 // original one.
 func partitionHistory(recs []Rec, rules spec.Rules) (h history.History, orig func(int64) int64, err error) {
-	slices.SortFunc(recs, func(a, b Rec) int {
-		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.Line, b.Line))
-	})
-	evs := make([]history.Event, len(recs))
-	for i, r := range recs {
-		if evs[i], err = history.DecodeEventLine(r.Event); err != nil {
-			return h, nil, err
-		}
+	evs, idx, err := inTimeOrder(recs)
+	if err != nil {
+		return h, nil, err
 	}
-	idx := make([]int, len(recs))
-	for i := range idx {
-		idx[i] = i
-	}
-	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(evs[a].Time, evs[b].Time) })
 	h.Header = history.Header{Format: history.FormatV1, Rules: string(rules)}
 	h.Events = make([]history.Event, 0, len(evs))
 	increasing, last := true, int64(0)
@@ -446,6 +493,27 @@ func partitionHistory(recs []Rec, rules spec.Rules) (h history.History, orig fun
 	}, nil
 }
 
+// inTimeOrder sorts recs by source and line and decodes their events;
+// idx lists the indexes of recs (and evs) in time order, ties in source
+// and line order.
+func inTimeOrder(recs []Rec) (evs []history.Event, idx []int, err error) {
+	slices.SortFunc(recs, func(a, b Rec) int {
+		return cmp.Or(cmp.Compare(a.Source, b.Source), cmp.Compare(a.Line, b.Line))
+	})
+	evs = make([]history.Event, len(recs))
+	for i, r := range recs {
+		if evs[i], err = history.DecodeEventLine(r.Event); err != nil {
+			return nil, nil, err
+		}
+	}
+	idx = make([]int, len(recs))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(evs[a].Time, evs[b].Time) })
+	return evs, idx, nil
+}
+
 // writeFn writes the report from every partition's result, the bad
 // lines and the files' Infos.
 type writeFn struct {
@@ -453,7 +521,12 @@ type writeFn struct {
 }
 
 func (f *writeFn) ProcessElement(ctx context.Context, _ []byte, results func(*PartOut) bool, bads func(*string) bool, infos func(*Info) bool) error {
-	rep := Assemble(f.Config, results, bads, infos)
+	var rep any
+	if f.Config.Validate {
+		rep = AssembleValidation(f.Config, results, bads, infos)
+	} else {
+		rep = Assemble(f.Config, results, bads, infos)
+	}
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
