@@ -10,6 +10,17 @@ func Enabled(cfg Config, s State) []Action {
 // AppendEnabled appends the actions [Enabled] returns for s to out and
 // returns the extended slice: a model checker reuses one slice for
 // every state it expands.
+// enqueued reports whether every call of pid holds or held its ticket,
+// or failed before it could reserve one (Broker.tla's Enqueued).
+func (s *State) enqueued(pid int64) bool {
+	for i := range s.Ops {
+		if o := &s.Ops[i]; o.PID == pid && !o.Reserved && o.Phase != PhaseFailed {
+			return false
+		}
+	}
+	return true
+}
+
 func AppendEnabled(out []Action, cfg Config, s *State) []Action {
 	if s.Sync != 0 {
 		o := &s.Ops[s.op(s.Sync)]
@@ -21,6 +32,9 @@ func AppendEnabled(out []Action, cfg Config, s *State) []Action {
 	}
 	for i := range s.Producers {
 		p := &s.Producers[i]
+		if cfg.AwaitEnqueued && !s.enqueued(p.PID) {
+			continue
+		}
 		if int(p.Sent) < cfg.Batches {
 			out = append(out, Action{Name: Replicate, Op: s.LastOp + 1, PID: p.PID, Epoch: p.Epoch, First: p.NextSeq, Last: p.NextSeq})
 		}

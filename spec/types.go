@@ -189,6 +189,11 @@ type Config struct {
 	Window int
 	// Bug injects a known bug (BugNone when empty).
 	Bug string
+	// AwaitEnqueued makes a producer's next call (new batch or retry)
+	// wait until each of its earlier calls holds or held its ticket or
+	// failed: the caller awaits request_enqueued, as a connection that
+	// handles one request at a time up to its enqueueing does.
+	AwaitEnqueued bool
 
 	_ struct{}
 }

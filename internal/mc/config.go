@@ -61,6 +61,7 @@ func constants() map[string]constant {
 		"MaxTermChanges": intc(func(c *spec.Config) *int { return &c.MaxTermChanges }),
 		"Window":         intc(func(c *spec.Config) *int { return &c.Window }),
 		"Bug":            strc(func(c *spec.Config) *string { return &c.Bug }),
+		"AwaitEnqueued":  boolc(func(c *spec.Config) *bool { return &c.AwaitEnqueued }),
 	}
 }
 

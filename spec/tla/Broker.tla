@@ -38,12 +38,15 @@ CONSTANTS
     MaxEpochBumps,   \* BumpEpoch steps (0: off)
     MaxTermChanges,  \* ChangeTerm steps (0: off)
     Window,          \* finished requests rm_stm remembers per producer (WindowSize)
+    AwaitEnqueued,   \* TRUE: a producer's next call waits until its previous
+                     \* calls have their tickets (request_enqueued) or failed
     Bug              \* "none" or an injected bug: "release-before-decide",
                      \* "dup-latest-offset", "leak-ticket"
 
 ASSUME TicketOrder \in {"before-stage", "after-stage"}
 ASSUME Bug \in {"none", "release-before-decide", "dup-latest-offset", "leak-ticket"}
 ASSUME Window >= 1
+ASSUME AwaitEnqueued \in BOOLEAN
 
 MaxInt32 == 2147483647
 
@@ -247,15 +250,20 @@ ReplicateBatch(p, e, f, l) ==
        /\ UNCHANGED <<term, nextOffset, env, rm, queue, hist, log>>
 
 \* Replicate: a new batch, or a retry of a call that failed or timed out.
+\* Enqueued(p): every call of p holds or held its ticket, or failed before
+\* it could reserve one (what a caller awaiting request_enqueued waits for).
+Enqueued(p) == \A o \in Ops : ops[o].pid = p => ops[o].reserved \/ ops[o].phase = "failed"
+
 Replicate(p) ==
-    \/ /\ client[p].sent < Batches
-       /\ ReplicateBatch(p, client[p].epoch, client[p].nextSeq, client[p].nextSeq)
-    \/ /\ client[p].retries < MaxRetries
-       /\ \E o \in Ops :
-            /\ ops[o].pid = p /\ ~ops[o].retried /\ ops[o].epoch = client[p].epoch
-            /\ ops[o].returned # "no"
-            /\ ~(ops[o].returned = "yes" /\ Outcome(o).res = "ok")
-            /\ ReplicateBatch(p, ops[o].epoch, ops[o].first, ops[o].last)
+    /\ AwaitEnqueued => Enqueued(p)
+    /\ \/ /\ client[p].sent < Batches
+          /\ ReplicateBatch(p, client[p].epoch, client[p].nextSeq, client[p].nextSeq)
+       \/ /\ client[p].retries < MaxRetries
+          /\ \E o \in Ops :
+               /\ ops[o].pid = p /\ ~ops[o].retried /\ ops[o].epoch = client[p].epoch
+               /\ ops[o].returned # "no"
+               /\ ~(ops[o].returned = "yes" /\ Outcome(o).res = "ok")
+               /\ ReplicateBatch(p, ops[o].epoch, ops[o].first, ops[o].last)
 
 \* ReserveTicket: inside replicate() (before-stage) or when stage_write
 \* resolves (after-stage).  A ticket reserved after a later call's breaks
