@@ -21,23 +21,30 @@ import (
 // report.
 func runPipeline(t *testing.T, input, rules string) report.Check {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "report.json")
-	p, s := beam.NewPipelineWithRoot()
-	if err := Build(s, Config{Input: input, Output: out, Rules: rules}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := prism.Execute(context.Background(), p); err != nil {
-		t.Fatalf("pipeline on %s: %v", input, err)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var rep report.Check
-	if err := json.Unmarshal(b, &rep); err != nil {
+	if err := json.Unmarshal(runBeam(t, Config{Input: input, Rules: rules}), &rep); err != nil {
 		t.Fatal(err)
 	}
 	return rep
+}
+
+// runBeam runs the pipeline of cfg (its Output set to a temporary file)
+// on Prism and returns the report it wrote.
+func runBeam(t *testing.T, cfg Config) []byte {
+	t.Helper()
+	cfg.Output = filepath.Join(t.TempDir(), "report.json")
+	p, s := beam.NewPipelineWithRoot()
+	if err := Build(s, cfg); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prism.Execute(context.Background(), p); err != nil {
+		t.Fatalf("pipeline on %s: %v", cfg.Input, err)
+	}
+	b, err := os.ReadFile(cfg.Output)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
 
 // buildCLI builds the idemcheck command of the core module.

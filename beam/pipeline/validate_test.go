@@ -2,15 +2,10 @@ package pipeline
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-
-	"github.com/apache/beam/sdks/v2/go/pkg/beam"
-	"github.com/apache/beam/sdks/v2/go/pkg/beam/runners/prism"
 )
 
 // cliValidation is the part of "idemcheck validate --json" the
@@ -72,20 +67,8 @@ func TestValidateCorpus(t *testing.T) {
 // runValidation runs the validate mode on input on Prism.
 func runValidation(t *testing.T, input string) Validation {
 	t.Helper()
-	out := filepath.Join(t.TempDir(), "validation.json")
-	p, s := beam.NewPipelineWithRoot()
-	if err := Build(s, Config{Input: input, Output: out, Validate: true}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := prism.Execute(context.Background(), p); err != nil {
-		t.Fatalf("pipeline on %s: %v", input, err)
-	}
-	b, err := os.ReadFile(out)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var rep Validation
-	if err := json.Unmarshal(b, &rep); err != nil {
+	if err := json.Unmarshal(runBeam(t, Config{Input: input, Validate: true}), &rep); err != nil {
 		t.Fatal(err)
 	}
 	return rep
