@@ -34,9 +34,9 @@
 // listener for, is passed on unchanged with a warning (Options.Warnf,
 // once per address or reason): clients may then reach that broker
 // directly, and its traffic is not recorded. Produce responses of v10+
-// may name a new leader's address (KIP-951): those are rewritten too.
-// Fetch responses of v16+ may as well; they pass unchanged (the proxy
-// does not buffer record data), so a client that follows one to a
-// broker the proxy has not seen yet reaches it directly until its next
-// Metadata request.
+// and Fetch responses of v16+ may name a new leader's address
+// (KIP-951): those are rewritten too. Such a response is buffered (up to
+// maxRewriteBytes, like every response the proxy rewrites) and passed on
+// byte for byte unless it names a broker; then only its broker list
+// changes, the record data being copied as it came.
 package proxy

@@ -14,6 +14,7 @@ import (
 // API keys of the responses that advertise broker addresses.
 const (
 	keyProduce         int16 = 0 // v10+: the new leader's address (KIP-951)
+	keyFetch           int16 = 1 // v16+: the new leader's address (KIP-951)
 	keyMetadata        int16 = 3
 	keyFindCoordinator int16 = 10
 	keyDescribeCluster int16 = 60
@@ -56,7 +57,7 @@ type pending struct {
 // carry broker addresses the proxy rewrites.
 func rewrites(key, version int16) bool {
 	return key == keyMetadata || key == keyFindCoordinator || key == keyDescribeCluster ||
-		key == keyProduce && version >= 10
+		key == keyProduce && version >= 10 || key == keyFetch && version >= 16
 }
 
 // inFlight is a connection's requests awaiting responses, in request
@@ -275,6 +276,11 @@ func (p *Proxy) rewriteFrame(frame []byte, pd pending, host string) ([]byte, err
 	}
 	switch r := resp.(type) {
 	case *kmsg.ProduceResponse:
+		for i := range r.Brokers {
+			b := &r.Brokers[i]
+			advertise(b.NodeID, &b.Host, &b.Port)
+		}
+	case *kmsg.FetchResponse:
 		for i := range r.Brokers {
 			b := &r.Brokers[i]
 			advertise(b.NodeID, &b.Host, &b.Port)

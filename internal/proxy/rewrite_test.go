@@ -202,6 +202,48 @@ func TestRewriteProduceLeaderHint(t *testing.T) {
 	}
 }
 
+// TestRewriteFetchLeaderHint checks that the new leader's address a
+// Fetch response of v16+ carries (KIP-951) is rewritten, its record data
+// kept byte for byte, and that a response without one is passed on byte
+// for byte (the record data is never re-encoded needlessly).
+func TestRewriteFetchLeaderHint(t *testing.T) {
+	records := []byte("record batches stand here, opaque to the proxy")
+	for v := int16(16); v <= kmsg.NewPtrFetchResponse().MaxVersion(); v++ {
+		p, _ := rewriteProxy(t, "broker:9092")
+		resp := kmsg.NewPtrFetchResponse()
+		resp.Version = v
+		topic := kmsg.NewFetchResponseTopic()
+		topic.Topic = "t"
+		part := kmsg.NewFetchResponseTopicPartition()
+		part.RecordBatches = records
+		topic.Partitions = append(topic.Partitions, part)
+		resp.Topics = append(resp.Topics, topic)
+		plain := frameOf(resp, 4)
+		if out := through(p, keyFetch, v, 4, plain, 3); !bytes.Equal(out, plain) {
+			t.Errorf("v%d: a response without a leader hint changed", v)
+		}
+		b := kmsg.NewFetchResponseBroker()
+		b.NodeID, b.Host, b.Port = 3, "broker", 9095
+		resp.Brokers = append(resp.Brokers, b)
+		out := through(p, keyFetch, v, 4, frameOf(resp, 4), 3)
+		got := kmsg.NewPtrFetchResponse()
+		got.Version = v
+		if err := got.ReadFrom(out[9:]); err != nil {
+			t.Fatalf("v%d: %v", v, err)
+		}
+		if len(got.Brokers) != 1 || got.Brokers[0].Host != "proxyhost" || got.Brokers[0].Port != 9193 {
+			t.Errorf("v%d: leader hint %+v, want proxyhost:9193", v, got.Brokers)
+		}
+		if len(got.Topics) != 1 || !bytes.Equal(got.Topics[0].Partitions[0].RecordBatches, records) {
+			t.Errorf("v%d: record data changed: %+v", v, got.Topics)
+		}
+	}
+	// Below v16 a Fetch response is never buffered to be rewritten.
+	if rewrites(keyFetch, 15) || !rewrites(keyFetch, 16) {
+		t.Errorf("rewrites(Fetch, 15) = %v, rewrites(Fetch, 16) = %v", rewrites(keyFetch, 15), rewrites(keyFetch, 16))
+	}
+}
+
 // TestRewriteUnservedWarns checks that a broker the proxy cannot listen
 // for is left as advertised, with one warning naming its address.
 func TestRewriteUnservedWarns(t *testing.T) {
