@@ -161,6 +161,7 @@ func draw(w io.Writer, h history.History, parts []*part, centers []int, viols []
 		}
 		pops = append(pops, porcupineOps(p, drawn, lanes(drawn))...)
 		anns = append(anns, annotations(h, p, drawn)...)
+		anns = append(anns, logAnnotations(h, p, drawn, viols[k])...)
 		if v := viols[k]; v != nil && len(v.Ops) > 0 {
 			from, to := v.Ops[0].Call, v.Ops[0].Call
 			for _, o := range v.Ops {
@@ -263,6 +264,64 @@ func annotations(h history.History, p *part, recs []opRec) []porcupine.Annotatio
 			continue
 		}
 		r = append(r, porcupine.Annotation{Tag: tag, Start: e.Time, Description: desc, Details: e.String()})
+	}
+	return r
+}
+
+// maxLogAnnotations bounds the LogBatch annotations of one part, so that
+// a history that read back its whole log keeps a small picture.
+const maxLogAnnotations = 100
+
+// logAnnotations draws what was read of p's log: each LogBatch event of
+// p's partition and producer whose batch meets the sequences of a drawn
+// operation of its epoch, on a "log" row of the part, highlighted when
+// it meets an operation that v (the part's violation) names. At most
+// maxLogAnnotations are drawn; one more annotation says how many were
+// left out.
+func logAnnotations(h history.History, p *part, recs []opRec, v *Violation) []porcupine.Annotation {
+	meets := func(e *history.Event, epoch int16, first, last int32) bool {
+		return e.Epoch == epoch && e.First <= last && first <= e.Last
+	}
+	tag := fmt.Sprintf("log %s pid %d", p.key.partition, p.key.pid)
+	var r []porcupine.Annotation
+	left, lastTime := 0, int64(0)
+	for i := range h.Events {
+		e := &h.Events[i]
+		if e.Kind != history.LogBatch || e.Partition != p.key.partition || e.PID != p.key.pid {
+			continue
+		}
+		drawn := false
+		for k := range recs {
+			if meets(e, recs[k].epoch, recs[k].first, recs[k].last) {
+				drawn = true
+				break
+			}
+		}
+		if !drawn {
+			continue
+		}
+		if len(r) == maxLogAnnotations {
+			left++
+			lastTime = e.Time
+			continue
+		}
+		a := porcupine.Annotation{Tag: tag, Start: e.Time,
+			Description: fmt.Sprintf("read @%d [%d,%d]", e.Offset, e.First, e.Last), Details: e.String()}
+		if v != nil {
+			for _, o := range v.Ops {
+				if o.PID == e.PID && meets(e, o.Epoch, o.First, o.Last) {
+					a.BackgroundColor = "#f4b6b6"
+					a.Details += " (involved in " + v.Name + ")"
+					break
+				}
+			}
+		}
+		r = append(r, a)
+	}
+	if left > 0 {
+		r = append(r, porcupine.Annotation{Tag: tag, Start: lastTime,
+			Description: fmt.Sprintf("… %d more batches read", left),
+			Details:     fmt.Sprintf("%d more LogBatch events of this producer are not drawn (at most %d per part)", left, maxLogAnnotations)})
 	}
 	return r
 }

@@ -3,6 +3,7 @@ package checker
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/idemcheck/idemcheck/history"
 	"github.com/idemcheck/idemcheck/internal/testflag"
+	"github.com/stretchr/testify/require"
 )
 
 // TestVisualizeSeed checks that the picture of the seed holds its
@@ -185,4 +187,34 @@ func TestVisualizeReadViolation(t *testing.T) {
 	if strings.Contains(page, "offset 40: pid 2") {
 		t.Errorf("the log listing is not cut around the batches involved")
 	}
+}
+
+func TestVisualizeLogAnnotations(t *testing.T) {
+	// porcupine's timeline draws what was read of the log: one
+	// annotation per batch read of a drawn operation, on a "log" row of
+	// its part, the batches of the violation's operations highlighted,
+	// and at most maxLogAnnotations per part, the rest counted.
+	b := &readHist{h: history.History{Header: history.Header{Format: history.FormatV1}}}
+	b.call(1, 0, 0, 0, 0)
+	b.call(1, 0, 1, 1, -2) // unknown outcome, not in the log: the hole
+	b.call(1, 0, 2, 2, 2)
+	const more = maxLogAnnotations + 20
+	for i := range int32(more) {
+		b.call(1, 0, 3+i, 3+i, int64(3+i))
+	}
+	b.log(0, 1, 0, 0, 0)
+	b.log(2, 1, 0, 2, 2)
+	for i := range int32(more) {
+		b.log(int64(3+i), 1, 0, 3+i, 3+i)
+	}
+	res := Check(b.h, Options{})
+	require.Equal(t, Illegal, res.Verdict)
+	var buf bytes.Buffer
+	require.NoError(t, Visualize(&buf, b.h, res, VisualizeOptions{Full: true}))
+	page := buf.String()
+	for _, want := range []string{"log p0 pid 1", "read @0 [0,0]", "read @2 [2,2]", "involved in " + res.Violations[0].Name,
+		fmt.Sprintf("… %d more batches read", more+2-maxLogAnnotations)} {
+		require.Contains(t, page, want)
+	}
+	require.Equal(t, maxLogAnnotations, strings.Count(page, "read @"), "annotations drawn")
 }
