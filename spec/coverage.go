@@ -1,7 +1,6 @@
 package spec
 
 import (
-	"math"
 	"strings"
 )
 
@@ -254,7 +253,7 @@ func (s *State) decideBranches(dst []Branch, cfg Config, o *Op, a Action) []Bran
 		return dst
 	}
 	p := &s.Producers[pi]
-	view := ProducerView{Known: p.Known, Epoch: p.PEpoch, Window: p.Reqs}
+	view := ProducerView{Known: p.Known, Epoch: p.PEpoch, Window: p.Reqs, MaxSeq: cfg.maxSeq()}
 	c, _, stale := Classify(view, Batch{PID: o.PID, Epoch: o.Epoch, First: o.First, Last: o.Last})
 	switch c {
 	case ClassInvalid:
@@ -296,7 +295,7 @@ func (s *State) decideBranches(dst []Branch, cfg Config, o *Op, a Action) []Bran
 	if kept >= cfg.window() {
 		dst = append(dst, BranchDecideWindowTruncate)
 	}
-	if c == ClassNext && kept > 0 && p.Reqs[kept-1].Last == math.MaxInt32 && o.First == 0 {
+	if c == ClassNext && kept > 0 && p.Reqs[kept-1].Last == cfg.maxSeq() && o.First == 0 {
 		dst = append(dst, BranchDecideWrap)
 	}
 	return dst

@@ -128,8 +128,11 @@ func RecordCount(first, last int32) int64 {
 
 // NextSeq reports whether first is the sequence after last (0 follows
 // INT32_MAX).
-func NextSeq(last, first int32) bool {
-	if last == math.MaxInt32 {
+func NextSeq(last, first int32) bool { return nextSeqIn(math.MaxInt32, last, first) }
+
+// nextSeqIn is NextSeq in a sequence space whose highest number is max.
+func nextSeqIn(max, last, first int32) bool {
+	if last == max {
 		return first == 0
 	}
 	return int64(first) == int64(last)+1
@@ -155,6 +158,10 @@ type ProducerView struct {
 	// finished ones (at most WindowSize) and then those in flight. The
 	// last one's Last is the producer's last sequence.
 	Window []Req
+	// MaxSeq is the highest sequence number, after which 0 follows
+	// (0 means INT32_MAX, Kafka's; a model config may make it small so
+	// that the wrap is reached).
+	MaxSeq int32
 }
 
 // Class is what the idempotency rules make of a batch against a
@@ -254,7 +261,11 @@ func Classify(p ProducerView, b Batch) (c Class, match int, stale bool) {
 		}
 		return ClassNext, -1, stale
 	}
-	if NextSeq(win[len(win)-1].Last, b.First) {
+	maxSeq := p.MaxSeq
+	if maxSeq == 0 {
+		maxSeq = math.MaxInt32
+	}
+	if nextSeqIn(maxSeq, win[len(win)-1].Last, b.First) {
 		return ClassNext, -1, stale
 	}
 	return ClassGap, -1, stale

@@ -246,7 +246,7 @@ func (o *Op) outcome() (Result, ErrorCode, int64) {
 // project's one rule, [Classify], and the offset it answers with: the
 // log's next offset for an append, the matched request's for a duplicate.
 func (s *State) decide(cfg Config, p *Producer, o *Op) (Decision, int64) {
-	view := ProducerView{Known: p.Known, Epoch: p.PEpoch, Window: p.Reqs}
+	view := ProducerView{Known: p.Known, Epoch: p.PEpoch, Window: p.Reqs, MaxSeq: cfg.maxSeq()}
 	c, match, _ := Classify(view, Batch{PID: o.PID, Epoch: o.Epoch, First: o.First, Last: o.Last})
 	switch {
 	case c.Appends():
@@ -352,7 +352,7 @@ func (s *State) applyReplicate(cfg Config, a Action) {
 	}
 	if a.Epoch == p.Epoch && a.First == p.NextSeq {
 		p.Sent = sat(p.Sent)
-		if a.Last < math.MaxInt32 {
+		if a.Last < cfg.maxSeq() {
 			p.NextSeq = a.Last + 1
 		} else {
 			p.NextSeq = 0
@@ -409,7 +409,7 @@ func (s *State) applyDecide(cfg Config, p *Producer, o *Op, a Action) {
 	p.Reqs = append(p.Reqs, Req{Epoch: o.Epoch, First: o.First, Last: o.Last, Offset: off})
 	s.Log = append(s.Log, Entry{Offset: off, PID: o.PID, Epoch: o.Epoch, First: o.First, Last: o.Last})
 	s.NextOffset = off + RecordCount(o.First, o.Last)
-	o.Flags |= p.recordAppend(o)
+	o.Flags |= p.recordAppend(o, int64(cfg.maxSeq()))
 }
 
 // appended reports whether every sequence of o's batch is in the log in
@@ -492,7 +492,7 @@ func (p *Producer) overlaps(f, l int64) bool {
 
 // recordAppend updates the appended-sequence summary for o's append and
 // returns the invariant bits the append breaks.
-func (p *Producer) recordAppend(o *Op) uint8 {
+func (p *Producer) recordAppend(o *Op, maxSeq int64) uint8 {
 	f, l := int64(o.First), int64(o.Last)
 	var bits uint8
 	if !p.AppHas || o.Epoch > p.AppEpoch {
@@ -508,7 +508,7 @@ func (p *Producer) recordAppend(o *Op) uint8 {
 		case o.Epoch < p.AppEpoch:
 			return bitContiguous // an older epoch after a newer one
 		case o.Epoch == p.AppEpoch:
-			wrap = p.AppMaxLast == math.MaxInt32 && f == 0
+			wrap = p.AppMaxLast == maxSeq && f == 0
 			switch {
 			case wrap:
 			case p.overlaps(f, l):

@@ -2,6 +2,7 @@ package spec
 
 import (
 	"fmt"
+	"math"
 	"strings"
 )
 
@@ -189,6 +190,10 @@ type Config struct {
 	Window int
 	// Bug injects a known bug (BugNone when empty).
 	Bug string
+	// MaxSeq is the highest sequence number, after which 0 follows
+	// (Broker.tla's MaxSeq); 0 means INT32_MAX, Kafka's. A model config
+	// makes it small so that the wrap is reached.
+	MaxSeq int
 	// AwaitEnqueued makes a producer's next call (new batch or retry)
 	// wait until each of its earlier calls holds or held its ticket or
 	// failed: the caller awaits request_enqueued, as a connection that
@@ -229,6 +234,14 @@ func (c Config) order() TicketOrder {
 		return BeforeStage
 	}
 	return c.TicketOrder
+}
+
+// maxSeq is the highest sequence number of the model.
+func (c Config) maxSeq() int32 {
+	if c.MaxSeq <= 0 || c.MaxSeq > math.MaxInt32 {
+		return math.MaxInt32
+	}
+	return int32(c.MaxSeq)
 }
 
 func (c Config) window() int {

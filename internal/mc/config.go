@@ -62,6 +62,7 @@ func constants() map[string]constant {
 		"Window":         intc(func(c *spec.Config) *int { return &c.Window }),
 		"Bug":            strc(func(c *spec.Config) *string { return &c.Bug }),
 		"AwaitEnqueued":  boolc(func(c *spec.Config) *bool { return &c.AwaitEnqueued }),
+		"MaxSeq":         intc(func(c *spec.Config) *int { return &c.MaxSeq }),
 	}
 }
 

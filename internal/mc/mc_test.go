@@ -74,6 +74,7 @@ func TestVerdicts(t *testing.T) {
 		{"MCBroker_prefix_epoch.cfg", spec.AckedInLog, "pre-fix with an epoch bump: an old-epoch batch acked as a duplicate", 360, 583, 20},
 		{"MCBroker_prefix_await.cfg", "", "pre-fix, but the caller awaits request_enqueued before its next call: no reordering", 56, 79, 20},
 		{"MCBroker_prefix_await_2x2.cfg", "", "pre-fix with a caller awaiting request_enqueued, two producers", 18129, 41355, 40},
+		{"MCBroker_fixed_window1_wrap.cfg", "", "the fix in a sequence space of 0..2: the fourth batch wraps to 0", 901, 1955, 40},
 		{"MCBroker_epochstart.cfg", spec.EpochStartsAtFirstCall, "a failed upload frees the ticket and the next batch starts the epoch's log at sequence 1", 100, 155, 14},
 	}
 	covered := map[string]bool{}
@@ -317,7 +318,6 @@ func TestCoverage(t *testing.T) {
 var unreachedByConfigs = map[spec.Branch]string{
 	spec.BranchDecideInvalid:           "the model's batches are [i,i]; first > last never occurs",
 	spec.BranchDecideDuplicateInFlight: "the model's Decide records a duplicate as duplicate (Step accepts duplicate_inflight for the same decision)",
-	spec.BranchDecideWrap:              "the model's sequences start at 0 and reach a few; the spec has no constant for where an epoch's sequences start",
 	spec.BranchReturnNotLeader:         "the model's failed calls return the REQUEST_TIMED_OUT they owe (Step also accepts NOT_LEADER_FOR_PARTITION)",
 }
 

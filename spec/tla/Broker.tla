@@ -38,6 +38,8 @@ CONSTANTS
     MaxEpochBumps,   \* BumpEpoch steps (0: off)
     MaxTermChanges,  \* ChangeTerm steps (0: off)
     Window,          \* finished requests rm_stm remembers per producer (WindowSize)
+    MaxSeq,          \* the highest sequence number, 0 follows it (INT32_MAX in
+                     \* Kafka; a config may make it small to reach the wrap)
     AwaitEnqueued,   \* TRUE: a producer's next call waits until its previous
                      \* calls have their tickets (request_enqueued) or failed
     Bug              \* "none" or an injected bug: "release-before-decide",
@@ -47,6 +49,7 @@ ASSUME TicketOrder \in {"before-stage", "after-stage"}
 ASSUME Bug \in {"none", "release-before-decide", "dup-latest-offset", "leak-ticket"}
 ASSUME Window >= 1
 ASSUME AwaitEnqueued \in BOOLEAN
+ASSUME MaxSeq \in 1..2147483647
 
 MaxInt32 == 2147483647
 
@@ -63,7 +66,7 @@ OutOfOrderSequenceNumber == 45
 
 \* The records of a batch with sequences [f, l] (spec.RecordCount): an
 \* append takes that many consecutive offsets from its base offset.
-RecordCount(f, l) == IF l >= f THEN l - f + 1 ELSE (MaxInt32 - f + 1) + (l + 1)
+RecordCount(f, l) == IF l >= f THEN l - f + 1 ELSE (MaxSeq - f + 1) + (l + 1)
 
 Pids == 1..Producers
 MaxOps == Producers * (Batches + MaxRetries)
@@ -146,7 +149,7 @@ Decision(o) ==
          [] w = << >> -> IF op.first = 0 THEN "append" ELSE "out_of_order"
          \* (the wrap first: TLC's integers stop at MaxInt32, so last + 1 is
          \* evaluated only below it)
-         [] IF w[Len(w)].last = MaxInt32 THEN op.first = 0 ELSE w[Len(w)].last + 1 = op.first -> "append"
+         [] IF w[Len(w)].last = MaxSeq THEN op.first = 0 ELSE w[Len(w)].last + 1 = op.first -> "append"
          [] OTHER -> "out_of_order"
 
 DecisionOffset(o) ==
@@ -199,9 +202,9 @@ AppendFlags(o) ==
         op == ops[o]
     IN IF ~h.has \/ op.epoch > h.epoch THEN {}
        ELSE IF op.epoch < h.epoch THEN {"ContiguousAppends"}
-       ELSE IF h.maxLast = MaxInt32 /\ op.first = 0 THEN {}
+       ELSE IF h.maxLast = MaxSeq /\ op.first = 0 THEN {}
        ELSE IF Overlaps(h, op.first, op.last) THEN {"NoDuplicateAppend"}
-       ELSE IF h.maxLast = MaxInt32 \/ op.first # h.maxLast + 1 THEN {"ContiguousAppends"}
+       ELSE IF h.maxLast = MaxSeq \/ op.first # h.maxLast + 1 THEN {"ContiguousAppends"}
        ELSE {}
 
 RECURSIVE Absorb(_, _)
@@ -213,7 +216,7 @@ Absorb(pre, ab) ==
 \* The summary after an append of o (an older epoch leaves it alone).
 AppendHist(h, op) ==
     IF h.has /\ op.epoch < h.epoch THEN h
-    ELSE LET reset == ~h.has \/ op.epoch > h.epoch \/ (h.maxLast = MaxInt32 /\ op.first = 0)
+    ELSE LET reset == ~h.has \/ op.epoch > h.epoch \/ (h.maxLast = MaxSeq /\ op.first = 0)
              b == IF reset THEN [h EXCEPT !.has = TRUE, !.epoch = op.epoch, !.maxLast = -1,
                                           !.prefix = 0, !.above = {}]
                   ELSE h
@@ -242,7 +245,7 @@ ReplicateBatch(p, e, f, l) ==
         old == IF ~new /\ match # {} THEN [ops EXCEPT ![latest].retried = TRUE] ELSE ops
     IN /\ Free
        /\ client' = [client EXCEPT ![p] =
-             IF new THEN [c EXCEPT !.sent = @ + 1, !.nextSeq = IF l < MaxInt32 THEN l + 1 ELSE 0]
+             IF new THEN [c EXCEPT !.sent = @ + 1, !.nextSeq = IF l < MaxSeq THEN l + 1 ELSE 0]
              ELSE [c EXCEPT !.retries = @ + 1]]
        /\ ops' = Append(old, rec)
        /\ lastOp' = o
