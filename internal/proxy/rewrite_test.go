@@ -175,67 +175,90 @@ func TestRewriteFindCoordinator(t *testing.T) {
 	}
 }
 
-// TestRewriteProduceLeaderHint rewrites the new leader's address a
-// Produce response of v10+ carries (KIP-951); a response without one is
-// passed on byte for byte.
-func TestRewriteProduceLeaderHint(t *testing.T) {
-	for v := int16(10); v <= kmsg.NewPtrProduceResponse().MaxVersion(); v++ {
-		p, _ := rewriteProxy(t, "broker:9092")
-		resp := kmsg.NewPtrProduceResponse()
-		resp.Version = v
-		plain := frameOf(resp, 4)
-		if out := through(p, keyProduce, v, 4, plain, 3); !bytes.Equal(out, plain) {
-			t.Errorf("v%d: a response without a leader hint changed", v)
-		}
-		b := kmsg.NewProduceResponseBroker()
-		b.NodeID, b.Host, b.Port = 3, "broker", 9095
-		resp.Brokers = append(resp.Brokers, b)
-		out := through(p, keyProduce, v, 4, frameOf(resp, 4), 3)
-		got := kmsg.NewPtrProduceResponse()
-		got.Version = v
-		if err := got.ReadFrom(out[9:]); err != nil {
-			t.Fatalf("v%d: %v", v, err)
-		}
-		if len(got.Brokers) != 1 || got.Brokers[0].Host != "proxyhost" || got.Brokers[0].Port != 9193 {
-			t.Errorf("v%d: leader hint %+v, want proxyhost:9193", v, got.Brokers)
-		}
-	}
-}
-
-// TestRewriteFetchLeaderHint checks that the new leader's address a
-// Fetch response of v16+ carries (KIP-951) is rewritten, its record data
-// kept byte for byte, and that a response without one is passed on byte
-// for byte (the record data is never re-encoded needlessly).
-func TestRewriteFetchLeaderHint(t *testing.T) {
+// TestRewriteLeaderHint checks that the new leader's address that
+// Produce responses of v10+ and Fetch responses of v16+ carry (KIP-951)
+// is rewritten, a Fetch response's record data kept byte for byte, and
+// that a response without one is passed on byte for byte (the record
+// data is never re-encoded needlessly).
+func TestRewriteLeaderHint(t *testing.T) {
 	records := []byte("record batches stand here, opaque to the proxy")
-	for v := int16(16); v <= kmsg.NewPtrFetchResponse().MaxVersion(); v++ {
-		p, _ := rewriteProxy(t, "broker:9092")
-		resp := kmsg.NewPtrFetchResponse()
-		resp.Version = v
-		topic := kmsg.NewFetchResponseTopic()
-		topic.Topic = "t"
-		part := kmsg.NewFetchResponseTopicPartition()
-		part.RecordBatches = records
-		topic.Partitions = append(topic.Partitions, part)
-		resp.Topics = append(resp.Topics, topic)
-		plain := frameOf(resp, 4)
-		if out := through(p, keyFetch, v, 4, plain, 3); !bytes.Equal(out, plain) {
-			t.Errorf("v%d: a response without a leader hint changed", v)
-		}
-		b := kmsg.NewFetchResponseBroker()
-		b.NodeID, b.Host, b.Port = 3, "broker", 9095
-		resp.Brokers = append(resp.Brokers, b)
-		out := through(p, keyFetch, v, 4, frameOf(resp, 4), 3)
-		got := kmsg.NewPtrFetchResponse()
-		got.Version = v
-		if err := got.ReadFrom(out[9:]); err != nil {
-			t.Fatalf("v%d: %v", v, err)
-		}
-		if len(got.Brokers) != 1 || got.Brokers[0].Host != "proxyhost" || got.Brokers[0].Port != 9193 {
-			t.Errorf("v%d: leader hint %+v, want proxyhost:9193", v, got.Brokers)
-		}
-		if len(got.Topics) != 1 || !bytes.Equal(got.Topics[0].Partitions[0].RecordBatches, records) {
-			t.Errorf("v%d: record data changed: %+v", v, got.Topics)
+	tests := []struct {
+		name string
+		key  int16
+		from int16
+		// make returns a response of version v, with a leader hint at
+		// broker:9095 (node 3) when hint.
+		make func(v int16, hint bool) kmsg.Response
+		// brokers returns the advertised brokers and, for Fetch, the
+		// record data of a decoded response.
+		brokers func(r kmsg.Response) ([]string, []byte)
+	}{
+		{"produce", keyProduce, 10,
+			func(v int16, hint bool) kmsg.Response {
+				r := kmsg.NewPtrProduceResponse()
+				r.Version = v
+				if hint {
+					b := kmsg.NewProduceResponseBroker()
+					b.NodeID, b.Host, b.Port = 3, "broker", 9095
+					r.Brokers = append(r.Brokers, b)
+				}
+				return r
+			},
+			func(r kmsg.Response) ([]string, []byte) {
+				var out []string
+				for _, b := range r.(*kmsg.ProduceResponse).Brokers {
+					out = append(out, fmt.Sprintf("%s:%d", b.Host, b.Port))
+				}
+				return out, records
+			}},
+		{"fetch", keyFetch, 16,
+			func(v int16, hint bool) kmsg.Response {
+				r := kmsg.NewPtrFetchResponse()
+				r.Version = v
+				topic := kmsg.NewFetchResponseTopic()
+				topic.Topic = "t"
+				part := kmsg.NewFetchResponseTopicPartition()
+				part.RecordBatches = records
+				topic.Partitions = append(topic.Partitions, part)
+				r.Topics = append(r.Topics, topic)
+				if hint {
+					b := kmsg.NewFetchResponseBroker()
+					b.NodeID, b.Host, b.Port = 3, "broker", 9095
+					r.Brokers = append(r.Brokers, b)
+				}
+				return r
+			},
+			func(r kmsg.Response) ([]string, []byte) {
+				f := r.(*kmsg.FetchResponse)
+				var out []string
+				for _, b := range f.Brokers {
+					out = append(out, fmt.Sprintf("%s:%d", b.Host, b.Port))
+				}
+				if len(f.Topics) != 1 || len(f.Topics[0].Partitions) != 1 {
+					return out, nil
+				}
+				return out, f.Topics[0].Partitions[0].RecordBatches
+			}},
+	}
+	for _, tt := range tests {
+		for v := tt.from; v <= tt.make(0, false).MaxVersion(); v++ {
+			p, _ := rewriteProxy(t, "broker:9092")
+			plain := frameOf(tt.make(v, false), 4)
+			if out := through(p, tt.key, v, 4, plain, 3); !bytes.Equal(out, plain) {
+				t.Errorf("%s v%d: a response without a leader hint changed", tt.name, v)
+			}
+			out := through(p, tt.key, v, 4, frameOf(tt.make(v, true), 4), 3)
+			got := tt.make(v, false)
+			if err := got.ReadFrom(out[9:]); err != nil {
+				t.Fatalf("%s v%d: %v", tt.name, v, err)
+			}
+			brokers, data := tt.brokers(got)
+			if len(brokers) != 1 || brokers[0] != "proxyhost:9193" {
+				t.Errorf("%s v%d: leader hint %v, want proxyhost:9193", tt.name, v, brokers)
+			}
+			if !bytes.Equal(data, records) {
+				t.Errorf("%s v%d: record data changed: %q", tt.name, v, data)
+			}
 		}
 	}
 	// Below v16 a Fetch response is never buffered to be rewritten.
