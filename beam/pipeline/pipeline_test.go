@@ -108,14 +108,21 @@ func sameReport(t *testing.T, name string, got, want report.Check) {
 	}
 }
 
-// TestCorpus checks every JSON Lines history of the corpus with the
-// pipeline and with the command: the same report.
-func TestCorpus(t *testing.T) {
-	bin := buildCLI(t)
+// corpusFiles returns the JSON Lines histories of the corpus.
+func corpusFiles(t *testing.T) []string {
+	t.Helper()
 	files, err := filepath.Glob("../../traces/*.jsonl")
 	if err != nil || len(files) < 10 {
 		t.Fatalf("corpus: %d files, %v", len(files), err)
 	}
+	return files
+}
+
+// TestCorpus checks every JSON Lines history of the corpus with the
+// pipeline and with the command: the same report.
+func TestCorpus(t *testing.T) {
+	bin := buildCLI(t)
+	files := corpusFiles(t)
 	verdicts := map[string]int{}
 	for _, f := range files {
 		want := runCLI(t, bin, f)

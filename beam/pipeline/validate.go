@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/idemcheck/idemcheck/checker/report"
 	"regexp"
 	"slices"
 
@@ -13,42 +14,26 @@ import (
 )
 
 // Validation is the report of the validate mode: the JSON of
-// "idemcheck validate --json" for the whole input (File is the glob),
-// plus the per-partition results and the bad lines. Verdict is "Ok"
-// (the spec allows every event of every partition), "Illegal" (Violation
-// is the first failing event in input order: by source, then line) or
-// "Unusable" (Error says why: nothing to validate, or bad input).
+// "idemcheck validate --json" for the whole input (File is the glob; the
+// failing event names its Source), plus the per-partition results, the
+// bad lines and the exit code. Verdict is "Ok" (the spec allows every
+// event of every partition), "Illegal" (Violation is the first failing
+// event in input order: by source, then line) or "Unusable" (Error says
+// why: nothing to validate, or bad input).
 type Validation struct {
-	File        string           `json:"file"`
-	Verdict     string           `json:"verdict"`
-	TicketOrder string           `json:"ticket_order,omitempty"`
-	Events      int64            `json:"events"`
-	Violation   *FailedEvent     `json:"violation,omitempty"`
-	Error       string           `json:"error,omitempty"`
-	Partitions  []PartValidation `json:"partitions,omitempty"`
-	BadLines    []string         `json:"bad_lines,omitempty"`
-	ExitCode    int              `json:"exit_code"`
-	_           struct{}         `json:"-"`
-}
-
-// FailedEvent is the first event the spec does not allow, as
-// "idemcheck validate --json" reports it, with its source.
-type FailedEvent struct {
-	Source    string `json:"source,omitempty"`
-	Line      int    `json:"line"`
-	Event     string `json:"event"`
-	Expected  string `json:"expected"`
-	State     string `json:"state,omitempty"`
-	Invariant string `json:"invariant,omitempty"`
+	report.Validation
+	Partitions []PartValidation `json:"partitions,omitempty"`
+	BadLines   []string         `json:"bad_lines,omitempty"`
+	ExitCode   int              `json:"exit_code"`
 }
 
 // PartValidation is one partition's validation.
 type PartValidation struct {
-	Partition string       `json:"partition"`
-	Verdict   string       `json:"verdict"`
-	Events    int          `json:"events"`
-	Violation *FailedEvent `json:"violation,omitempty"`
-	Error     string       `json:"error,omitempty"`
+	Partition string              `json:"partition"`
+	Verdict   string              `json:"verdict"`
+	Events    int                 `json:"events"`
+	Violation *report.FailedEvent `json:"violation,omitempty"`
+	Error     string              `json:"error,omitempty"`
 }
 
 // validateFn validates the history of one partition with
@@ -99,7 +84,7 @@ func (f *validateFn) ProcessElement(partition string, recs func(*Rec) bool, info
 			pv.Verdict, pv.Error = "Unusable", err.Error()
 		case errors.As(err, &we) && we.Line >= 1 && we.Line <= len(idx):
 			src := all[idx[we.Line-1]]
-			fe := &FailedEvent{Source: src.Source, Line: int(src.Line), Event: we.Event.String(), Expected: we.Expected, State: we.State, Invariant: we.Invariant}
+			fe := &report.FailedEvent{Source: src.Source, Line: int(src.Line), Event: we.Event.String(), Expected: we.Expected, State: we.State, Invariant: we.Invariant}
 			if we.Missing != "" {
 				pv.Verdict, pv.Error = "Unusable", fmt.Sprintf("%s:%d: cannot be validated: %s", src.Source, src.Line, we.Expected)
 			} else {
@@ -117,13 +102,6 @@ func (f *validateFn) ProcessElement(partition string, recs func(*Rec) bool, info
 	return nil
 }
 
-// Exit codes of the validate mode, those of "idemcheck validate".
-const (
-	validateOK        = 0
-	validateViolation = 1
-	validateUsage     = 2
-)
-
 // AssembleValidation builds the validate mode's report from the
 // partitions' results, the bad lines and the files' Infos: Illegal if a
 // partition is, with the first failing event in input order; else
@@ -131,7 +109,7 @@ const (
 // not be validated; else Ok.
 func AssembleValidation(cfg Config, results func(*PartOut) bool, bads func(*string) bool, infos func(*Info) bool) Validation {
 	ins := collectInfos(infos)
-	rep := Validation{File: cfg.Input, TicketOrder: "before-stage"}
+	rep := Validation{Validation: report.Validation{File: cfg.Input, TicketOrder: "before-stage"}}
 	internal := int64(0)
 	for _, in := range ins {
 		rep.Events += in.Events
@@ -170,16 +148,16 @@ func AssembleValidation(cfg Config, results func(*PartOut) bool, bads func(*stri
 	}
 	switch {
 	case rep.Violation != nil:
-		rep.Verdict, rep.ExitCode = "Illegal", validateViolation
+		rep.Verdict, rep.ExitCode = "Illegal", report.ExitViolation
 	case internal == 0:
-		rep.Verdict, rep.ExitCode, rep.Error = "Unusable", validateUsage, fmt.Sprintf("%s: %v", cfg.Input, validate.ErrNothingToValidate)
+		rep.Verdict, rep.ExitCode, rep.Error = "Unusable", report.ExitUsage, fmt.Sprintf("%s: %v", cfg.Input, validate.ErrNothingToValidate)
 	case unusable != "":
-		rep.Verdict, rep.ExitCode, rep.Error = "Unusable", validateUsage, unusable
+		rep.Verdict, rep.ExitCode, rep.Error = "Unusable", report.ExitUsage, unusable
 	default:
-		rep.Verdict, rep.ExitCode = "Ok", validateOK
+		rep.Verdict, rep.ExitCode = "Ok", report.ExitOK
 	}
-	if len(rep.BadLines) > 0 && rep.ExitCode == validateOK {
-		rep.ExitCode = validateUsage
+	if len(rep.BadLines) > 0 && rep.ExitCode == report.ExitOK {
+		rep.ExitCode = report.ExitUsage
 	}
 	return rep
 }

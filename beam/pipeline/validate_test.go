@@ -3,20 +3,11 @@ package pipeline
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/idemcheck/idemcheck/checker/report"
 	"os/exec"
 	"path/filepath"
 	"testing"
 )
-
-// cliValidation is the part of "idemcheck validate --json" the
-// pipeline's validate mode must reproduce.
-type cliValidation struct {
-	Verdict     string       `json:"verdict"`
-	TicketOrder string       `json:"ticket_order"`
-	Events      int64        `json:"events"`
-	Violation   *FailedEvent `json:"violation"`
-	Error       string       `json:"error"`
-}
 
 // TestValidateCorpus runs the validate mode on every JSON Lines history
 // of the corpus and "idemcheck validate --json" on the same file: the
@@ -29,17 +20,14 @@ type cliValidation struct {
 // the glob), and the failing event's source (the pipeline's addition).
 func TestValidateCorpus(t *testing.T) {
 	bin := buildCLI(t)
-	files, err := filepath.Glob("../../traces/*.jsonl")
-	if err != nil || len(files) < 10 {
-		t.Fatalf("corpus: %d files, %v", len(files), err)
-	}
+	files := corpusFiles(t)
 	verdicts := map[string]int{}
 	for _, f := range files {
 		cmd := exec.Command(bin, "validate", "--json", f)
 		var stdout bytes.Buffer
 		cmd.Stdout = &stdout
 		_ = cmd.Run() // the exit code is in the report's verdict
-		var want cliValidation
+		var want report.Validation
 		if err := json.Unmarshal(stdout.Bytes(), &want); err != nil {
 			t.Fatalf("%s: idemcheck validate --json: %v\n%s", f, err, stdout.String())
 		}

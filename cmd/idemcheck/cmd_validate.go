@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/idemcheck/idemcheck/checker/report"
 
 	"github.com/idemcheck/idemcheck/checker/validate"
 	"github.com/idemcheck/idemcheck/history"
@@ -99,41 +100,18 @@ flags:`)
 			fmt.Fprintf(env.stdout, "  state:    %s\n", v.State)
 		}
 	}
-	if rep.Coverage != nil && !asJSON {
-		rep.Coverage.write(env.stdout, fmt.Sprintf("%d events of %s", rep.Events, rep.File))
+	if c, ok := rep.Coverage.(*coverageReport); ok && !asJSON {
+		c.write(env.stdout, fmt.Sprintf("%d events of %s", rep.Events, rep.File))
 	}
 	return code
-}
-
-// validateReport is what "validate --json" prints.
-type validateReport struct {
-	File string `json:"file"`
-	// Verdict is "Ok" (the spec allows every event), "Illegal" (it does
-	// not) or "Unusable" (Error says why).
-	Verdict     string              `json:"verdict"`
-	TicketOrder string              `json:"ticket_order,omitempty"`
-	Events      int64               `json:"events"`
-	Violation   *validatedViolation `json:"violation,omitempty"`
-	Error       string              `json:"error,omitempty"`
-	// Coverage counts the spec branches the events took (--coverage).
-	Coverage *coverageReport `json:"coverage,omitempty"`
-}
-
-// validatedViolation is the first event the spec does not allow.
-type validatedViolation struct {
-	Line      int    `json:"line"`
-	Event     string `json:"event"`
-	Expected  string `json:"expected"`
-	State     string `json:"state,omitempty"`
-	Invariant string `json:"invariant,omitempty"`
 }
 
 // validateOne validates one input and returns its report and exit code.
 // With cov not nil it counts the spec branches taken and puts them in
 // the report (but for unusable input).
-func validateOne(ctx context.Context, env *cmdEnv, name, order string, cov *spec.Coverage) (validateReport, int) {
-	rep := validateReport{File: name, Verdict: "Unusable"}
-	unusable := func(err error) (validateReport, int) {
+func validateOne(ctx context.Context, env *cmdEnv, name, order string, cov *spec.Coverage) (report.Validation, int) {
+	rep := report.Validation{File: name, Verdict: "Unusable"}
+	unusable := func(err error) (report.Validation, int) {
 		rep.Error = err.Error()
 		return rep, exitUsage
 	}
@@ -177,7 +155,7 @@ func validateOne(ctx context.Context, env *cmdEnv, name, order string, cov *spec
 		return unusable(fmt.Errorf("%s:%d: cannot be validated: %s", display, we.Line, we.Expected))
 	case errors.As(err, &we):
 		rep.Verdict = "Illegal"
-		rep.Violation = &validatedViolation{Line: we.Line, Event: we.Event.String(), Expected: we.Expected, State: we.State, Invariant: we.Invariant}
+		rep.Violation = &report.FailedEvent{Line: we.Line, Event: we.Event.String(), Expected: we.Expected, State: we.State, Invariant: we.Invariant}
 		return rep, exitViolation
 	}
 	return unusable(fmt.Errorf("%s: %w", display, err))
