@@ -282,12 +282,26 @@ func logAnnotations(h history.History, p *part, recs []opRec, v *Violation) []po
 	meets := func(e *history.Event, epoch int16, first, last int32) bool {
 		return e.Epoch == epoch && e.First <= last && first <= e.Last
 	}
+	// The sequences the drawn operations span, per epoch: most batches
+	// read of a long history lie outside the window and are skipped
+	// without comparing them with every drawn operation.
+	span := map[int16][2]int32{}
+	for k := range recs {
+		sp, ok := span[recs[k].epoch]
+		if !ok {
+			sp = [2]int32{recs[k].first, recs[k].last}
+		}
+		span[recs[k].epoch] = [2]int32{min(sp[0], recs[k].first), max(sp[1], recs[k].last)}
+	}
 	tag := fmt.Sprintf("log %s pid %d", p.key.partition, p.key.pid)
 	var r []porcupine.Annotation
 	left, lastTime := 0, int64(0)
 	for i := range h.Events {
 		e := &h.Events[i]
 		if e.Kind != history.LogBatch || e.Partition != p.key.partition || e.PID != p.key.pid {
+			continue
+		}
+		if sp, ok := span[e.Epoch]; !ok || !meets(e, e.Epoch, sp[0], sp[1]) {
 			continue
 		}
 		drawn := false
