@@ -100,8 +100,6 @@ func (s *State) UnmarshalBinary(data []byte) error {
 		for k := d.n(); k > 0; k-- {
 			p.Queue = append(p.Queue, d.v())
 		}
-		p.MaxTicketOp = d.v()
-		p.MaxDecideOp = d.v()
 		p.AppEpoch = int16(d.v())
 		p.AppMaxLast = d.v()
 		p.AppPrefix = d.v()

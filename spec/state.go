@@ -110,17 +110,15 @@ type Producer struct {
 	// order (the per-pid producer_queue).
 	Queue []int64
 
-	// History summaries: the highest op id that reserved a ticket and
-	// that was decided; the appended sequences of the latest appended
+	// History summaries: the appended sequences of the latest appended
 	// epoch (AppPrefix is the first sequence not in the contiguous run
-	// from 0, AppAbove the appended ranges past it).
-	MaxTicketOp int64
-	MaxDecideOp int64
-	AppHas      bool
-	AppEpoch    int16
-	AppMaxLast  int64
-	AppPrefix   int64
-	AppAbove    []Range
+	// from 0, AppAbove the appended ranges past it). They summarize the
+	// log, which a long replay trims.
+	AppHas     bool
+	AppEpoch   int16
+	AppMaxLast int64
+	AppPrefix  int64
+	AppAbove   []Range
 	// Starts holds, per epoch the producer called in, the first
 	// sequence of its first call there, sorted by epoch
 	// (EpochStartsAtFirstCall reads it). It is a function of the calls,
@@ -411,8 +409,6 @@ func (s *State) AppendBinary(buf []byte) []byte {
 		for _, q := range p.Queue {
 			v(q)
 		}
-		v(p.MaxTicketOp)
-		v(p.MaxDecideOp)
 		v(int64(p.AppEpoch))
 		v(p.AppMaxLast)
 		v(p.AppPrefix)

@@ -259,7 +259,15 @@ func (s *State) decide(cfg Config, p *Producer, o *Op) (Decision, int64) {
 	return c.Decision(), 0
 }
 
-// apply performs a, which check has allowed.
+// apply performs a, which check has allowed, and records in s.Viol the
+// invariants the new state breaks. Flag invariants are judged by the
+// step that breaks them (see [Invariants]); a predicate invariant is
+// evaluated, for the call's producer, after the only action that can
+// make it false: ReserveTicket for TicketOrderIsCallOrder, Decide for
+// DecideInCallOrder, Return for AckedInLog (every other action only
+// adds the highest call or moves a call on). TestPredicateCache checks
+// on random behaviours that this equals evaluating every predicate on
+// every state.
 func (s *State) apply(cfg Config, a Action) {
 	switch a.Name {
 	case Replicate:
@@ -293,10 +301,9 @@ func (s *State) apply(cfg Config, a Action) {
 			s.Sync = 0 // the end of the after-stage continuation
 		}
 		p.Queue = append(p.Queue, o.ID)
-		if o.ID < p.MaxTicketOp {
-			o.Flags |= bitTicketOrder
+		if s.ticketOvertaker(o.PID) != nil {
+			s.Viol |= bitTicketOrder
 		}
-		p.MaxTicketOp = max(p.MaxTicketOp, o.ID)
 	case StageWriteStart:
 		o.Phase = PhaseStaging
 		s.Sync = 0
@@ -314,6 +321,9 @@ func (s *State) apply(cfg Config, a Action) {
 		o.Term = s.Term
 	case Decide:
 		s.applyDecide(cfg, p, o, a)
+		if s.decideOvertaker(o.PID) != nil {
+			s.Viol |= bitDecideOrder
+		}
 	case ReleaseTicket:
 		o.Released = true
 		if o.Phase == PhaseFenced && o.Term != s.Term {
@@ -331,11 +341,8 @@ func (s *State) apply(cfg Config, a Action) {
 			break
 		}
 		o.Returned = ReturnedNormally
-		if a.Result == OK {
-			ei := s.entry(a.Offset)
-			if ei < 0 || s.Log[ei].PID != o.PID || s.Log[ei].Epoch != o.Epoch || s.Log[ei].First != o.First || s.Log[ei].Last != o.Last {
-				o.Flags |= bitAcked
-			}
+		if !s.ackedInLog(o) {
+			s.Viol |= bitAcked
 		}
 	}
 	s.Viol |= o.Flags
@@ -378,10 +385,6 @@ func (s *State) applyDecide(cfg Config, p *Producer, o *Op, a Action) {
 	if dec.Appends() {
 		off = a.Offset
 	}
-	if o.ID < p.MaxDecideOp {
-		o.Flags |= bitDecideOrder
-	}
-	p.MaxDecideOp = max(p.MaxDecideOp, o.ID)
 	if dec == OutOfOrder && p.nextInSequence(o) {
 		o.Flags |= bitSpuriousOOO
 	}

@@ -295,12 +295,7 @@ func (v *validator) apply(p *partition, a spec.Action, e history.Event, line int
 		return nil
 	}
 	for _, iv := range spec.Invariants() {
-		if iv.Check(p.state) == nil {
-			continue
-		}
-		was := p.state
-		was.Viol = before
-		if iv.Check(was) != nil {
+		if !iv.Marked(p.state.Viol) || iv.Marked(before) {
 			continue
 		}
 		return &Error{Line: line, Event: e, Invariant: iv.Name,
