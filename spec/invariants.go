@@ -95,6 +95,11 @@ func Invariants() []Invariant {
 // iv broken: a step that adds iv to it is the step that broke iv.
 func (iv Invariant) Marked(viol uint8) bool { return viol&iv.bit != 0 }
 
+// OverState reports whether iv is a predicate over the state, evaluated
+// on every state; otherwise it is a flag that the step breaking it sets
+// (see [Invariants] for which and why).
+func (iv Invariant) OverState() bool { return iv.pred != nil }
+
 // flag makes an invariant whose breaking step sets its bit in the
 // operation's Flags.
 func flag(name string, bit uint8, doc, broke string) Invariant {

@@ -34,7 +34,7 @@ func TestMC(t *testing.T) {
 		{"coverage", []string{"mc", "--quiet", "--coverage", "../../spec/tla/MCBroker_fixed_1x3.cfg"}, exitOK,
 			[]string{"Coverage of the spec's branches (453 transitions generated)", "Decide/next ", "branches never taken: "}},
 		{"json", []string{"mc", "--quiet", "--json", "--coverage", "../../spec/tla/MCBroker_prefix_1x2.cfg"}, exitViolation,
-			[]string{`"verdict": "Illegal"`, `"violation": "DecideInCallOrder"`, `"distinct": 87`, `"liveness": "not checked to the end`, `"name": "Decide/skip",`}},
+			[]string{`"verdict": "Illegal"`, `"violation": "NoSpuriousOutOfOrder"`, `"distinct": 87`, `"liveness": "not checked to the end`, `"name": "Decide/skip",`}},
 		{"missing config", []string{"mc", filepath.Join(dir, "nope.cfg")}, exitUsage, nil},
 		{"no args", []string{"mc"}, exitUsage, nil},
 	} {
@@ -115,7 +115,7 @@ func TestSequenceDiagram(t *testing.T) {
 		"L0-->>F: staged op2 ok\n    F->>Q: reserve ticket op2\n    L0-->>F: staged op1 ok\n    F->>Q: reserve ticket op1",
 		"RM-->>F: op2 append_unknown offset 0",
 		"RM-->>F: op1 out_of_order",
-		"Note over F,RM: violates DecideInCallOrder",
+		"Note over F,RM: violates NoSpuriousOutOfOrder",
 	} {
 		if !strings.Contains(d, want) {
 			t.Errorf("diagram lacks %q:\n%s", want, d)

@@ -26,7 +26,7 @@ func ExampleRun() {
 		fmt.Println(st.Action)
 	}
 	// Output:
-	// DecideInCallOrder in 17 steps
+	// NoSpuriousOutOfOrder in 17 steps
 	// Decide op=2 append_unknown offset=0
 	// ReleaseTicket op=2
 	// RedeemTicket op=1

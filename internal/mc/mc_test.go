@@ -58,9 +58,10 @@ func TestVerdicts(t *testing.T) {
 		{"MCBroker_fixed_env_1x2.cfg", "", "the fix with timeouts, a retry and an epoch bump", 5449, 15641, 31},
 		{"MCBroker_fixed_env_1x3.cfg", "", "the fix with timeouts, a retry and an epoch bump, three batches", 82174, 304064, 41},
 		{"MCBroker_fixed_2x3.cfg", "", "the fix, two producers, three batches (big)", 1261095, 4043069, 60},
-		{"MCBroker_prefix_ticket.cfg", spec.TicketOrderIsCallOrder, "pre-fix: the later call reserves first", 27, 32, 8},
-		{"MCBroker_prefix_1x2.cfg", spec.DecideInCallOrder, "pre-fix: the seed's interleaving", 87, 123, 17},
-		{"MCBroker_bug_release.cfg", spec.DecideInCallOrder, "ticket released before the decision", 83, 131, 17},
+		{"MCBroker_prefix_ticket.cfg", spec.TicketOrderIsCallOrder, "pre-fix: the later call reserves while the earlier is in stage_write", 15, 16, 6},
+		{"MCBroker_prefix_1x2.cfg", spec.NoSpuriousOutOfOrder, "pre-fix: the seed's interleaving, to its spurious OUT_OF_ORDER_SEQUENCE_NUMBER", 87, 123, 17},
+		{"MCBroker_prefix_decide.cfg", spec.DecideInCallOrder, "pre-fix: the later call is decided while the earlier is in stage_write", 49, 60, 10},
+		{"MCBroker_bug_release.cfg", spec.DecideInCallOrder, "ticket released before the decision: the later call is decided while the earlier is redeemed", 71, 107, 15},
 		{"MCBroker_uploadfail.cfg", spec.NoSpuriousOutOfOrder, "a failed upload frees the ticket (PR #30937)", 438, 715, 24},
 		{"MCBroker_stagefail.cfg", spec.NoSpuriousOutOfOrder, "a failed stage_write frees the ticket", 442, 715, 23},
 		{"MCBroker_evict_gap.cfg", spec.ContiguousAppends, "eviction after a failed upload", 1187, 2723, 24},
@@ -124,15 +125,16 @@ func TestVerdicts(t *testing.T) {
 // pre-fix config is the seed's interleaving: the later batch reserves
 // its ticket first, is accepted through the unknown-producer skip path,
 // and the earlier batch is then rejected with OUT_OF_ORDER_SEQUENCE_NUMBER
-// (DecideInCallOrder and NoSpuriousOutOfOrder).
+// (NoSpuriousOutOfOrder; the config leaves out DecideInCallOrder, which
+// would stop the search at the later batch's decision).
 func TestSeedCounterexample(t *testing.T) {
 	res := run(t, "MCBroker_prefix_1x2.cfg", Options{})
 	v := res.Violation
 	if v == nil {
 		t.Fatal("no violation in the pre-fix config")
 	}
-	if v.Invariant != spec.DecideInCallOrder || strings.Join(v.Broken, ",") != "DecideInCallOrder,NoSpuriousOutOfOrder" {
-		t.Fatalf("violation %s (broken %v), want DecideInCallOrder with NoSpuriousOutOfOrder", v.Invariant, v.Broken)
+	if v.Invariant != spec.NoSpuriousOutOfOrder || strings.Join(v.Broken, ",") != "NoSpuriousOutOfOrder" {
+		t.Fatalf("violation %s (broken %v), want NoSpuriousOutOfOrder alone", v.Invariant, v.Broken)
 	}
 	var seq []string
 	for _, st := range v.Steps {
@@ -195,8 +197,9 @@ func TestReport(t *testing.T) {
 	for _, want := range []string{
 		"Error: Invariant TicketOrderIsCallOrder is violated.",
 		"State 1: <Initial predicate>",
-		"State 9: <ReserveTicket op=1>",
-		"producer[1].queue = [2 1]",
+		"State 7: <ReserveTicket op=2>",
+		"op[1] = pid=1 epoch=0 seq=[0,0] staging",
+		"spec: TicketOrderIsCallOrder violated: op 2 (pid 1 epoch 0 seq [1,1]) holds a ticket while an earlier call of its producer can still reserve one",
 		"distinct states found",
 		"The depth of the complete state graph search is",
 	} {
@@ -265,7 +268,7 @@ func TestParseConfigErrors(t *testing.T) {
 // checked, and that a violated EveryCallReturns says so.
 func TestLivenessNotClaimedWhenStopped(t *testing.T) {
 	res := run(t, "MCBroker_prefix_1x2.cfg", Options{})
-	if strings.HasPrefix(res.Liveness, "checked") || !strings.Contains(res.Liveness, "stopped at the violation of DecideInCallOrder") {
+	if strings.HasPrefix(res.Liveness, "checked") || !strings.Contains(res.Liveness, "stopped at the violation of NoSpuriousOutOfOrder") {
 		t.Errorf("safety violation: liveness %q", res.Liveness)
 	}
 	if res := run(t, "MCBroker_bug_leak.cfg", Options{}); !strings.HasPrefix(res.Liveness, "violated") {

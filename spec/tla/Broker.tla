@@ -91,13 +91,13 @@ VARIABLES
 
 vars == <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, ops, log>>
 
-(* hist[p] holds the highest op id of p that reserved a ticket (maxTicket) *)
-(* and that was decided (maxDecide), and the sequences appended in the     *)
-(* latest appended epoch: every sequence below prefix, and the ranges in   *)
-(* above (has = FALSE until the first append).                             *)
+(* hist[p] holds the sequences appended in p's latest appended epoch:     *)
+(* every sequence below prefix, and the ranges in above (has = FALSE until *)
+(* the first append).  It is a summary of the log, which the Go twin's     *)
+(* long replays trim; the flags of NoSpuriousOutOfOrder and of the append  *)
+(* invariants are computed from it.                                        *)
 
-NoHist == [maxTicket |-> 0, maxDecide |-> 0, has |-> FALSE, epoch |-> 0,
-           maxLast |-> 0, prefix |-> 0, above |-> {}]
+NoHist == [has |-> FALSE, epoch |-> 0, maxLast |-> 0, prefix |-> 0, above |-> {}]
 
 Init ==
     /\ term = 0
@@ -269,19 +269,16 @@ Replicate(p) ==
                /\ ReplicateBatch(p, ops[o].epoch, ops[o].first, ops[o].last)
 
 \* ReserveTicket: inside replicate() (before-stage) or when stage_write
-\* resolves (after-stage).  A ticket reserved after a later call's breaks
-\* TicketOrderIsCallOrder.
+\* resolves (after-stage).
 ReserveTicket(o) ==
     LET p == ops[o].pid IN
     /\ sync \in {0, o}
     /\ ~ops[o].reserved
     /\ ops[o].phase = IF TicketOrder = "before-stage" THEN "called" ELSE "staged"
     /\ queue' = [queue EXCEPT ![p] = Append(@, o)]
-    /\ SetOp(o, [ops[o] EXCEPT !.reserved = TRUE,
-                   !.flags = IF o < hist[p].maxTicket THEN @ \cup {"TicketOrderIsCallOrder"} ELSE @])
-    /\ hist' = [hist EXCEPT ![p].maxTicket = Max(@, o)]
+    /\ SetOp(o, [ops[o] EXCEPT !.reserved = TRUE])
     /\ sync' = IF ops[o].phase = "staged" THEN 0 ELSE sync
-    /\ UNCHANGED <<term, nextOffset, lastOp, env, client, rm, log>>
+    /\ UNCHANGED <<term, nextOffset, lastOp, env, client, rm, hist, log>>
 
 StageWriteStart(o) ==
     /\ sync = o
@@ -333,11 +330,9 @@ DecideAt(o, off) ==
     LET p == ops[o].pid
         d == Decision(o)
         flags == ops[o].flags
-                 \cup (IF o < hist[p].maxDecide THEN {"DecideInCallOrder"} ELSE {})
                  \cup (IF d = "out_of_order" /\ NextInSequence(o) THEN {"NoSpuriousOutOfOrder"} ELSE {})
                  \cup (IF d = "out_of_order" /\ InLog(o) THEN {"LoggedBatchNotOutOfOrder"} ELSE {})
                  \cup (IF d \in Appends THEN AppendFlags(o) ELSE {})
-        h1 == [hist[p] EXCEPT !.maxDecide = Max(@, o)]
     IN
     /\ Free
     /\ ops[o].phase = "fenced"
@@ -346,7 +341,7 @@ DecideAt(o, off) ==
     /\ IF d \in Appends THEN off >= nextOffset ELSE off = DecisionOffset(o)
     /\ SetOp(o, [ops[o] EXCEPT !.phase = "decided", !.decision = d, !.offset = off, !.flags = flags])
     /\ rm' = [rm EXCEPT ![p] = NewRM(o, d, off)]
-    /\ hist' = [hist EXCEPT ![p] = IF d \in Appends THEN AppendHist(h1, ops[o]) ELSE h1]
+    /\ hist' = IF d \in Appends THEN [hist EXCEPT ![p] = AppendHist(@, ops[o])] ELSE hist
     /\ IF d \in Appends
        THEN /\ log' = Append(log, [offset |-> off, pid |-> p, epoch |-> ops[o].epoch,
                                    first |-> ops[o].first, last |-> ops[o].last])
@@ -453,16 +448,33 @@ Fairness == \A o \in 1..MaxOps : WF_vars(BrokerStep(o))
 Spec == Init /\ [][Next]_vars /\ Fairness
 
 -----------------------------------------------------------------------------
-(* Invariants.  The order invariants read history variables the actions    *)
-(* keep: flags records, per call, which invariant its step broke.          *)
+(* Invariants.  TicketOrderIsCallOrder, DecideInCallOrder, AckedInLog and  *)
+(* EpochStartsAtFirstCall are predicates over the state.  The others read  *)
+(* flags, a history variable: ops[o].flags records which of them o's       *)
+(* decision or append broke, because each is about the log at that moment, *)
+(* which later appends change (a retry of a rejected batch may be appended *)
+(* afterwards, legitimately), or compares an append with the earlier ones. *)
 
 Broke(name) == \E o \in Ops : name \in ops[o].flags
 
+\* o can still reserve a ticket: it has none and has not got past stage_write.
+CanReserve(o) == ~ops[o].reserved /\ ops[o].phase \in {"called", "staging", "staged"}
+
+\* o can still be decided: it has neither been decided nor failed, and is
+\* not fenced in a term that has passed.
+CanDecide(o) ==
+    /\ ops[o].phase \notin {"decided", "failed"}
+    /\ ~(ops[o].phase = "fenced" /\ ops[o].term # term)
+
 \* For every producer, tickets are reserved in the order in which replicate() was called.
-TicketOrderIsCallOrder == ~Broke("TicketOrderIsCallOrder")
+TicketOrderIsCallOrder ==
+    \A o1, o2 \in Ops :
+        (o1 < o2 /\ ops[o1].pid = ops[o2].pid /\ ops[o2].reserved) => ~CanReserve(o1)
 
 \* For every producer, rm_stm decides the requests in the order in which replicate() was called.
-DecideInCallOrder == ~Broke("DecideInCallOrder")
+DecideInCallOrder ==
+    \A o1, o2 \in Ops :
+        (o1 < o2 /\ ops[o1].pid = ops[o2].pid /\ ops[o2].phase = "decided") => ~CanDecide(o1)
 
 \* No batch that is next in its producer's sequence is rejected with OUT_OF_ORDER_SEQUENCE_NUMBER.
 NoSpuriousOutOfOrder == ~Broke("NoSpuriousOutOfOrder")
