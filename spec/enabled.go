@@ -43,7 +43,7 @@ func AppendEnabled(out []Action, cfg Config, s *State) []Action {
 		}
 		for j := range s.Ops {
 			o := &s.Ops[j]
-			if o.PID != p.PID || o.Retried || o.Epoch != p.Epoch || o.Returned == NotReturned {
+			if o.PID != p.PID || o.Retried || (o.Epoch != p.Epoch && !cfg.OldEpochRetry) || o.Returned == NotReturned {
 				continue
 			}
 			if res, _, _ := o.outcome(); o.Returned == ReturnedNormally && res == OK {

@@ -199,6 +199,12 @@ type Config struct {
 	// failed: the caller awaits request_enqueued, as a connection that
 	// handles one request at a time up to its enqueueing does.
 	AwaitEnqueued bool
+	// OldEpochRetry lets the client retry a call of an epoch older than
+	// its current one, unchanged (a retry sent after BumpEpoch, or a
+	// request of the old epoch that arrives late): rm_stm does not fence
+	// old epochs, so such a batch is matched or sequenced against the
+	// newer epoch's window.
+	OldEpochRetry bool
 
 	_ struct{}
 }

@@ -63,6 +63,7 @@ func constants() map[string]constant {
 		"Bug":            strc(func(c *spec.Config) *string { return &c.Bug }),
 		"AwaitEnqueued":  boolc(func(c *spec.Config) *bool { return &c.AwaitEnqueued }),
 		"MaxSeq":         intc(func(c *spec.Config) *int { return &c.MaxSeq }),
+		"OldEpochRetry":  boolc(func(c *spec.Config) *bool { return &c.OldEpochRetry }),
 	}
 }
 

@@ -42,6 +42,8 @@ CONSTANTS
                      \* Kafka; a config may make it small to reach the wrap)
     AwaitEnqueued,   \* TRUE: a producer's next call waits until its previous
                      \* calls have their tickets (request_enqueued) or failed
+    OldEpochRetry,   \* TRUE: the client may retry a call of an older epoch,
+                     \* unchanged (rm_stm does not fence old epochs)
     Bug              \* "none" or an injected bug: "release-before-decide",
                      \* "dup-latest-offset", "leak-ticket"
 
@@ -49,6 +51,7 @@ ASSUME TicketOrder \in {"before-stage", "after-stage"}
 ASSUME Bug \in {"none", "release-before-decide", "dup-latest-offset", "leak-ticket"}
 ASSUME Window >= 1
 ASSUME AwaitEnqueued \in BOOLEAN
+ASSUME OldEpochRetry \in BOOLEAN
 ASSUME MaxSeq \in 1..2147483647
 
 MaxInt32 == 2147483647
@@ -252,7 +255,8 @@ ReplicateBatch(p, e, f, l) ==
        /\ sync' = o
        /\ UNCHANGED <<term, nextOffset, env, rm, queue, hist, log>>
 
-\* Replicate: a new batch, or a retry of a call that failed or timed out.
+\* Replicate: a new batch, or a retry of a call that failed or timed out
+\* (of the client's epoch, or of any with OldEpochRetry).
 \* Enqueued(p): every call of p holds or held its ticket, or failed before
 \* it could reserve one (what a caller awaiting request_enqueued waits for).
 Enqueued(p) == \A o \in Ops : ops[o].pid = p => ops[o].reserved \/ ops[o].phase = "failed"
@@ -263,7 +267,8 @@ Replicate(p) ==
           /\ ReplicateBatch(p, client[p].epoch, client[p].nextSeq, client[p].nextSeq)
        \/ /\ client[p].retries < MaxRetries
           /\ \E o \in Ops :
-               /\ ops[o].pid = p /\ ~ops[o].retried /\ ops[o].epoch = client[p].epoch
+               /\ ops[o].pid = p /\ ~ops[o].retried
+               /\ OldEpochRetry \/ ops[o].epoch = client[p].epoch
                /\ ops[o].returned # "no"
                /\ ~(ops[o].returned = "yes" /\ Outcome(o).res = "ok")
                /\ ReplicateBatch(p, ops[o].epoch, ops[o].first, ops[o].last)
