@@ -20,6 +20,10 @@ func FromAction(a spec.Action, t int64, partition string) Event {
 		}
 	case spec.StageWriteDone, spec.UploadDone, spec.FenceEpoch:
 		e.Result = a.Result
+	case spec.RedeemTicket:
+		if a.Result == spec.Failed {
+			e.Result = a.Result
+		}
 	case spec.Decide:
 		e.Decision = a.Decision
 		if a.Decision.HasOffset() {

@@ -62,7 +62,9 @@
 //	FenceEpoch       op, result ("ok" | "error")
 //	Decide           op, decision (+ offset for append, append_unknown,
 //	                 duplicate, duplicate_inflight)
-//	ReserveTicket, StageWriteStart, RedeemTicket, ReleaseTicket   op
+//	RedeemTicket     op (+ result "error" for a call aborted while it
+//	                 waited in redeem; "ok" may be written, and is the default)
+//	ReserveTicket, StageWriteStart, ReleaseTicket   op
 //	EvictProducer    partition, pid
 //	BumpEpoch        pid, epoch (the new epoch)
 //	ChangeTerm       partition, term

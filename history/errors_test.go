@@ -53,6 +53,7 @@ func TestDecodeErrorClasses(t *testing.T) {
 		{"duplicate op", rep0 + strings.Replace(rep0, `"t":0`, `"t":1`, 1), history.ErrDuplicateOp, 2, "op"},
 		{"time backwards", strings.Replace(rep0, `"t":0`, `"t":9`, 1) + ret0, history.ErrTimeBackwards, 2, "t"},
 		{"unknown op", rep0 + `{"kind":"RedeemTicket","t":1,"op":2}` + "\n", history.ErrUnknownOperation, 2, "op"},
+		{"redeem result", rep0 + `{"kind":"RedeemTicket","t":1,"op":1,"result":"unknown"}` + "\n", history.ErrBadValue, 2, "result"},
 		{"long line", rep0 + `{"kind":"Replicate","t":1,"op":2,"partition":"` + strings.Repeat("p", history.MaxLineBytes) + `","pid":1,"epoch":0,"first":0,"last":0}` + "\n", history.ErrLineTooLong, 2, ""},
 		{"invalid utf-8", rep0 + "{\"kind\":\"Return\xc3\x28\"}\n", history.ErrInvalidUTF8, 2, ""},
 		{"yaml invalid utf-8", "events:\n  - {kind: \"\xff\"}\n", history.ErrInvalidUTF8, 2, ""},

@@ -31,7 +31,9 @@ const (
 	StageWriteDone = spec.StageWriteDone
 	// UploadDone is execute_write (the L0 upload) resolving, ok or error.
 	UploadDone = spec.UploadDone
-	// RedeemTicket is the ticket becoming head of its producer's queue.
+	// RedeemTicket is the ticket becoming head of its producer's queue
+	// (no result, or ok), or, with result error, the call aborted while
+	// it waited there.
 	RedeemTicket = spec.RedeemTicket
 	// FenceEpoch is the epoch fence taken after redeem, ok or error.
 	FenceEpoch = spec.FenceEpoch
@@ -181,6 +183,10 @@ func (e Event) String() string {
 		return fmt.Sprintf("Decide op=%d %s t=%d", e.Op, e.Decision, e.Time)
 	case StageWriteDone, UploadDone, FenceEpoch:
 		return fmt.Sprintf("%s op=%d %s t=%d", e.Kind, e.Op, e.Result, e.Time)
+	case RedeemTicket:
+		if e.Result == Failed {
+			return fmt.Sprintf("RedeemTicket op=%d error t=%d", e.Op, e.Time)
+		}
 	case EvictProducer:
 		return fmt.Sprintf("EvictProducer partition=%q pid=%d t=%d", e.Partition, e.PID, e.Time)
 	case BumpEpoch:

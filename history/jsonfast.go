@@ -296,6 +296,11 @@ func wantBits(k Kind, r Result, d Decision) uint16 {
 		return base | fResult
 	case StageWriteDone, UploadDone, FenceEpoch:
 		return base | fResult
+	case RedeemTicket:
+		if r != "" {
+			return base | fResult
+		}
+		return base
 	case Decide:
 		if d.HasOffset() {
 			return base | fDecision | fOffset

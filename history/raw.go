@@ -86,6 +86,11 @@ func fieldsOf(k Kind, r Result, d Decision) []string {
 		return resultFields
 	case StageWriteDone, UploadDone, FenceEpoch:
 		return resultFields
+	case RedeemTicket:
+		if r != "" { // an aborted redeem says so
+			return resultFields
+		}
+		return opFields
 	case Decide:
 		if d.HasOffset() {
 			return []string{"kind", "t", "op", "decision", "offset"}

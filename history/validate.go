@@ -142,6 +142,12 @@ func CheckFields(e Event) error {
 		default:
 			return fieldErr("result", ErrBadValue, "%q is not ok or error", string(e.Result))
 		}
+	case RedeemTicket:
+		switch e.Result {
+		case "", OK, Failed:
+		default:
+			return fieldErr("result", ErrBadValue, "%q is not ok or error (error: the redeem was aborted)", string(e.Result))
+		}
 	case Decide:
 		if e.Decision == "" {
 			return fieldErr("decision", ErrMissingField, "a Decide needs a decision")

@@ -447,7 +447,8 @@ func (f *Frontend) finish(o *operation, r Result) {
 // ticket (Redpanda's redeem(as)): the wait fails and the ticket is
 // released, so a later request of the same producer can overtake op,
 // which finishes with [Timeout] without reaching the idempotency rules
-// (a bug class). It records ReleaseTicket and the Return.
+// (a bug class). It records RedeemTicket with result error (the aborted
+// wait), ReleaseTicket and the Return.
 func (f *Frontend) Abort(op int64) error {
 	o, err := f.op(op, PhaseRedeem)
 	if err != nil {
@@ -455,6 +456,7 @@ func (f *Frontend) Abort(op int64) error {
 	}
 	delete(f.waiting, op)
 	_ = o.ticket.Abort() // always ErrAborted: the wait failed
+	f.recordResult(history.RedeemTicket, o, false)
 	f.recordOp(history.ReleaseTicket, o)
 	f.finish(o, Result{Err: Timeout})
 	return f.err

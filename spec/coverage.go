@@ -41,6 +41,9 @@ const (
 	BranchUploadFailed
 	// BranchRedeem: the ticket is redeemed.
 	BranchRedeem
+	// BranchRedeemAborted: the call is aborted while it waits in redeem
+	// and fails.
+	BranchRedeemAborted
 	// BranchFenceOK: fence_epoch succeeds (in the current term).
 	BranchFenceOK
 	// BranchFenceFailed: fence_epoch fails.
@@ -119,7 +122,7 @@ var branchNames = [numBranches + 1]string{"",
 	"Replicate/new", "Replicate/retry",
 	"ReserveTicket/before-stage", "ReserveTicket/after-stage",
 	"StageWriteStart", "StageWriteDone/ok", "StageWriteDone/failed",
-	"UploadDone/ok", "UploadDone/failed", "RedeemTicket",
+	"UploadDone/ok", "UploadDone/failed", "RedeemTicket", "RedeemTicket/aborted",
 	"FenceEpoch/ok", "FenceEpoch/failed",
 	"Decide/invalid", "Decide/first", "Decide/skip", "Decide/new-epoch", "Decide/next",
 	"Decide/duplicate", "Decide/duplicate-in-flight", "Decide/gap",
@@ -213,7 +216,7 @@ func (s *State) AppendBranches(dst []Branch, cfg Config, a Action) []Branch {
 	case UploadDone:
 		return append(dst, pick(a.Result == OK, BranchUploadOK, BranchUploadFailed))
 	case RedeemTicket:
-		return append(dst, BranchRedeem)
+		return append(dst, pick(a.Result == Failed, BranchRedeemAborted, BranchRedeem))
 	case FenceEpoch:
 		return append(dst, pick(a.Result == OK, BranchFenceOK, BranchFenceFailed))
 	case Decide:

@@ -115,6 +115,9 @@ func (s *State) opActions(cfg Config, o *Op, out []Action) []Action {
 		if p := &s.Producers[s.producer(o.PID)]; holds && p.Queue[0] == id {
 			out = append(out, Action{Name: RedeemTicket, Op: id})
 		}
+		if holds && cfg.RedeemAbort {
+			out = append(out, Action{Name: RedeemTicket, Op: id, Result: Failed})
+		}
 	case PhaseRedeemed:
 		results(FenceEpoch, cfg.FenceFailure)
 		if holds && cfg.bug(BugReleaseBeforeDecide) {

@@ -128,6 +128,13 @@ func (s *State) check(cfg Config, a Action) error {
 		if !o.Reserved || o.Released {
 			return stepErr(a, st(), []Name{ReserveTicket}, "RedeemTicket for op %d, which holds no ticket", o.ID)
 		}
+		switch a.Result {
+		case "", OK:
+		case Failed:
+			return nil // aborted while waiting: no need to be the head
+		default:
+			return stepErr(a, st(), nil, "RedeemTicket needs no result (or ok), or error for a redeem that was aborted, not %q", a.Result)
+		}
 		p := &s.Producers[s.producer(o.PID)]
 		if p.Queue[0] != o.ID {
 			return stepErr(a, "producer["+itoa(p.PID)+"].queue = "+describeQueue(p.Queue), nil,
@@ -315,7 +322,7 @@ func (s *State) apply(cfg Config, a Action) {
 	case UploadDone:
 		o.Phase = pick(a.Result == OK, PhaseUploaded, PhaseFailed)
 	case RedeemTicket:
-		o.Phase = PhaseRedeemed
+		o.Phase = pick(a.Result == Failed, PhaseFailed, PhaseRedeemed)
 	case FenceEpoch:
 		o.Phase = pick(a.Result == OK, PhaseFenced, PhaseFailed)
 		o.Term = s.Term

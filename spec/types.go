@@ -205,6 +205,11 @@ type Config struct {
 	// old epochs, so such a batch is matched or sequenced against the
 	// newer epoch's window.
 	OldEpochRetry bool
+	// RedeemAbort lets a call waiting in redeem be aborted (RedeemTicket
+	// with result error: producer_queue's redeem(as) whose abort source
+	// fires, as on a client disconnect or a shutdown): the call fails and
+	// releases its ticket, so its successor may overtake it.
+	RedeemAbort bool
 
 	_ struct{}
 }
@@ -306,6 +311,10 @@ func (a Action) String() string {
 		return fmt.Sprintf("Decide op=%d %s", a.Op, a.Decision)
 	case StageWriteDone, UploadDone, FenceEpoch:
 		return fmt.Sprintf("%s op=%d %s", a.Name, a.Op, a.Result)
+	case RedeemTicket:
+		if a.Result == Failed {
+			return fmt.Sprintf("RedeemTicket op=%d error", a.Op)
+		}
 	case EvictProducer:
 		return fmt.Sprintf("EvictProducer pid=%d", a.PID)
 	case BumpEpoch:
@@ -326,6 +335,8 @@ func (a Action) Fair() bool {
 		return false
 	case Return:
 		return a.Result != Unknown
+	case RedeemTicket:
+		return a.Result != Failed // an abort comes from outside
 	}
 	return true
 }

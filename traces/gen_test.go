@@ -32,6 +32,8 @@ func generatedTraces() []generated {
 		// PR #30937: a failed upload frees the ticket before the decision.
 		{"upload-fail-known-ok.jsonl", uploadFail(true)},
 		{"upload-fail-unknown-ok.jsonl", uploadFail(false)},
+		{"redeem-abort-known-ok.jsonl", redeemAbort(true)},
+		{"redeem-abort-unknown-ok.jsonl", redeemAbort(false)},
 		// impl's random workloads under both orderings.
 		{"impl-workload-ok.jsonl", implWorkload(impl.BeforeStage, 7, "Ok", "")},
 		{"impl-workload-bad.jsonl", implWorkload(impl.AfterStage, 3, "Illegal", "DecideInCallOrder")},
@@ -165,6 +167,65 @@ func uploadFail(known bool) func() (history.History, error) {
 			h.Header = header(h.Header, "Ok", "", "impl, fixed ordering, known producer: A's upload fails and frees its ticket before the decision (redpanda PR #30937), so B is decided first and gets a retriable OUT_OF_ORDER_SEQUENCE_NUMBER; the retries succeed, nothing is lost")
 		} else {
 			h.Header = header(h.Header, "Ok", "", "impl, fixed ordering, unknown producer: A's upload fails and frees its ticket before the decision (redpanda PR #30937), B is accepted through the unknown-producer path and every retry of A gets OUT_OF_ORDER_SEQUENCE_NUMBER until the delivery timeout: A is lost, but the client was told (REQUEST_TIMED_OUT is ambiguous, so a black box cannot tell this from A never having been written); it takes the white box (idemcheck validate) or the poisoned-successor rule of PR #30937 to flag it")
+		}
+		return h, s.Err()
+	}
+}
+
+// redeemAbort is uploadFail's scenario with the abort signal instead of
+// the failed upload: A is uploaded and waits in redeem when its abort
+// signal fires, so its ticket is released before it reaches rm_stm.
+func redeemAbort(known bool) func() (history.History, error) {
+	return func() (history.History, error) {
+		s, err := sim.New(sim.Config{})
+		if err != nil {
+			return history.History{}, err
+		}
+		c, err := s.AddClient(sim.ClientConfig{PID: 1, DeliveryTimeout: 200})
+		if err != nil {
+			return history.History{}, err
+		}
+		if known {
+			if err := c.Produce("p0", 1); err != nil {
+				return history.History{}, err
+			}
+			if err := s.Stabilize(0); err != nil {
+				return history.History{}, err
+			}
+		}
+		for range 2 {
+			if err := c.Produce("p0", 1); err != nil {
+				return history.History{}, err
+			}
+		}
+		send := sim.Item{Kind: sim.SendItem, Client: c.ID(), Partition: "p0"}
+		if err := s.Do(send); err != nil {
+			return history.History{}, err
+		}
+		a := lastOp(s)
+		if err := s.Do(send); err != nil {
+			return history.History{}, err
+		}
+		b := lastOp(s)
+		for _, it := range []sim.Item{
+			{Kind: sim.StageItem, Op: a}, {Kind: sim.StageItem, Op: b},
+			{Kind: sim.UploadItem, Op: b}, {Kind: sim.UploadItem, Op: a},
+		} {
+			if err := s.Do(it); err != nil {
+				return history.History{}, fmt.Errorf("%s: %w", it, err)
+			}
+		}
+		if err := s.Abort(a); err != nil {
+			return history.History{}, err
+		}
+		if err := s.Stabilize(0); err != nil {
+			return history.History{}, err
+		}
+		h := s.History()
+		if known {
+			h.Header = header(h.Header, "Ok", "", "impl, fixed ordering, known producer: A is aborted while it waits in redeem (RedeemTicket error), which releases its ticket before A reaches rm_stm, so B is decided first and gets a retriable OUT_OF_ORDER_SEQUENCE_NUMBER; the retries succeed, nothing is lost")
+		} else {
+			h.Header = header(h.Header, "Ok", "", "impl, fixed ordering, unknown producer: A is aborted while it waits in redeem (RedeemTicket error), which releases its ticket before A reaches rm_stm, so B is accepted through the unknown-producer path and every retry of A gets OUT_OF_ORDER_SEQUENCE_NUMBER until the delivery timeout: A is lost, but the client was told (REQUEST_TIMED_OUT); validate flags the skip-path append (EpochStartsAtFirstCall), a black box cannot")
 		}
 		return h, s.Err()
 	}

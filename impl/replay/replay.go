@@ -68,8 +68,10 @@ func (e *Error) Unwrap() error { return e.Err }
 //     producer that block the op are redeemed first, lowest op first;
 //   - RedeemTicket and Decide (and a ReleaseTicket after a redeem) run
 //     the op's redeem at that point; its FenceEpoch result, if h has one,
-//     decides the fence; a ReleaseTicket of an op waiting for its ticket
-//     that h never redeems is the abort signal ([impl.Frontend.Abort]);
+//     decides the fence; a RedeemTicket with result error is the abort
+//     signal ([impl.Frontend.Abort]), and so is a ReleaseTicket of an op
+//     waiting for its ticket that h never redeems (a history that does
+//     not record the aborted redeem);
 //   - ReserveTicket, StageWriteStart, FenceEpoch and the other
 //     ReleaseTickets are produced by the frontend itself and are skipped;
 //   - EvictProducer, BumpEpoch and ChangeTerm are environment steps.
@@ -111,7 +113,9 @@ func Replay(h history.History, opts ...Option) (history.History, error) {
 		case history.UploadDone:
 			r.hasUpload[e.Op] = true
 		case history.RedeemTicket, history.Decide:
-			r.hasRedeem[e.Op] = true
+			if e.Result != history.Failed {
+				r.hasRedeem[e.Op] = true
+			}
 		}
 	}
 	for i, e := range h.Events {
@@ -242,8 +246,11 @@ func (r *replayer) step(e history.Event) error {
 		if !ok {
 			return fmt.Errorf("%w: op %d", impl.ErrUnknownOp, e.Op)
 		}
-		if e.Kind == history.ReleaseTicket && ph == impl.PhaseRedeem && !r.hasRedeem[e.Op] {
-			// Released while waiting, never redeemed: the abort signal.
+		aborted := e.Kind == history.RedeemTicket && e.Result == history.Failed
+		if ph == impl.PhaseRedeem && (aborted || e.Kind == history.ReleaseTicket && !r.hasRedeem[e.Op]) {
+			// Aborted while waiting (or, in a history that does not
+			// record the aborted redeem, released while waiting and never
+			// redeemed): the abort signal.
 			if err := r.timeoutFirst(e.Op); err != nil {
 				return err
 			}

@@ -64,6 +64,7 @@ func constants() map[string]constant {
 		"AwaitEnqueued":  boolc(func(c *spec.Config) *bool { return &c.AwaitEnqueued }),
 		"MaxSeq":         intc(func(c *spec.Config) *int { return &c.MaxSeq }),
 		"OldEpochRetry":  boolc(func(c *spec.Config) *bool { return &c.OldEpochRetry }),
+		"RedeemAbort":    boolc(func(c *spec.Config) *bool { return &c.RedeemAbort }),
 	}
 }
 

@@ -44,6 +44,7 @@ CONSTANTS
                      \* calls have their tickets (request_enqueued) or failed
     OldEpochRetry,   \* TRUE: the client may retry a call of an older epoch,
                      \* unchanged (rm_stm does not fence old epochs)
+    RedeemAbort,     \* TRUE: a call waiting in redeem may be aborted
     Bug              \* "none" or an injected bug: "release-before-decide",
                      \* "dup-latest-offset", "leak-ticket"
 
@@ -52,6 +53,7 @@ ASSUME Bug \in {"none", "release-before-decide", "dup-latest-offset", "leak-tick
 ASSUME Window >= 1
 ASSUME AwaitEnqueued \in BOOLEAN
 ASSUME OldEpochRetry \in BOOLEAN
+ASSUME RedeemAbort \in BOOLEAN
 ASSUME MaxSeq \in 1..2147483647
 
 MaxInt32 == 2147483647
@@ -311,14 +313,32 @@ UploadDone(o) ==
           SetOp(o, [ops[o] EXCEPT !.phase = IF ok THEN "uploaded" ELSE "failed"])
     /\ UNCHANGED <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, log>>
 
-\* RedeemTicket: the ticket is the head of its producer's queue.
-RedeemTicket(o) ==
+\* The ticket is the head of its producer's queue (the fair part of
+\* RedeemTicket).
+RedeemAtHead(o) ==
     /\ Free
     /\ ops[o].phase = "uploaded"
     /\ Holds(o)
     /\ Head(queue[ops[o].pid]) = o
     /\ SetOp(o, [ops[o] EXCEPT !.phase = "redeemed"])
     /\ UNCHANGED <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, log>>
+
+\* AbortRedeem: the call is aborted while it waits in redeem (the abort
+\* source of redeem(as) fires: a client disconnect, a shutdown).  The call
+\* fails and releases its ticket like any failed call (ReleaseTicket), so
+\* its successor may become the head and overtake it.  Recorded as
+\* RedeemTicket with result error.  Not one of the broker's fair steps:
+\* the abort comes from outside.
+AbortRedeem(o) ==
+    /\ Free
+    /\ RedeemAbort
+    /\ ops[o].phase = "uploaded"
+    /\ Holds(o)
+    /\ SetOp(o, [ops[o] EXCEPT !.phase = "failed"])
+    /\ UNCHANGED <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, log>>
+
+\* RedeemTicket: redeem resolves at the head of the queue, or is aborted.
+RedeemTicket(o) == RedeemAtHead(o) \/ AbortRedeem(o)
 
 FenceEpoch(o) ==
     /\ Free
@@ -446,7 +466,7 @@ Next ==
 BrokerStep(o) ==
     /\ o \in Ops
     /\ \/ ReserveTicket(o) \/ StageWriteStart(o) \/ StageWriteDone(o) \/ UploadDone(o)
-       \/ RedeemTicket(o) \/ FenceEpoch(o) \/ Decide(o) \/ ReleaseTicket(o) \/ ReturnResult(o)
+       \/ RedeemAtHead(o) \/ FenceEpoch(o) \/ Decide(o) \/ ReleaseTicket(o) \/ ReturnResult(o)
 
 Fairness == \A o \in 1..MaxOps : WF_vars(BrokerStep(o))
 

@@ -63,7 +63,12 @@ TraceReplicate ==
 
 TraceReserveTicket == IsEvent("ReserveTicket") /\ ReserveTicket(OpOf(logline.op)) /\ Advance
 TraceStageWriteStart == IsEvent("StageWriteStart") /\ StageWriteStart(OpOf(logline.op)) /\ Advance
-TraceRedeemTicket == IsEvent("RedeemTicket") /\ RedeemTicket(OpOf(logline.op)) /\ Advance
+\* A RedeemTicket with result error is a call aborted while it waited.
+Aborted == "result" \in DOMAIN logline /\ logline.result = "error"
+TraceRedeemTicket ==
+    /\ IsEvent("RedeemTicket")
+    /\ IF Aborted THEN AbortRedeem(OpOf(logline.op)) ELSE RedeemAtHead(OpOf(logline.op))
+    /\ Advance
 TraceReleaseTicket == IsEvent("ReleaseTicket") /\ ReleaseTicket(OpOf(logline.op)) /\ Advance
 
 TraceStageWriteDone ==
