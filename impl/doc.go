@@ -83,6 +83,8 @@
 // ([spec.WindowSize] batches); the INT32_MAX wrap. Term changes are
 // recorded but, replication being synchronous, fail nothing. Not
 // modelled: the storage-mode flip (#31106), fence-before-redeem
-// deadlocks, release before the rm_stm enqueue, no-pid semaphore units,
-// and the abandon/poisoned tickets of #30937.
+// deadlocks, release before the rm_stm enqueue, no-pid batches in the
+// frontend (the [Queue]'s no-pid units are there and tested, but
+// [Frontend.Replicate] refuses a [NoPID] batch: it has no sequence to
+// judge), and the abandon/poisoned tickets of #30937.
 package impl

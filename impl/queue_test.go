@@ -254,3 +254,71 @@ func TestQueueRandom(t *testing.T) {
 		}
 	})
 }
+
+// TestNoPIDUnitsConserved checks the no-pid semaphore (the catalogue's
+// "non-idempotent semaphore units": a reviewer of the original change
+// worried that units leak when a ticket is given up without release).
+// Random no-pid tickets, with a concurrency of 2, are redeemed,
+// released twice, dropped before or after their redeem and aborted
+// while waiting; after every step the units taken equal the redeemed,
+// unreleased tickets and never exceed the limit, and once every ticket
+// is given up all units are free again: a new ticket is ready at once.
+func TestNoPIDUnitsConserved(t *testing.T) {
+	testflag.Run(t, 200, func(t *testing.T, seed int64) {
+		rng := rand.New(rand.NewPCG(uint64(seed), 7))
+		const limit = 2
+		q := NewQueue(limit)
+		var live []*Ticket
+		for step := 0; step < 300; step++ {
+			if rng.IntN(3) == 0 || len(live) == 0 {
+				live = append(live, q.Reserve(NoPID))
+				continue
+			}
+			i := rng.IntN(len(live))
+			tk := live[i]
+			switch rng.IntN(5) {
+			case 0, 1: // redeem if a unit is free
+				if tk.Ready() {
+					if err := tk.Redeem(false); err != nil {
+						t.Fatalf("step %d: redeem of a ready ticket: %v", step, err)
+					}
+				}
+			case 2: // give it up (released twice: release is idempotent)
+				tk.Release()
+				tk.Release()
+				live = append(live[:i], live[i+1:]...)
+			case 3: // abort while waiting
+				if !tk.Redeemed() {
+					if err := tk.Abort(); !errors.Is(err, ErrAborted) {
+						t.Fatalf("step %d: abort: %v", step, err)
+					}
+					live = append(live[:i], live[i+1:]...)
+				}
+			case 4: // a redeem whose abort signal fired first
+				if err := tk.Redeem(true); !errors.Is(err, ErrAborted) && !errors.Is(err, ErrRedeemed) {
+					t.Fatalf("step %d: aborted redeem: %v", step, err)
+				}
+			}
+			held := 0
+			for _, x := range live {
+				if x.Redeemed() && !x.Released() {
+					held++
+				}
+			}
+			if q.noPIDUse != held || held > limit {
+				t.Fatalf("step %d: %d units taken, %d redeemed tickets hold one (limit %d)", step, q.noPIDUse, held, limit)
+			}
+		}
+		for _, tk := range live {
+			tk.Release()
+		}
+		if q.Size() != 0 || q.noPIDUse != 0 {
+			t.Fatalf("after giving every ticket up: size %d, units taken %d, want 0", q.Size(), q.noPIDUse)
+		}
+		for range limit {
+			if tk := q.Reserve(NoPID); !tk.Ready() || tk.Redeem(false) != nil {
+				t.Fatalf("a unit leaked: a new no-pid ticket is not ready")
+			}
+		}
+	})
+}

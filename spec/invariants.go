@@ -51,7 +51,9 @@ const EveryCallReturns = "EveryCallReturns"
 // legitimately); ContiguousAppends, NoDuplicateAppend and
 // EpochStartsAtFirstCall compare an append with the producer's earlier
 // appends, which a long replay keeps only as a summary (Producer.AppPrefix
-// and AppAbove, Producer.Starts).
+// and AppAbove, Producer.Starts). Broker.tla states these three over the
+// log itself, so TLC and the Go checker agreeing on them checks two
+// formulations of each.
 func Invariants() []Invariant {
 	return []Invariant{
 		predicate(TicketOrderIsCallOrder, bitTicketOrder,

@@ -228,11 +228,11 @@ func TestTLAFlagNames(t *testing.T) {
 		}
 	}
 	// An invariant the Go twin states over the state is one in Broker.tla
-	// too. Broker.tla states EpochStartsAtFirstCall over the log and the
-	// calls, where the Go twin flags it from the summaries a long replay
-	// keeps: two formulations of one property, which TLC and the Go
-	// checker agreeing on checks.
-	twoFormulations := map[string]bool{spec.EpochStartsAtFirstCall: true}
+	// too. Broker.tla states the append invariants over the log (and the
+	// calls), where the Go twin flags them from the summaries a long
+	// replay keeps: two formulations of one property, which TLC and the
+	// Go checker agreeing on checks.
+	twoFormulations := map[string]bool{spec.EpochStartsAtFirstCall: true, spec.ContiguousAppends: true, spec.NoDuplicateAppend: true}
 	for _, iv := range spec.Invariants() {
 		switch {
 		case iv.OverState() && flagged[iv.Name]:

@@ -99,8 +99,7 @@ vars == <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, ops, log
 (* hist[p] holds the sequences appended in p's latest appended epoch:     *)
 (* every sequence below prefix, and the ranges in above (has = FALSE until *)
 (* the first append).  It is a summary of the log, which the Go twin's     *)
-(* long replays trim; the flags of NoSpuriousOutOfOrder and of the append  *)
-(* invariants are computed from it.                                        *)
+(* long replays trim; NoSpuriousOutOfOrder's flag is computed from it.    *)
 
 NoHist == [has |-> FALSE, epoch |-> 0, maxLast |-> 0, prefix |-> 0, above |-> {}]
 
@@ -200,17 +199,6 @@ InLog(o) ==
     /\ \A s \in op.first..op.last :
           \E i \in DOMAIN log : /\ log[i].pid = op.pid /\ log[i].epoch = op.epoch
                               /\ log[i].first <= s /\ s <= log[i].last
-
-\* The invariants an append of o breaks.
-AppendFlags(o) ==
-    LET h == hist[ops[o].pid]
-        op == ops[o]
-    IN IF ~h.has \/ op.epoch > h.epoch THEN {}
-       ELSE IF op.epoch < h.epoch THEN {"ContiguousAppends"}
-       ELSE IF h.maxLast = MaxSeq /\ op.first = 0 THEN {}
-       ELSE IF Overlaps(h, op.first, op.last) THEN {"NoDuplicateAppend"}
-       ELSE IF h.maxLast = MaxSeq \/ op.first # h.maxLast + 1 THEN {"ContiguousAppends"}
-       ELSE {}
 
 RECURSIVE Absorb(_, _)
 Absorb(pre, ab) ==
@@ -357,7 +345,6 @@ DecideAt(o, off) ==
         flags == ops[o].flags
                  \cup (IF d = "out_of_order" /\ NextInSequence(o) THEN {"NoSpuriousOutOfOrder"} ELSE {})
                  \cup (IF d = "out_of_order" /\ InLog(o) THEN {"LoggedBatchNotOutOfOrder"} ELSE {})
-                 \cup (IF d \in Appends THEN AppendFlags(o) ELSE {})
     IN
     /\ Free
     /\ ops[o].phase = "fenced"
@@ -473,12 +460,11 @@ Fairness == \A o \in 1..MaxOps : WF_vars(BrokerStep(o))
 Spec == Init /\ [][Next]_vars /\ Fairness
 
 -----------------------------------------------------------------------------
-(* Invariants.  TicketOrderIsCallOrder, DecideInCallOrder, AckedInLog and  *)
-(* EpochStartsAtFirstCall are predicates over the state.  The others read  *)
-(* flags, a history variable: ops[o].flags records which of them o's       *)
-(* decision or append broke, because each is about the log at that moment, *)
-(* which later appends change (a retry of a rejected batch may be appended *)
-(* afterwards, legitimately), or compares an append with the earlier ones. *)
+(* Invariants.  All but two are predicates over the state.  The two about *)
+(* an OUT_OF_ORDER_SEQUENCE_NUMBER answer read flags, a history variable:  *)
+(* ops[o].flags records which of them o's decision broke, because each is  *)
+(* about the log at that moment, which later appends change (a retry of a  *)
+(* rejected batch may be appended afterwards, legitimately).               *)
 
 Broke(name) == \E o \in Ops : name \in ops[o].flags
 
@@ -504,11 +490,47 @@ DecideInCallOrder ==
 \* No batch that is next in its producer's sequence is rejected with OUT_OF_ORDER_SEQUENCE_NUMBER.
 NoSpuriousOutOfOrder == ~Broke("NoSpuriousOutOfOrder")
 
+(* ContiguousAppends and NoDuplicateAppend are predicates over the log:   *)
+(* each entry is judged against the entries before it, which later       *)
+(* appends do not change.  An epoch's sequence space wraps after MaxSeq,  *)
+(* so an entry is compared with those of its lap only: the entries of its *)
+(* producer and epoch since the last wrap (an entry from 0 right after    *)
+(* one that ends at MaxSeq).  The Go twin judges each append against the  *)
+(* summary of the earlier ones that its long replays keep (hist here),    *)
+(* so TLC and the Go checker agreeing on them checks two formulations.   *)
+
+\* The latest entry of log[j]'s producer before j (0 if none).
+PrevOfPid(j) ==
+    LET ks == {k \in 1..(j - 1) : log[k].pid = log[j].pid}
+    IN IF ks = {} THEN 0 ELSE CHOOSE k \in ks : \A x \in ks : x <= k
+
+\* The sequence after x (0 after MaxSeq).
+Succ(x) == IF x = MaxSeq THEN 0 ELSE x + 1
+
+\* log[m] starts a new lap of its epoch: it follows, from 0, a batch of its
+\* producer and epoch that ends at MaxSeq.
+WrapsAt(m) ==
+    LET i == PrevOfPid(m)
+    IN i > 0 /\ log[i].epoch = log[m].epoch /\ log[i].last = MaxSeq /\ log[m].first = 0
+
+\* log[k] is an earlier entry of log[j]'s lap.
+SameLap(k, j) ==
+    /\ k < j /\ log[k].pid = log[j].pid /\ log[k].epoch = log[j].epoch
+    /\ ~\E m \in (k + 1)..j : log[m].pid = log[j].pid /\ WrapsAt(m)
+
+\* log[j] repeats a sequence of its lap.
+DupInLap(j) ==
+    \E k \in 1..(j - 1) : SameLap(k, j) /\ log[k].first <= log[j].last /\ log[j].first <= log[k].last
+
 \* Within an epoch each producer's appended ranges are contiguous and increasing, and epochs never go back.
-ContiguousAppends == ~Broke("ContiguousAppends")
+ContiguousAppends ==
+    \A j \in DOMAIN log :
+        LET i == PrevOfPid(j) IN
+        i > 0 => /\ log[j].epoch >= log[i].epoch
+                 /\ log[j].epoch = log[i].epoch => log[j].first = Succ(log[i].last) \/ DupInLap(j)
 
 \* No sequence number of a producer's epoch is appended twice.
-NoDuplicateAppend == ~Broke("NoDuplicateAppend")
+NoDuplicateAppend == \A j \in DOMAIN log : ~DupInLap(j)
 
 \* No batch whose sequences are all in the log is rejected with OUT_OF_ORDER_SEQUENCE_NUMBER.
 \* (A flag: the property is about the log at the moment of the decision,
