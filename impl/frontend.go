@@ -60,7 +60,12 @@ type Config struct {
 	// Clock returns the time of the next event; it must not decrease. Nil
 	// uses a logical clock that counts events (0, 1, 2, ...).
 	Clock func() int64
-	_     struct{}
+	// Window is the number of finished requests the idempotency rules
+	// remember per producer (requests_cached_max); 0 means
+	// [spec.WindowSize]. A model config's smaller window is replayed with
+	// it.
+	Window int
+	_      struct{}
 }
 
 // Request is one replicate call.
@@ -181,6 +186,7 @@ type operation struct {
 // anything, so a history is never silently incomplete.
 type Frontend struct {
 	order     TicketOrder
+	window    int
 	rec       Recorder
 	clock     func() int64
 	now       int64
@@ -203,7 +209,10 @@ func NewFrontend(cfg Config, dp DataPlane) (*Frontend, error) {
 	if dp == nil {
 		return nil, errors.New("impl: nil data plane")
 	}
-	f := &Frontend{order: order, rec: cfg.Recorder, clock: cfg.Clock,
+	if cfg.Window < 0 {
+		return nil, fmt.Errorf("impl: window %d is negative", cfg.Window)
+	}
+	f := &Frontend{order: order, window: cfg.Window, rec: cfg.Recorder, clock: cfg.Clock,
 		dp: dp, parts: make(map[string]*partition), ops: make(map[int64]*operation),
 		waiting: make(map[int64]*operation)}
 	return f, nil
@@ -252,7 +261,7 @@ func (f *Frontend) recordResult(k history.Kind, o *operation, ok bool) {
 func (f *Frontend) partition(name string) *partition {
 	p, ok := f.parts[name]
 	if !ok {
-		p = &partition{name: name, queue: NewQueue(1), producers: NewProducers()}
+		p = &partition{name: name, queue: NewQueue(1), producers: NewProducersWindow(f.window)}
 		f.parts[name] = p
 		f.partNames = append(f.partNames, name)
 		sort.Strings(f.partNames)

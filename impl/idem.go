@@ -97,7 +97,7 @@ func (v Verdict) Err() Errc {
 
 // Producers is the idempotency state of one partition (the rm_stm role):
 // per producer id, the epoch and up to [spec.WindowSize] finished
-// requests. It is a pure value type, not safe for concurrent use; the
+// requests (or the window of [NewProducersWindow]). It is a pure value type, not safe for concurrent use; the
 // zero value is not usable, call [NewProducers].
 //
 // The decision is the project's one rule, [spec.Classify] (Redpanda's
@@ -111,11 +111,22 @@ func (v Verdict) Err() Errc {
 // [history.DuplicateInFlight], and a term change has no inflight request
 // to fail.
 type Producers struct {
-	m map[int64]*producerState
+	m      map[int64]*producerState
+	window int
 }
 
-// NewProducers returns an empty idempotency state.
-func NewProducers() *Producers { return &Producers{m: make(map[int64]*producerState)} }
+// NewProducers returns an empty idempotency state that remembers
+// [spec.WindowSize] finished requests per producer.
+func NewProducers() *Producers { return NewProducersWindow(0) }
+
+// NewProducersWindow returns an empty idempotency state that remembers
+// window finished requests per producer (below 1: [spec.WindowSize]).
+func NewProducersWindow(window int) *Producers {
+	if window < 1 {
+		window = spec.WindowSize
+	}
+	return &Producers{m: make(map[int64]*producerState), window: window}
+}
 
 // Known reports whether pid has state (it wrote and was not evicted).
 func (ps *Producers) Known(pid int64) bool { _, ok := ps.m[pid]; return ok }
@@ -146,8 +157,8 @@ func (ps *Producers) Decide(b Batch, end int64) Verdict {
 	case c.Appends():
 		v.Offset = end
 		st.finished = append(st.finished, request{first: b.First, last: b.Last, offset: end})
-		if n := len(st.finished); n > spec.WindowSize {
-			st.finished = append(st.finished[:0], st.finished[n-spec.WindowSize:]...)
+		if n := len(st.finished); n > ps.window {
+			st.finished = append(st.finished[:0], st.finished[n-ps.window:]...)
 		}
 	}
 	return v

@@ -22,6 +22,11 @@ type Options struct {
 	// Coverage, when not nil, counts the spec branches ([spec.Branch])
 	// of the events the spec allows (up to the first it does not).
 	Coverage *spec.Coverage
+	// Window is the number of finished requests the idempotency rules
+	// remember per producer (requests_cached_max); 0 means
+	// [spec.WindowSize]. Set it for a broker configured otherwise, or for
+	// a model checker's counterexample under a smaller window.
+	Window int
 
 	_ struct{}
 }
@@ -133,8 +138,11 @@ func Reader(r history.Reader, opts Options) error {
 	if !ok {
 		return fmt.Errorf("%w %q (want %q, %q or %q)", ErrTicketOrder, name, spec.BeforeStage, spec.AfterStage, FromHeader)
 	}
+	if opts.Window < 0 {
+		return fmt.Errorf("validate: window %d is negative", opts.Window)
+	}
 	v := &validator{
-		cfg:  spec.Config{TicketOrder: order},
+		cfg:  spec.Config{TicketOrder: order, Window: opts.Window},
 		byID: map[string]int{},
 		ops:  map[int64]int32{},
 		cov:  opts.Coverage,

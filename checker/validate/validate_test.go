@@ -430,3 +430,49 @@ func BenchmarkValidate(b *testing.B) {
 	}
 	b.ReportMetric(float64(len(h.Events))*float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// TestWindowOption checks Options.Window: a retry of a batch that has
+// left a one-request window is a gap (out_of_order) for rm_stm, so the
+// same history is allowed with Window 1 and refused with the default
+// window, which still holds the batch (a duplicate); a negative window
+// is an error.
+func TestWindowOption(t *testing.T) {
+	h := history.History{Header: history.Header{Format: history.FormatV1}}
+	at := int64(0)
+	add := func(e history.Event) {
+		e.Time = at
+		at++
+		h.Events = append(h.Events, e)
+	}
+	call := func(op int64, first int32) {
+		add(history.Event{Kind: history.Replicate, Op: op, Client: 1, Partition: "p0", PID: 1, First: first, Last: first})
+		add(history.Event{Kind: history.ReserveTicket, Op: op})
+		add(history.Event{Kind: history.StageWriteStart, Op: op})
+		add(history.Event{Kind: history.StageWriteDone, Op: op, Result: history.OK})
+		add(history.Event{Kind: history.UploadDone, Op: op, Result: history.OK})
+		add(history.Event{Kind: history.RedeemTicket, Op: op})
+		add(history.Event{Kind: history.FenceEpoch, Op: op, Result: history.OK})
+	}
+	call(1, 0)
+	add(history.Event{Kind: history.Decide, Op: 1, Decision: history.Append, Offset: 0})
+	add(history.Event{Kind: history.ReleaseTicket, Op: 1})
+	add(history.Event{Kind: history.Return, Op: 1, Result: history.Unknown})
+	call(2, 1)
+	add(history.Event{Kind: history.Decide, Op: 2, Decision: history.Append, Offset: 1})
+	add(history.Event{Kind: history.ReleaseTicket, Op: 2})
+	add(history.Event{Kind: history.Return, Op: 2, Result: history.OK, Offset: 1})
+	call(3, 0) // the retry of op 1
+	add(history.Event{Kind: history.Decide, Op: 3, Decision: history.OutOfOrder})
+
+	err := History(h, Options{Window: 1})
+	var e *Error
+	if !errors.As(err, &e) || e.Invariant != spec.LoggedBatchNotOutOfOrder {
+		t.Errorf("Window 1: %v, want the retry's decision allowed but breaking %s", err, spec.LoggedBatchNotOutOfOrder)
+	}
+	if err := History(h, Options{}); !errors.As(err, &e) || !strings.Contains(e.Expected, "the idempotency rules give duplicate") {
+		t.Errorf("default window: %v, want the out_of_order refused (a duplicate)", err)
+	}
+	if err := History(h, Options{Window: -1}); err == nil || !strings.Contains(err.Error(), "negative") {
+		t.Errorf("Window -1: %v", err)
+	}
+}

@@ -21,6 +21,8 @@ func runValidate(ctx context.Context, env *cmdEnv, args []string) int {
 	fs.SetOutput(env.stderr)
 	var order string
 	var asJSON, coverage bool
+	var window int
+	fs.IntVar(&window, "window", 0, "finished requests the idempotency rules remember per producer (requests_cached_max; 0: the default, 5)")
 	fs.StringVar(&order, "ticket-order", "", "ticket ordering to validate against: before-stage (the fix) or after-stage (pre-fix); default: the file header's, else before-stage")
 	fs.BoolVar(&asJSON, "json", false, "print the report as one JSON object on stdout")
 	fs.BoolVar(&coverage, "coverage", false, "also report how many times each branch of the spec (spec.Branch: actions and the cases of their rules) was taken, and which never were")
@@ -68,11 +70,15 @@ flags:`)
 		fmt.Fprintf(env.stderr, "idemcheck validate: --ticket-order %q is not before-stage or after-stage\n", order)
 		return exitUsage
 	}
+	if window < 0 {
+		fmt.Fprintf(env.stderr, "idemcheck validate: --window %d is negative\n", window)
+		return exitUsage
+	}
 	var cov *spec.Coverage
 	if coverage {
 		cov = &spec.Coverage{}
 	}
-	rep, code := validateOne(ctx, env, files[0], order, cov)
+	rep, code := validateOne(ctx, env, files[0], order, window, cov)
 	if asJSON {
 		enc := json.NewEncoder(env.stdout)
 		enc.SetIndent("", "  ")
@@ -109,7 +115,7 @@ flags:`)
 // validateOne validates one input and returns its report and exit code.
 // With cov not nil it counts the spec branches taken and puts them in
 // the report (but for unusable input).
-func validateOne(ctx context.Context, env *cmdEnv, name, order string, cov *spec.Coverage) (report.Validation, int) {
+func validateOne(ctx context.Context, env *cmdEnv, name, order string, window int, cov *spec.Coverage) (report.Validation, int) {
 	rep := report.Validation{File: name, Verdict: "Unusable"}
 	unusable := func(err error) (report.Validation, int) {
 		rep.Error = err.Error()
@@ -133,7 +139,7 @@ func validateOne(ctx context.Context, env *cmdEnv, name, order string, cov *spec
 	}
 	rep.TicketOrder = order
 	cr := &countingReader{Reader: rd}
-	err = validate.Reader(cr, validate.Options{TicketOrder: order, Coverage: cov})
+	err = validate.Reader(cr, validate.Options{TicketOrder: order, Coverage: cov, Window: window})
 	rep.Events = cr.n
 	if cov != nil {
 		rep.Coverage = newCoverageReport(cov)

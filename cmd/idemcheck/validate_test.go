@@ -36,6 +36,10 @@ func TestValidate(t *testing.T) {
 		{[]string{"../../traces/seq-wrap-ok.yaml"}, exitUsage, nil, "seq-wrap-ok.yaml: nothing to validate: the history has no internal events"},
 		{[]string{"../../traces/eviction-after-lost-timeout-ok.jsonl"}, exitUsage, nil, "eviction-after-lost-timeout-ok.jsonl: nothing to validate: the history has no internal events"},
 		{[]string{"--json", "../../traces/seed-unknown-bad.jsonl"}, exitViolation, []string{`"verdict": "Illegal"`, `"line": 7`, `"invariant": "TicketOrderIsCallOrder"`}, ""},
+		{[]string{"--window", "-1", "../../traces/seed-unknown-ok.jsonl"}, exitUsage, nil, "--window -1 is negative"},
+		{[]string{"../../traces/timeout-took-effect-ok.jsonl"}, exitOK, []string{"every event is allowed"}, ""},
+		// With a window of one request its retry is no longer a duplicate.
+		{[]string{"--window", "1", "../../traces/timeout-took-effect-ok.jsonl"}, exitViolation, []string{"timeout-took-effect-ok.jsonl:29: the spec (ticket order before-stage) does not allow this event"}, ""},
 		{[]string{"--json", "../../traces/seed-unknown-ok.jsonl"}, exitOK, []string{`"verdict": "Ok"`, `"ticket_order": "before-stage"`}, ""},
 		{[]string{"--coverage", "../../traces/seed-unknown-ok.jsonl"}, exitOK, []string{"every event is allowed", "Coverage of the spec's branches",
 			"Decide/first                   1", "branches never taken: "}, ""},

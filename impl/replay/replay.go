@@ -11,7 +11,8 @@ import (
 type Option interface{ apply(*options) }
 
 type options struct {
-	order impl.TicketOrder
+	order  impl.TicketOrder
+	window int
 }
 
 type orderOption impl.TicketOrder
@@ -21,6 +22,15 @@ func (o orderOption) apply(opts *options) { opts.order = impl.TicketOrder(o) }
 // WithTicketOrder makes [Replay] use ordering o instead of the one in the
 // history's header.
 func WithTicketOrder(o impl.TicketOrder) Option { return orderOption(o) }
+
+type windowOption int
+
+func (w windowOption) apply(opts *options) { opts.window = int(w) }
+
+// WithWindow makes [Replay]'s idempotency rules remember n finished
+// requests per producer instead of [spec.WindowSize] (impl.Config.Window):
+// for a model checker's counterexample under a smaller window.
+func WithWindow(n int) Option { return windowOption(n) }
 
 // replayDataPlane remembers which ops have a pending stage_write or upload.
 type replayDataPlane struct {
@@ -66,9 +76,12 @@ func (e *Error) Unwrap() error { return e.Err }
 //     runs the op to its end: a stage_write or upload that h never
 //     completes is completed successfully, and tickets of the same
 //     producer that block the op are redeemed first, lowest op first;
-//   - RedeemTicket and Decide (and a ReleaseTicket after a redeem) run
-//     the op's redeem at that point; its FenceEpoch result, if h has one,
-//     decides the fence; a RedeemTicket with result error is the abort
+//   - Decide (or, for an op h does not decide, RedeemTicket or a
+//     ReleaseTicket after a redeem) runs the op's redeem, fence and
+//     decision at that point, so that an environment step h records
+//     between the redeem and the decision comes first; its FenceEpoch
+//     result, if h has one, decides the fence, and a fence followed by a
+//     term change and no decision is a failed fence (the call failed); a RedeemTicket with result error is the abort
 //     signal ([impl.Frontend.Abort]), and so is a ReleaseTicket of an op
 //     waiting for its ticket that h never redeems (a history that does
 //     not record the aborted redeem);
@@ -96,18 +109,25 @@ func Replay(h history.History, opts ...Option) (history.History, error) {
 	hdr := history.Header{Source: "impl", TicketOrder: string(order), Description: h.Header.Description, Seed: h.Header.Seed}
 	log := history.NewLog(hdr)
 	dp := &replayDataPlane{stages: make(map[int64]bool), uploads: make(map[int64]bool)}
-	f, err := impl.NewFrontend(impl.Config{TicketOrder: order, Recorder: log}, dp)
+	f, err := impl.NewFrontend(impl.Config{TicketOrder: order, Recorder: log, Window: o.window}, dp)
 	if err != nil {
 		return history.History{}, err
 	}
 	r := &replayer{f: f, dp: dp, fence: make(map[int64]bool), hasStage: make(map[int64]bool),
-		hasUpload: make(map[int64]bool), unknown: make(map[int64]bool), hasRedeem: make(map[int64]bool)}
+		hasUpload: make(map[int64]bool), unknown: make(map[int64]bool), hasRedeem: make(map[int64]bool),
+		hasDecide: make(map[int64]bool)}
+	partOf := map[int64]string{}
+	fenced := map[int64]bool{}     // fenced ok, not decided yet
+	termFailed := map[int64]bool{} // the term changed after its fence
 	for _, e := range h.Events {
 		switch e.Kind {
+		case history.Replicate:
+			partOf[e.Op] = e.Partition
 		case history.Return:
 			r.unknown[e.Op] = e.Result == history.Unknown
 		case history.FenceEpoch:
 			r.fence[e.Op] = e.Result == history.OK
+			fenced[e.Op] = e.Result == history.OK
 		case history.StageWriteDone:
 			r.hasStage[e.Op] = true
 		case history.UploadDone:
@@ -116,6 +136,25 @@ func Replay(h history.History, opts ...Option) (history.History, error) {
 			if e.Result != history.Failed {
 				r.hasRedeem[e.Op] = true
 			}
+			if e.Kind == history.Decide {
+				r.hasDecide[e.Op] = true
+				delete(fenced, e.Op)
+			}
+		case history.ChangeTerm:
+			for op := range fenced {
+				if partOf[op] == e.Partition {
+					termFailed[op] = true
+				}
+			}
+		}
+	}
+	// A call fenced in a term that changed before its decision fails
+	// (the spec's ReleaseTicket after a term change). The frontend
+	// fences and decides in one step, so the replay gives it a failed
+	// fence: the same outcome.
+	for op := range termFailed {
+		if !r.hasDecide[op] {
+			r.fence[op] = false
 		}
 	}
 	for i, e := range h.Events {
@@ -146,6 +185,7 @@ type replayer struct {
 	hasUpload map[int64]bool
 	unknown   map[int64]bool // the op's Return in h is unknown
 	hasRedeem map[int64]bool // h redeems or decides the op
+	hasDecide map[int64]bool // h decides the op
 }
 
 // timeoutFirst records the client timeout of an op whose Return in h is
@@ -247,6 +287,12 @@ func (r *replayer) step(e history.Event) error {
 			return fmt.Errorf("%w: op %d", impl.ErrUnknownOp, e.Op)
 		}
 		aborted := e.Kind == history.RedeemTicket && e.Result == history.Failed
+		if e.Kind == history.RedeemTicket && !aborted && r.hasDecide[e.Op] {
+			// The frontend redeems, fences and decides in one step: take
+			// it at the Decide, so that an environment step recorded in
+			// between (an eviction, a term change) comes first, as in h.
+			return nil
+		}
 		if ph == impl.PhaseRedeem && (aborted || e.Kind == history.ReleaseTicket && !r.hasRedeem[e.Op]) {
 			// Aborted while waiting (or, in a history that does not
 			// record the aborted redeem, released while waiting and never

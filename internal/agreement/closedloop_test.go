@@ -62,13 +62,17 @@ func describeOutcomes(m map[int64]string) string {
 	return b.String()
 }
 
-// TestClosedLoop is the project's proof that the spec, the checker and
-// the implementation agree: the model checker's counterexamples are
-// exported as histories, the black-box checker (package checker) finds
-// them Illegal with the same invariant, and the reference
-// implementation (package impl), replaying the same interleaving with
-// its deterministic scheduler, reproduces the same decisions and the
-// same client-visible outcomes.
+// TestClosedLoop is the project's proof that the spec, the checkers and
+// the implementation agree, for every config whose counterexample the
+// implementation can play (all but the injected bugs): the model
+// checker's counterexample is exported as a history; the black-box
+// checker (package checker) finds it Illegal where the client-visible
+// events can show the violation, and otherwise validate (the white box)
+// stops it at a broken invariant; and the reference implementation
+// (package impl), replaying the same interleaving with its
+// deterministic scheduler (with the config's window), reproduces the
+// same decisions and the same client-visible outcomes, in a recording
+// that the spec allows step by step.
 func TestClosedLoop(t *testing.T) {
 	tests := []struct {
 		cfg string
@@ -76,15 +80,21 @@ func TestClosedLoop(t *testing.T) {
 		// where the client-visible events alone need not show it (the
 		// verdict is then only logged).
 		checker string
-		// replayDiffers explains why impl's replay may not reproduce the
-		// outcomes (the difference is then only logged).
-		replayDiffers string
 	}{
 		{cfg: "MCBroker_prefix_1x2.cfg", checker: spec.DecideInCallOrder},
+		{cfg: "MCBroker_prefix_ticket.cfg"},
+		{cfg: "MCBroker_prefix_decide.cfg"},
+		{cfg: "MCBroker_prefix_epoch.cfg"},
 		{cfg: "MCBroker_uploadfail.cfg"},
 		{cfg: "MCBroker_stagefail.cfg"},
-		{cfg: "MCBroker_evict_gap.cfg", replayDiffers: "impl evicts only producers with no request in its rm_stm inflight queue, which the spec folds into Decide, so the replay skips the eviction"},
-		{cfg: "MCBroker_evict_dup.cfg", replayDiffers: "as above"},
+		{cfg: "MCBroker_fencefail.cfg"},
+		{cfg: "MCBroker_termchange.cfg"},
+		{cfg: "MCBroker_redeemabort.cfg"},
+		{cfg: "MCBroker_epochstart.cfg"},
+		{cfg: "MCBroker_oldepoch.cfg"},
+		{cfg: "MCBroker_fixed_window1.cfg"},
+		{cfg: "MCBroker_evict_gap.cfg"},
+		{cfg: "MCBroker_evict_dup.cfg"},
 	}
 	for _, tt := range tests {
 		t.Run(strings.TrimSuffix(tt.cfg, ".cfg"), func(t *testing.T) {
@@ -100,6 +110,16 @@ func TestClosedLoop(t *testing.T) {
 				names = append(names, v.Name)
 			}
 			t.Logf("%s (model checker: %s): black-box verdict %s %v", tt.cfg, res.Violation.Invariant, cr.Verdict, names)
+			if tt.checker == "" {
+				// The white box must flag what the black box need not.
+				verr := validate.History(h, validate.Options{TicketOrder: res.Violation.TicketOrder, Window: res.Violation.Spec.Window})
+				var ve *validate.Error
+				if !asWhitebox(verr, &ve) || ve.Invariant == "" {
+					t.Errorf("neither check (%s) nor validate (%v) flags the counterexample", cr.Verdict, verr)
+				} else {
+					t.Logf("validate: line %d breaks %s", ve.Line, ve.Invariant)
+				}
+			}
 			if tt.checker != "" {
 				if cr.Verdict != checker.Illegal {
 					t.Fatalf("checker verdict %s (err %v), want Illegal", cr.Verdict, cr.Err)
@@ -109,19 +129,17 @@ func TestClosedLoop(t *testing.T) {
 				}
 			}
 
-			got, err := replay.Replay(h)
+			got, err := replay.Replay(h, replay.WithWindow(res.Violation.Spec.Window))
 			if err != nil {
 				t.Fatalf("impl replay: %v", err)
 			}
 			want, have := outcomes(h), outcomes(got)
-			if d := describeOutcomes(want) != describeOutcomes(have); d && tt.replayDiffers != "" {
-				t.Logf("replay differs (%s)\nmodel checker:\n%s\nimpl replay:\n%s", tt.replayDiffers, describeOutcomes(want), describeOutcomes(have))
-			} else if d {
+			if describeOutcomes(want) != describeOutcomes(have) {
 				t.Errorf("outcomes differ\nmodel checker:\n%s\nimpl replay:\n%s", describeOutcomes(want), describeOutcomes(have))
 			}
 			// The implementation's own recording of the run is allowed
 			// step by step by the spec under the same ticket order.
-			werr := validate.History(got, validate.Options{TicketOrder: res.Violation.TicketOrder})
+			werr := validate.History(got, validate.Options{TicketOrder: res.Violation.TicketOrder, Window: res.Violation.Spec.Window})
 			var we *validate.Error
 			if werr != nil && !(asWhitebox(werr, &we) && we.Invariant != "") {
 				t.Errorf("impl's recording of the replay is not a behaviour of the spec: %v", werr)
