@@ -11,7 +11,8 @@ import (
 // TestUnmarshalBinaryRoundTrip checks that UnmarshalBinary inverts
 // AppendBinary on random walks with every environment action on (the
 // model checker stores its states encoded and expands the decoded
-// ones): the decoded state has the same variables, re-encodes to the
+// ones): the decoded state has the same variables (but for the marks
+// the encoding leaves out, stateMarks), re-encodes to the
 // same bytes and enables the same actions, and a truncated or extended
 // encoding is refused with ErrEncoding.
 func TestUnmarshalBinaryRoundTrip(t *testing.T) {
@@ -32,7 +33,7 @@ func testUnmarshalBinaryRoundTrip(t *testing.T, seed int64) {
 			if err := scratch.UnmarshalBinary(enc); err != nil {
 				t.Fatalf("seed %d: decoding\n%s: %v", seed, s, err)
 			}
-			if got, want := scratch.String(), s.String(); got != want {
+			if got, want := scratch.String(), withoutPathMarks(s).String(); got != want {
 				t.Fatalf("seed %d: decoded state\n%s\nwant\n%s", seed, got, want)
 			}
 			if again := scratch.AppendBinary(nil); string(again) != string(enc) {
@@ -93,4 +94,15 @@ func FuzzUnmarshalBinary(f *testing.F) {
 			t.Fatalf("accepted %x: encoding %x decodes to a state encoded as %x", data, enc, again)
 		}
 	})
+}
+
+// withoutPathMarks returns a copy of s without the invariant marks that
+// are not state variables (stateMarks).
+func withoutPathMarks(s State) State {
+	c := s.Clone()
+	c.Viol &= stateMarks
+	for i := range c.Ops {
+		c.Ops[i].Flags &= stateMarks
+	}
+	return c
 }

@@ -74,6 +74,7 @@ func TestVerdicts(t *testing.T) {
 		{"MCBroker_fencefail.cfg", spec.NoSpuriousOutOfOrder, "a failed fence frees the ticket", 287, 440, 26},
 		{"MCBroker_termchange.cfg", spec.NoSpuriousOutOfOrder, "a term change after the fence frees the ticket", 303, 472, 27},
 		{"MCBroker_prefix_epoch.cfg", spec.AckedInLog, "pre-fix with an epoch bump: an old-epoch batch acked as a duplicate", 360, 583, 20},
+		{"MCBroker_prefix_env_1x2.cfg", "", "pre-fix with timeouts, a retry and an epoch bump, checking the log's contiguity, duplicates and the window answer", 26403, 66576, 31},
 		{"MCBroker_prefix_await.cfg", "", "pre-fix, but the caller awaits request_enqueued before its next call: no reordering", 56, 79, 20},
 		{"MCBroker_prefix_await_2x2.cfg", "", "pre-fix with a caller awaiting request_enqueued, two producers", 18129, 41355, 40},
 		{"MCBroker_fixed_window1_wrap.cfg", "", "the fix in a sequence space of 0..2: the fourth batch wraps to 0", 901, 1955, 40},
