@@ -85,6 +85,10 @@ const (
 	// injected bug dup-latest-offset): the offset of the latest request
 	// instead of the matched one.
 	BranchDecideDupLatestOffset
+	// BranchDecideTiered (side branch): the call took the tiered path
+	// (Config.TieredPath) and is decided inside replicate(), with no
+	// ticket.
+	BranchDecideTiered
 	// BranchReleaseAfterDecide: the ticket released after rm_stm decided.
 	BranchReleaseAfterDecide
 	// BranchReleaseAfterFailure: the ticket released after a failure.
@@ -127,7 +131,7 @@ var branchNames = [numBranches + 1]string{"",
 	"Decide/invalid", "Decide/first", "Decide/skip", "Decide/new-epoch", "Decide/next",
 	"Decide/duplicate", "Decide/duplicate-in-flight", "Decide/gap",
 	"Decide/gap-already-appended", "Decide/stale-epoch", "Decide/window-truncate", "Decide/wrap",
-	"Decide/dup-latest-offset",
+	"Decide/dup-latest-offset", "Decide/tiered",
 	"ReleaseTicket/after-decide", "ReleaseTicket/after-failure", "ReleaseTicket/term-changed", "ReleaseTicket/before-decide",
 	"Return/ok", "Return/error", "Return/not-leader", "Return/unknown", "Return/leaked-ticket",
 	"EvictProducer", "BumpEpoch", "ChangeTerm",
@@ -152,7 +156,7 @@ func (b Branch) Action() Name {
 func (b Branch) Side() bool {
 	switch b {
 	case BranchDecideGapAppended, BranchDecideStaleEpoch, BranchDecideWindowTruncate, BranchDecideWrap,
-		BranchDecideDupLatestOffset, BranchReturnLeakedTicket:
+		BranchDecideDupLatestOffset, BranchDecideTiered, BranchReturnLeakedTicket:
 		return true
 	}
 	return false
@@ -285,6 +289,9 @@ func (s *State) decideBranches(dst []Branch, cfg Config, o *Op, a Action) []Bran
 	}
 	if stale {
 		dst = append(dst, BranchDecideStaleEpoch)
+	}
+	if o.Phase == PhaseCalled {
+		dst = append(dst, BranchDecideTiered)
 	}
 	if !c.Appends() {
 		return dst

@@ -23,8 +23,7 @@ func (s *State) enqueued(pid int64) bool {
 
 func AppendEnabled(out []Action, cfg Config, s *State) []Action {
 	if s.Sync != 0 {
-		o := &s.Ops[s.op(s.Sync)]
-		return append(out, Action{Name: syncNext(cfg, o), Op: o.ID})
+		return s.syncActions(cfg, &s.Ops[s.op(s.Sync)], out)
 	}
 	for i := range s.Ops {
 		o := &s.Ops[i]
@@ -83,13 +82,25 @@ func AppendOpEnabled(out []Action, cfg Config, s *State, op int64) []Action {
 			return out
 		}
 		o := &s.Ops[s.op(s.Sync)]
-		return append(out, Action{Name: syncNext(cfg, o), Op: o.ID})
+		return s.syncActions(cfg, o, out)
 	}
 	i := s.op(op)
 	if i < 0 {
 		return out
 	}
 	return s.opActions(cfg, &s.Ops[i], out)
+}
+
+// syncActions appends the actions of op o inside its synchronous
+// sequence: the next step of the sequence, or, on the tiered path, its
+// decision.
+func (s *State) syncActions(cfg Config, o *Op, out []Action) []Action {
+	out = append(out, Action{Name: syncNext(cfg, o), Op: o.ID})
+	if s.tiered(cfg, o) {
+		dec, off := s.decide(cfg, &s.Producers[s.producer(o.PID)], o)
+		out = append(out, Action{Name: Decide, Op: o.ID, Decision: dec, Offset: off})
+	}
+	return out
 }
 
 // opActions appends the actions of one operation.

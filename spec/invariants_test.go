@@ -31,6 +31,8 @@ func TestPredicateCacheExhaustive(t *testing.T) {
 			[]string{TicketOrderIsCallOrder, DecideInCallOrder}},
 		{"bug_release", Config{Producers: 1, Batches: 2, Bug: BugReleaseBeforeDecide},
 			[]string{DecideInCallOrder}},
+		{"tiered", Config{Producers: 1, Batches: 2, KnownProducers: true, TieredPath: true},
+			[]string{DecideInCallOrder}},
 		{"bug_dupoffset", Config{Producers: 1, Batches: 2, ClientTimeout: true, MaxRetries: 1, Bug: BugDupLatestOffset},
 			[]string{AckedInLog}},
 		{"fixed_env_1x2", Config{Producers: 1, Batches: 2, StageFailure: true, UploadFailure: true, FenceFailure: true,

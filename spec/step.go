@@ -39,9 +39,15 @@ func syncNext(cfg Config, o *Op) Name {
 	return StageWriteStart
 }
 
+// tiered reports whether op o, inside its replicate() prologue, may take
+// the tiered path (Config.TieredPath): a Decide with no ticket.
+func (s *State) tiered(cfg Config, o *Op) bool {
+	return cfg.TieredPath && s.Sync == o.ID && o.Phase == PhaseCalled && !o.Reserved
+}
+
 // check reports whether a is allowed in s, without changing s.
 func (s *State) check(cfg Config, a Action) error {
-	if s.Sync != 0 && (a.Op != s.Sync || a.Name != ReserveTicket && a.Name != StageWriteStart) {
+	if s.Sync != 0 && (a.Op != s.Sync || a.Name != ReserveTicket && a.Name != StageWriteStart && !(a.Name == Decide && cfg.TieredPath)) {
 		o := &s.Ops[s.op(s.Sync)]
 		next := syncNext(cfg, o)
 		where := "its synchronous replicate() call"
@@ -146,13 +152,14 @@ func (s *State) check(cfg Config, a Action) error {
 		}
 		return checkResult(a, st)
 	case Decide:
-		if o.Phase != PhaseFenced {
+		tiered := s.tiered(cfg, o)
+		if o.Phase != PhaseFenced && !tiered {
 			return stepErr(a, st(), []Name{FenceEpoch}, "Decide for op %d while it is %s: rm_stm decides after FenceEpoch ok", o.ID, o.Phase)
 		}
 		if o.Released && !cfg.bug(BugReleaseBeforeDecide) {
 			return stepErr(a, st(), nil, "Decide for op %d after it released its ticket: the ticket is released after rm_stm decides", o.ID)
 		}
-		if o.Term != s.Term {
+		if o.Term != s.Term && !tiered {
 			return stepErr(a, st()+"; term = "+itoa(s.Term), []Name{ReleaseTicket}, "Decide for op %d fenced in term %d, but the term is now %d: expected ReleaseTicket and a failed Return", o.ID, o.Term, s.Term)
 		}
 		p := &s.Producers[s.producer(o.PID)]
@@ -327,6 +334,9 @@ func (s *State) apply(cfg Config, a Action) {
 		o.Phase = pick(a.Result == OK, PhaseFenced, PhaseFailed)
 		o.Term = s.Term
 	case Decide:
+		if o.Phase == PhaseCalled {
+			s.Sync = 0 // the tiered path: decided inside replicate()
+		}
 		s.applyDecide(cfg, p, o, a)
 		if s.decideOvertaker(o.PID) != nil {
 			s.Viol |= bitDecideOrder

@@ -210,6 +210,11 @@ type Config struct {
 	// fires, as on a client disconnect or a shutdown): the call fails and
 	// releases its ticket, so its successor may overtake it.
 	RedeemAbort bool
+	// TieredPath lets a call take the tiered storage path as it was
+	// before PR #31106 (the storage-mode flip): no ticket, no stage_write
+	// or upload, rm_stm decides it inside replicate() (Decide right after
+	// Replicate), so it may overtake earlier calls still uploading.
+	TieredPath bool
 
 	_ struct{}
 }

@@ -16,6 +16,7 @@ var unreachedBranches = map[spec.Branch]string{
 	spec.BranchDecideDupLatestOffset: "an injected bug (dup-latest-offset): validate replays against the spec without bugs, which refuses the wrong offset",
 	spec.BranchReleaseBeforeDecide:   "an injected bug (release-before-decide): the spec without bugs refuses a release before the decision",
 	spec.BranchReturnLeakedTicket:    "an injected bug (leak-ticket): the spec without bugs refuses a Return before the ReleaseTicket",
+	spec.BranchDecideTiered:          "the tiered path as before PR #31106 (Config.TieredPath): validate replays without it, and refuses the ticketless decision of storage-mode-flip-bad",
 }
 
 // TestCorpusCoverage replays every traces/ file with internal events

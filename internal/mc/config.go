@@ -65,6 +65,7 @@ func constants() map[string]constant {
 		"MaxSeq":         intc(func(c *spec.Config) *int { return &c.MaxSeq }),
 		"OldEpochRetry":  boolc(func(c *spec.Config) *bool { return &c.OldEpochRetry }),
 		"RedeemAbort":    boolc(func(c *spec.Config) *bool { return &c.RedeemAbort }),
+		"TieredPath":     boolc(func(c *spec.Config) *bool { return &c.TieredPath }),
 	}
 }
 

@@ -69,6 +69,7 @@ func TestVerdicts(t *testing.T) {
 		{"MCBroker_bug_dupoffset.cfg", spec.AckedInLog, "a duplicate answered with the wrong offset", 1562, 4037, 29},
 		{"MCBroker_bug_leak.cfg", spec.EveryCallReturns, "a failed request keeps its ticket", 69, 102, 12},
 		{"MCBroker_fixed_fence_term.cfg", "", "the fix with a known producer, fence failures, aborts in redeem, a term change, timeouts and a retry", 21912, 64900, 31},
+		{"MCBroker_tiered.cfg", spec.DecideInCallOrder, "the storage-mode flip: a call on the tiered path (no ticket) is decided while an earlier one uploads", 16, 21, 5},
 		{"MCBroker_redeemabort.cfg", spec.NoSpuriousOutOfOrder, "a call aborted in redeem frees the ticket", 427, 703, 25},
 		{"MCBroker_fixed_window1.cfg", spec.LoggedBatchNotOutOfOrder, "the fix with Window = 1: a timed-out batch in the log is retried after the window slid past it (KAFKA-17926)", 1526, 3959, 27},
 		{"MCBroker_fencefail.cfg", spec.NoSpuriousOutOfOrder, "a failed fence frees the ticket", 287, 440, 26},

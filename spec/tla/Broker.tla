@@ -45,6 +45,8 @@ CONSTANTS
     OldEpochRetry,   \* TRUE: the client may retry a call of an older epoch,
                      \* unchanged (rm_stm does not fence old epochs)
     RedeemAbort,     \* TRUE: a call waiting in redeem may be aborted
+    TieredPath,      \* TRUE: a call may take the tiered path as before PR #31106
+                     \* (no ticket, no staging: decided inside replicate())
     Bug              \* "none" or an injected bug: "release-before-decide",
                      \* "dup-latest-offset", "leak-ticket"
 
@@ -54,6 +56,7 @@ ASSUME Window >= 1
 ASSUME AwaitEnqueued \in BOOLEAN
 ASSUME OldEpochRetry \in BOOLEAN
 ASSUME RedeemAbort \in BOOLEAN
+ASSUME TieredPath \in BOOLEAN
 ASSUME MaxSeq \in 1..2147483647
 
 MaxInt32 == 2147483647
@@ -335,21 +338,28 @@ FenceEpoch(o) ==
           SetOp(o, [ops[o] EXCEPT !.phase = IF ok THEN "fenced" ELSE "failed", !.term = term])
     /\ UNCHANGED <<term, nextOffset, lastOp, sync, env, client, rm, queue, hist, log>>
 
+\* o, inside its replicate() prologue, takes the tiered path (TieredPath):
+\* no ticket, no staging; rm_stm decides it at once.
+Tiered(o) == TieredPath /\ sync = o /\ ops[o].phase = "called" /\ ~ops[o].reserved
+
 \* DecideAt: rm_stm decides o in the term of the fence, answering at base
 \* offset off: an append takes off and one offset per record from it, at
 \* or above the log's next offset (a recorded history may skip offsets,
-\* never go back: spec.Step's rule), a duplicate the original's offset.
+\* never go back: spec.Step's rule), a duplicate the original's offset; or
+\* o on the tiered path, at once.
 DecideAt(o, off) ==
     LET p == ops[o].pid
         d == Decision(o)
         flags == ops[o].flags
                  \cup (IF d = "out_of_order" /\ NextInSequence(o) THEN {"NoSpuriousOutOfOrder"} ELSE {})
                  \cup (IF d = "out_of_order" /\ InLog(o) THEN {"LoggedBatchNotOutOfOrder"} ELSE {})
+        tiered == Tiered(o)
     IN
-    /\ Free
-    /\ ops[o].phase = "fenced"
-    /\ ~ops[o].released \/ Bug = "release-before-decide"
-    /\ ops[o].term = term
+    /\ \/ tiered
+       \/ /\ Free
+          /\ ops[o].phase = "fenced"
+          /\ ~ops[o].released \/ Bug = "release-before-decide"
+          /\ ops[o].term = term
     /\ IF d \in Appends THEN off >= nextOffset ELSE off = DecisionOffset(o)
     /\ SetOp(o, [ops[o] EXCEPT !.phase = "decided", !.decision = d, !.offset = off, !.flags = flags])
     /\ rm' = [rm EXCEPT ![p] = NewRM(o, d, off)]
@@ -359,7 +369,8 @@ DecideAt(o, off) ==
                                    first |-> ops[o].first, last |-> ops[o].last])
             /\ nextOffset' = off + RecordCount(ops[o].first, ops[o].last)
        ELSE UNCHANGED <<log, nextOffset>>
-    /\ UNCHANGED <<term, lastOp, sync, env, client, queue>>
+    /\ sync' = IF tiered THEN 0 ELSE sync
+    /\ UNCHANGED <<term, lastOp, env, client, queue>>
 
 \* Decide: the bounded model appends at the log's next offset.
 Decide(o) == DecideAt(o, DecisionOffset(o))
