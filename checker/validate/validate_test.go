@@ -178,6 +178,13 @@ func TestValidate(t *testing.T) {
 		{name: "a recorded decision that the idempotency rules do not give (DecideInCallOrder's guard)",
 			script: strings.Replace(fixedAB, "Decide 1 append 0", "Decide 1 out_of_order", 1), line: 13,
 			want: []string{"recorded out_of_order, but the idempotency rules give append"}},
+		{name: "the fence taken before the redeem (fence before redeem, a deadlock class the spec rules out by order)",
+			script: strings.Replace(fixedAB, "RedeemTicket 1\nFenceEpoch 1 ok", "FenceEpoch 1 ok\nRedeemTicket 1", 1), line: 11,
+			want: []string{"FenceEpoch for op 1 while it is uploaded: the fence comes after RedeemTicket"}},
+		{name: "an aborted redeem fails the call and frees its ticket: the unknown producer's next batch takes the skip path (the abort-in-redeem class)",
+			script: strings.Replace(strings.Replace(fixedAB,
+				"RedeemTicket 1\nFenceEpoch 1 ok\nDecide 1 append 0\nReleaseTicket 1", "RedeemTicket 1 error\nReleaseTicket 1", 1),
+				"Decide 2 append 1", "Decide 2 append_unknown 0", 1), line: 15, inv: spec.EpochStartsAtFirstCall},
 		{name: "a later ticket redeemed while an earlier one is held", script: `
 Replicate 1 p0 1 0 0 0
 ReserveTicket 1
