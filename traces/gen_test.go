@@ -120,62 +120,36 @@ func seedScenario(order impl.TicketOrder, known bool, expect, violation string) 
 // through the unknown-producer path and every retry of A gets
 // OUT_OF_ORDER_SEQUENCE_NUMBER until the delivery timeout.
 func uploadFail(known bool) func() (history.History, error) {
-	return func() (history.History, error) {
-		s, err := sim.New(sim.Config{})
-		if err != nil {
-			return history.History{}, err
-		}
-		c, err := s.AddClient(sim.ClientConfig{PID: 1, DeliveryTimeout: 200})
-		if err != nil {
-			return history.History{}, err
-		}
-		if known {
-			if err := c.Produce("p0", 1); err != nil {
-				return history.History{}, err
-			}
-			if err := s.Stabilize(0); err != nil {
-				return history.History{}, err
-			}
-		}
-		for range 2 {
-			if err := c.Produce("p0", 1); err != nil {
-				return history.History{}, err
-			}
-		}
-		send := sim.Item{Kind: sim.SendItem, Client: c.ID(), Partition: "p0"}
-		if err := s.Do(send); err != nil {
-			return history.History{}, err
-		}
-		a := lastOp(s)
-		if err := s.Do(send); err != nil {
-			return history.History{}, err
-		}
-		b := lastOp(s)
-		for _, it := range []sim.Item{
-			{Kind: sim.StageItem, Op: a}, {Kind: sim.StageItem, Op: b},
-			{Kind: sim.UploadItem, Op: b}, {Kind: sim.UploadItem, Op: a, Fail: true},
-		} {
-			if err := s.Do(it); err != nil {
-				return history.History{}, fmt.Errorf("%s: %w", it, err)
-			}
-		}
-		if err := s.Stabilize(0); err != nil {
-			return history.History{}, err
-		}
-		h := s.History()
-		if known {
-			h.Header = header(h.Header, "Ok", "", "impl, fixed ordering, known producer: A's upload fails and frees its ticket before the decision (redpanda PR #30937), so B is decided first and gets a retriable OUT_OF_ORDER_SEQUENCE_NUMBER; the retries succeed, nothing is lost")
-		} else {
-			h.Header = header(h.Header, "Ok", "", "impl, fixed ordering, unknown producer: A's upload fails and frees its ticket before the decision (redpanda PR #30937), B is accepted through the unknown-producer path and every retry of A gets OUT_OF_ORDER_SEQUENCE_NUMBER until the delivery timeout: A is lost, but the client was told (REQUEST_TIMED_OUT is ambiguous, so a black box cannot tell this from A never having been written); it takes the white box (idemcheck validate) or the poisoned-successor rule of PR #30937 to flag it")
-		}
-		return h, s.Err()
+	desc := "impl, fixed ordering, unknown producer: A's upload fails and frees its ticket before the decision (redpanda PR #30937), B is accepted through the unknown-producer path and every retry of A gets OUT_OF_ORDER_SEQUENCE_NUMBER until the delivery timeout: A is lost, but the client was told (REQUEST_TIMED_OUT is ambiguous, so a black box cannot tell this from A never having been written); it takes the white box (idemcheck validate) or the poisoned-successor rule of PR #30937 to flag it"
+	if known {
+		desc = "impl, fixed ordering, known producer: A's upload fails and frees its ticket before the decision (redpanda PR #30937), so B is decided first and gets a retriable OUT_OF_ORDER_SEQUENCE_NUMBER; the retries succeed, nothing is lost"
 	}
+	return ticketFreedEarly(known, desc, func(s *sim.Sim, a int64) error {
+		return s.Do(sim.Item{Kind: sim.UploadItem, Op: a, Fail: true})
+	})
 }
 
 // redeemAbort is uploadFail's scenario with the abort signal instead of
 // the failed upload: A is uploaded and waits in redeem when its abort
 // signal fires, so its ticket is released before it reaches rm_stm.
 func redeemAbort(known bool) func() (history.History, error) {
+	desc := "impl, fixed ordering, unknown producer: A is aborted while it waits in redeem (RedeemTicket error), which releases its ticket before A reaches rm_stm, so B is accepted through the unknown-producer path and every retry of A gets OUT_OF_ORDER_SEQUENCE_NUMBER until the delivery timeout: A is lost, but the client was told (REQUEST_TIMED_OUT); validate flags the skip-path append (EpochStartsAtFirstCall), a black box cannot"
+	if known {
+		desc = "impl, fixed ordering, known producer: A is aborted while it waits in redeem (RedeemTicket error), which releases its ticket before A reaches rm_stm, so B is decided first and gets a retriable OUT_OF_ORDER_SEQUENCE_NUMBER; the retries succeed, nothing is lost"
+	}
+	return ticketFreedEarly(known, desc, func(s *sim.Sim, a int64) error {
+		if err := s.Do(sim.Item{Kind: sim.UploadItem, Op: a}); err != nil {
+			return err
+		}
+		return s.Abort(a)
+	})
+}
+
+// ticketFreedEarly is the scenario of a request A whose ticket is freed
+// before it reaches rm_stm: a producer (known to the partition if known)
+// sends A and B; both are staged and B is uploaded; then free ends A's
+// way (a failed upload, an abort in redeem) and the run settles.
+func ticketFreedEarly(known bool, desc string, free func(s *sim.Sim, a int64) error) func() (history.History, error) {
 	return func() (history.History, error) {
 		s, err := sim.New(sim.Config{})
 		if err != nil {
@@ -208,25 +182,20 @@ func redeemAbort(known bool) func() (history.History, error) {
 		}
 		b := lastOp(s)
 		for _, it := range []sim.Item{
-			{Kind: sim.StageItem, Op: a}, {Kind: sim.StageItem, Op: b},
-			{Kind: sim.UploadItem, Op: b}, {Kind: sim.UploadItem, Op: a},
+			{Kind: sim.StageItem, Op: a}, {Kind: sim.StageItem, Op: b}, {Kind: sim.UploadItem, Op: b},
 		} {
 			if err := s.Do(it); err != nil {
 				return history.History{}, fmt.Errorf("%s: %w", it, err)
 			}
 		}
-		if err := s.Abort(a); err != nil {
+		if err := free(s, a); err != nil {
 			return history.History{}, err
 		}
 		if err := s.Stabilize(0); err != nil {
 			return history.History{}, err
 		}
 		h := s.History()
-		if known {
-			h.Header = header(h.Header, "Ok", "", "impl, fixed ordering, known producer: A is aborted while it waits in redeem (RedeemTicket error), which releases its ticket before A reaches rm_stm, so B is decided first and gets a retriable OUT_OF_ORDER_SEQUENCE_NUMBER; the retries succeed, nothing is lost")
-		} else {
-			h.Header = header(h.Header, "Ok", "", "impl, fixed ordering, unknown producer: A is aborted while it waits in redeem (RedeemTicket error), which releases its ticket before A reaches rm_stm, so B is accepted through the unknown-producer path and every retry of A gets OUT_OF_ORDER_SEQUENCE_NUMBER until the delivery timeout: A is lost, but the client was told (REQUEST_TIMED_OUT); validate flags the skip-path append (EpochStartsAtFirstCall), a black box cannot")
-		}
+		h.Header = header(h.Header, "Ok", "", desc)
 		return h, s.Err()
 	}
 }
