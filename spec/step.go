@@ -45,9 +45,19 @@ func (s *State) tiered(cfg Config, o *Op) bool {
 	return cfg.TieredPath && s.Sync == o.ID && o.Phase == PhaseCalled && !o.Reserved
 }
 
+// syncAllows reports whether a may come next inside the synchronous
+// sequence of op s.Sync: its ticket reservation, its stage_write start,
+// or, on the tiered path, its decision.
+func (s *State) syncAllows(cfg Config, a Action) bool {
+	if a.Op != s.Sync {
+		return false
+	}
+	return a.Name == ReserveTicket || a.Name == StageWriteStart || a.Name == Decide && s.tiered(cfg, &s.Ops[s.op(s.Sync)])
+}
+
 // check reports whether a is allowed in s, without changing s.
 func (s *State) check(cfg Config, a Action) error {
-	if s.Sync != 0 && (a.Op != s.Sync || a.Name != ReserveTicket && a.Name != StageWriteStart && !(a.Name == Decide && cfg.TieredPath)) {
+	if s.Sync != 0 && !s.syncAllows(cfg, a) {
 		o := &s.Ops[s.op(s.Sync)]
 		next := syncNext(cfg, o)
 		where := "its synchronous replicate() call"

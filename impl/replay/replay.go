@@ -81,8 +81,9 @@ func (e *Error) Unwrap() error { return e.Err }
 //     decision at that point, so that an environment step h records
 //     between the redeem and the decision comes first; its FenceEpoch
 //     result, if h has one, decides the fence, and a fence followed by a
-//     term change and no decision is a failed fence (the call failed); a RedeemTicket with result error is the abort
-//     signal ([impl.Frontend.Abort]), and so is a ReleaseTicket of an op
+//     term change and no decision is a failed fence (the call failed);
+//   - a RedeemTicket with result error is the abort signal
+//     ([impl.Frontend.Abort]), and so is a ReleaseTicket of an op
 //     waiting for its ticket that h never redeems (a history that does
 //     not record the aborted redeem);
 //   - ReserveTicket, StageWriteStart, FenceEpoch and the other
@@ -127,7 +128,9 @@ func Replay(h history.History, opts ...Option) (history.History, error) {
 			r.unknown[e.Op] = e.Result == history.Unknown
 		case history.FenceEpoch:
 			r.fence[e.Op] = e.Result == history.OK
-			fenced[e.Op] = e.Result == history.OK
+			if e.Result == history.OK {
+				fenced[e.Op] = true
+			}
 		case history.StageWriteDone:
 			r.hasStage[e.Op] = true
 		case history.UploadDone:
